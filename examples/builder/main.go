@@ -1,0 +1,163 @@
+// Command builder is the builder of nixcross's offline fixture and demo
+// flakes. It is compiled as a static binary for each target system
+// (CGO_ENABLED=0 GOARCH=…) and run by Nix as a derivation's builder, so a
+// build needs no nixpkgs and no network, yet runs real code for the target
+// CPU: under QEMU when the target is foreign.
+//
+// What it does is chosen by the derivation's "mode" attribute:
+//
+//	hello  $out/bin/hello (a copy of this binary, an ELF for the target),
+//	       $out/share/arch (what the running CPU reports), and
+//	       $out/share/greeting -> $dep (a runtime dependency)
+//	dep    $out/greeting, a text file
+//	fail   writes to stderr and exits 1
+//	sleep  sleeps for $seconds seconds, then behaves like dep
+//	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
+//
+// Run as "hello" with no Nix environment it prints what it reports in
+// $out/share/arch, which lets a user check a result runs under emulation.
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "builder: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	out := os.Getenv("out")
+	mode := os.Getenv("mode")
+	if out == "" {
+		fmt.Println(arch())
+		return nil
+	}
+	fmt.Printf("builder: mode %s on %s\n", mode, arch())
+	switch mode {
+	case "hello":
+		return hello(out)
+	case "dep":
+		return dep(out)
+	case "fail":
+		fmt.Fprintln(os.Stderr, "builder: this derivation fails on purpose (mode fail)")
+		os.Exit(1)
+	case "sleep":
+		secs, _ := strconv.Atoi(os.Getenv("seconds"))
+		for i := 0; i < secs; i++ {
+			fmt.Printf("builder: sleeping %d/%d\n", i+1, secs)
+			time.Sleep(time.Second)
+		}
+		return dep(out)
+	case "files":
+		return files(out)
+	}
+	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// arch reports the Go architecture this binary was built for and the
+// machine the kernel (or QEMU, when emulated) says it runs on.
+func arch() string {
+	var u syscall.Utsname
+	machine := "unknown"
+	if syscall.Uname(&u) == nil {
+		b := make([]byte, 0, len(u.Machine))
+		for _, c := range u.Machine {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		machine = string(b)
+	}
+	return fmt.Sprintf("goarch=%s machine=%s", runtime.GOARCH, machine)
+}
+
+func hello(out string) error {
+	if err := os.MkdirAll(filepath.Join(out, "bin"), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(out, "share"), 0o755); err != nil {
+		return err
+	}
+	// os.Args[0] is the builder's store path: copy ourselves as the
+	// program the result ships, so the output holds an ELF for the target.
+	if err := copyFile(os.Args[0], filepath.Join(out, "bin", "hello"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "share", "arch"), []byte(arch()+"\n"), 0o644); err != nil {
+		return err
+	}
+	if d := os.Getenv("dep"); d != "" {
+		if err := os.Symlink(filepath.Join(d, "greeting"), filepath.Join(out, "share", "greeting")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dep(out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	msg := os.Getenv("message")
+	if msg == "" {
+		msg = "hello from nixcross"
+	}
+	return os.WriteFile(filepath.Join(out, "greeting"), []byte(msg+"\n"), 0o644)
+}
+
+// files writes deterministic pseudo-random content so NAR hashing and
+// copying do real work and nothing compresses away.
+func files(out string) error {
+	count, _ := strconv.Atoi(os.Getenv("count"))
+	size, _ := strconv.Atoi(os.Getenv("size"))
+	dir := filepath.Join(out, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	buf := make([]byte, size)
+	for i := 0; i < count; i++ {
+		seed := sha256.Sum256([]byte(strconv.Itoa(i)))
+		for off := 0; off < size; off += len(seed) {
+			copy(buf[off:], seed[:])
+			seed = sha256.Sum256(seed[:])
+		}
+		sub := filepath.Join(dir, fmt.Sprintf("%03d", i/100))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("%05d", i)), buf, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Provision what nixcross and its test suite need on a fresh Debian machine:
+# a running Docker daemon and the builder image's base image. Safe to rerun:
+# every step checks first and does nothing when the machine already has it.
+#
+#   sudo scripts/provision.sh            # as root, or a user with sudo
+#
+# BASE_IMAGE overrides the base image name (default debian:bookworm-slim).
+set -euo pipefail
+
+BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
+SUITE="${SUITE:-bookworm}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+log() { printf 'provision: %s\n' "$*" >&2; }
+
+apt_install() {
+	if [ -z "${APT_UPDATED:-}" ]; then
+		$SUDO apt-get update -q >/dev/null
+		APT_UPDATED=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+ensure_daemon() {
+	if docker info >/dev/null 2>&1; then
+		log "docker daemon answers"
+		return
+	fi
+	if ! command -v dockerd >/dev/null 2>&1; then
+		log "installing Debian's docker.io"
+		apt_install docker.io
+	fi
+	if ! command -v docker >/dev/null 2>&1; then
+		apt_install docker.io
+	fi
+	log "starting dockerd (log: /var/log/nixcross-dockerd.log)"
+	# setsid: the daemon must not die with this script's process group.
+	$SUDO setsid nohup dockerd >/var/log/nixcross-dockerd.log 2>&1 </dev/null &
+	for _ in $(seq 1 60); do
+		if docker info >/dev/null 2>&1; then
+			log "docker daemon is up"
+			return
+		fi
+		sleep 1
+	done
+	log "dockerd did not answer within 60s; last lines of its log:"
+	tail -20 /var/log/nixcross-dockerd.log >&2 || true
+	exit 1
+}
+
+# The first deb822 or one-line "deb" URI in the host's apt sources: the one
+# mirror this machine is known to reach.
+host_mirror() {
+	local uri
+	uri=$(grep -rhoE '^URIs:[[:space:]]*[^[:space:]]+' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -m1 -E 'debian/?$' | awk '{print $2}' || true)
+	if [ -z "$uri" ]; then
+		uri=$(grep -rhE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -m1 debian || true)
+	fi
+	echo "${uri:-http://deb.debian.org/debian}"
+}
+
+ensure_base_image() {
+	if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+		log "base image $BASE_IMAGE present"
+		return
+	fi
+	if timeout 30 docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+		log "pulled $BASE_IMAGE"
+		return
+	fi
+	command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+	local mirror rootfs
+	mirror=$(host_mirror)
+	rootfs=$(mktemp -d /var/tmp/nixcross-rootfs.XXXXXX)
+	trap 'rm -rf "$rootfs"' RETURN
+	log "no registry: debootstrap $SUITE from $mirror into $rootfs"
+	$SUDO debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" >/var/log/nixcross-debootstrap.log 2>&1 || {
+		tail -20 /var/log/nixcross-debootstrap.log >&2
+		exit 1
+	}
+	# Same mirror inside the image, so Dockerfile.nix's apt-get reaches it.
+	echo "deb $mirror $SUITE main" | $SUDO tee "$rootfs/etc/apt/sources.list" >/dev/null
+	$SUDO rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+	$SUDO tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+	log "imported $BASE_IMAGE"
+}
+
+ensure_daemon
+ensure_base_image
