@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command builder is the builder of nixcross's offline fixture and demo
 // flakes. It is compiled as a static binary for each target system
 // (CGO_ENABLED=0 GOARCH=…) and run by Nix as a derivation's builder, so a

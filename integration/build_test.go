@@ -1,0 +1,233 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+func hostHasBinfmtMount(t *testing.T) bool {
+	b, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), "binfmt_misc")
+}
+
+// TestEmulatedBuild: from a host with no binfmt_misc mount, aarch64 and
+// riscv64 builds run their builder under QEMU and bring back an ELF for the
+// target, behind a relative link that resolves on the host.
+func TestEmulatedBuild(t *testing.T) {
+	if hostHasBinfmtMount(t) {
+		t.Log("note: the host has binfmt_misc mounted; the no-mount case is not exercised")
+	}
+	cases := []struct {
+		system  string
+		machine elf.Machine
+		uname   string
+	}{
+		{"aarch64-linux", elf.EM_AARCH64, "machine=aarch64"},
+		{"riscv64-linux", elf.EM_RISCV, "machine=riscv64"},
+	}
+	for _, c := range cases {
+		t.Run(c.system, func(t *testing.T) {
+			dir := workdir(t)
+			r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", c.system, "--json", "--verify"}, offline...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d", r.code)
+			}
+			builds := parseBuilds(t, r.stdout)
+			if len(builds) != 1 || builds[0].System != c.system || builds[0].Native {
+				t.Fatalf("unexpected builds: %+v", builds)
+			}
+			b := builds[0]
+			if b.Link != "result" || b.Attr != "default" || len(b.Outputs) != 1 {
+				t.Fatalf("unexpected build record: %+v", b)
+			}
+			// The link is relative and resolves on this host.
+			target, err := os.Readlink(filepath.Join(dir, "result"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "nix/store/" + filepath.Base(b.Outputs[0]); target != want {
+				t.Fatalf("result -> %s, want %s", target, want)
+			}
+			arch, err := os.ReadFile(filepath.Join(dir, "result", "share", "arch"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What the builder saw at run time: the emulated CPU.
+			if !strings.Contains(string(arch), c.uname) {
+				t.Fatalf("builder reported %q, want %q: it did not run under emulation", arch, c.uname)
+			}
+			f, err := elf.Open(filepath.Join(dir, "result", "bin", "hello"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Machine != c.machine {
+				t.Fatalf("result/bin/hello is %v, want %v", f.Machine, c.machine)
+			}
+			// The runtime dependency came along and the link into it resolves.
+			g, err := os.ReadFile(filepath.Join(dir, "result", "share", "greeting"))
+			if err != nil {
+				t.Fatalf("runtime dependency missing from the export: %v", err)
+			}
+			if !strings.Contains(string(g), "hello from "+c.system) {
+				t.Fatalf("greeting = %q", g)
+			}
+			if b.Closure.Paths != 2 {
+				t.Fatalf("closure has %d paths, want 2 (output + dependency)", b.Closure.Paths)
+			}
+			want := []string{machineName(c.machine)}
+			if strings.Join(b.Machines, ",") != strings.Join(want, ",") {
+				t.Fatalf("machines = %v, want %v", b.Machines, want)
+			}
+		})
+	}
+	if left := managedContainers(t, "build"); len(left) > 0 {
+		t.Fatalf("build containers left behind: %v", left)
+	}
+}
+
+func machineName(m elf.Machine) string {
+	switch m {
+	case elf.EM_AARCH64:
+		return "aarch64"
+	case elf.EM_RISCV:
+		return "riscv64"
+	case elf.EM_X86_64:
+		return "x86_64"
+	}
+	return m.String()
+}
+
+// TestNativeBuild: the daemon's own system builds without any binfmt
+// helper container.
+func TestNativeBuild(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := docker.Events(ctx, client.EventsListOptions{Filters: client.Filters{}.Add("type", "container").Add("event", "create").Add("label", "nixcross.role=binfmt")})
+	created := make(chan string, 16)
+	go func() {
+		for {
+			select {
+			case m := <-ev.Messages:
+				created <- m.Actor.ID
+			case <-ctx.Done():
+				close(created)
+				return
+			}
+		}
+	}()
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#default", "--system", "x86_64-linux", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	b := parseBuilds(t, r.stdout)
+	if len(b) != 1 || !b[0].Native || b[0].Machines[0] != "x86_64" {
+		t.Fatalf("unexpected: %+v", b)
+	}
+	cancel()
+	for id := range created {
+		t.Fatalf("a binfmt helper container (%s) was created for a native build", id)
+	}
+	out, err := exec.Command(filepath.Join(dir, "result", "bin", "hello")).Output()
+	if err != nil || !strings.Contains(string(out), "goarch=amd64") {
+		t.Fatalf("native result does not run on the host: %v %q", err, out)
+	}
+}
+
+// TestGuideErrors: the cross-compilation guide's messages, exactly, with a
+// usage exit code, before any Docker call (DOCKER_HOST points nowhere).
+func TestGuideErrors(t *testing.T) {
+	env := []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}
+	cases := []struct {
+		system, first string
+	}{
+		{"arm-linux", "Error: Unsupported system 'arm-linux'\nSupported systems: aarch64-linux x86_64-linux aarch64-darwin x86_64-darwin"},
+		{"aarch64-darwin", "Error: Cross-compilation between different operating systems (linux -> darwin) is not supported by Nix"},
+	}
+	for _, c := range cases {
+		r := nixcross(t, t.TempDir(), env, "build", fixtureDir, "--system", c.system)
+		if r.code != 2 {
+			t.Errorf("%s: exit %d, want 2", c.system, r.code)
+		}
+		if !strings.HasPrefix(r.stderr, c.first) {
+			t.Errorf("%s: stderr\n%s\nwant prefix\n%s", c.system, r.stderr, c.first)
+		}
+		if strings.Contains(r.stderr, "nonexistent") {
+			t.Errorf("%s: Docker was contacted before validation", c.system)
+		}
+	}
+}
+
+// TestFailingBuild: a failing derivation exits 1 with the builder's own
+// stderr shown, and leaves no container.
+func TestFailingBuild(t *testing.T) {
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#failing", "--system", "x86_64-linux"}, offline...)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stderr, "this derivation fails on purpose") {
+		t.Fatalf("the builder's stderr is not shown")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "result")); err == nil {
+		t.Fatalf("a failed build left a result link")
+	}
+	if left := managedContainers(t, "build"); len(left) > 0 {
+		t.Fatalf("build containers left behind: %v", left)
+	}
+}
+
+// TestExportOwnedByInvokingUser: a non-root user (in the docker group)
+// builds; the export belongs to that user, who can delete it without root.
+func TestExportOwnedByInvokingUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to create the test user")
+	}
+	const name = "nixcross-it"
+	if _, err := user.Lookup(name); err != nil {
+		if out, err := exec.Command("useradd", "-M", "-G", "docker", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v %s", err, out)
+		}
+	}
+	u, _ := user.Lookup(name)
+	uid, _ := strconv.Atoi(u.Uid)
+	dir := workdir(t)
+	args := append([]string{"-u", name, "--", nixcrossBin, "build", fixtureDir, "--system", "aarch64-linux"}, offline...)
+	cmd := exec.Command("runuser", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build as %s: %v\n%s", name, err, out)
+	}
+	err := filepath.Walk(filepath.Join(dir, "nix"), func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid {
+			t.Errorf("%s belongs to uid %d, want %d", p, st.Uid, uid)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("runuser", "-u", name, "--", "rm", "-rf", filepath.Join(dir, "nix"), filepath.Join(dir, "result")).CombinedOutput(); err != nil {
+		t.Fatalf("%s cannot remove the export: %v\n%s", name, err, out)
+	}
+}

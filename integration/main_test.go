@@ -1,0 +1,165 @@
+//go:build integration
+
+// Package integration runs the real nixcross binary against the real Docker
+// daemon, with Nix and QEMU in the builder image, on offline fixture flakes.
+// One image, one cache volume and one fixture repository are shared by all
+// tests; `make test` sets the build tag.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross/internal/fixture"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+var (
+	nixcrossBin string // the binary under test
+	fixtureDir  string // hello flake with builders for fixtureSystems
+	docker      *client.Client
+)
+
+var fixtureSystems = []string{"x86_64-linux", "aarch64-linux", "riscv64-linux"}
+
+func TestMain(m *testing.M) {
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	root := fixture.RepoRoot()
+	tmp, err := os.MkdirTemp("", "nixcross-it-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	// World-readable so the non-root user test can reach the binary and fixture.
+	os.Chmod(tmp, 0o755)
+	nixcrossBin = filepath.Join(tmp, "nixcross")
+	b := exec.Command("go", "build", "-o", nixcrossBin, "./cmd/nixcross")
+	b.Dir = root
+	if out, err := b.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build nixcross: %v\n%s", err, out)
+	}
+	var systems []system.System
+	for _, s := range fixtureSystems {
+		sys, err := system.Parse(s)
+		if err != nil {
+			return 0, err
+		}
+		systems = append(systems, sys)
+	}
+	fixtureDir = filepath.Join(tmp, "hello")
+	if err := fixture.Prepare(root, fixtureDir, systems); err != nil {
+		return 0, err
+	}
+	docker, err = client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return 0, err
+	}
+	defer docker.Close()
+	return m.Run(), nil
+}
+
+// run is one invocation of the binary.
+type run struct {
+	code   int
+	stdout string
+	stderr string
+	took   time.Duration
+}
+
+func nixcross(t *testing.T, dir string, env []string, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nixcrossBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := run{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run nixcross %v: %v", args, err)
+	}
+	t.Logf("nixcross %s -> exit %d in %s\nstderr:\n%s", strings.Join(args, " "), r.code, r.took.Round(time.Millisecond), r.stderr)
+	return r
+}
+
+// offline is the option every build in the tests passes: no binary cache.
+var offline = []string{"--option", "substituters", ""}
+
+type jsonBuild struct {
+	System   string   `json:"system"`
+	Flake    string   `json:"flake"`
+	Attr     string   `json:"attr"`
+	Outputs  []string `json:"outputs"`
+	Link     string   `json:"link"`
+	Machines []string `json:"machines"`
+	Native   bool     `json:"native"`
+	Error    string   `json:"error"`
+	Closure  struct {
+		Paths    int   `json:"paths"`
+		NarBytes int64 `json:"narBytes"`
+	} `json:"closure"`
+	Copied struct {
+		Paths int   `json:"paths"`
+		Bytes int64 `json:"bytes"`
+	} `json:"copied"`
+}
+
+func parseBuilds(t *testing.T, stdout string) []jsonBuild {
+	t.Helper()
+	var doc struct {
+		Builds []jsonBuild `json:"builds"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not the JSON document: %v\n%s", err, stdout)
+	}
+	return doc.Builds
+}
+
+// managedContainers lists containers nixcross made, by role ("" for all).
+func managedContainers(t *testing.T, role string) []string {
+	t.Helper()
+	f := client.Filters{}.Add("label", "nixcross.managed=true")
+	if role != "" {
+		f = f.Add("label", "nixcross.role="+role)
+	}
+	res, err := docker.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	var names []string
+	for _, c := range res.Items {
+		names = append(names, strings.Join(c.Names, ","))
+	}
+	return names
+}
+
+func workdir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	os.Chmod(d, 0o777)
+	return d
+}

@@ -1,0 +1,117 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+const probeDir = "/tmp"
+
+// ensureRunnable runs s's probe inside the build container itself (no extra
+// container when the system already runs) and, when it does not run, holds
+// emulation for the rest of the build and checks again.
+func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System, prefix string) (release func(context.Context) error, emulator string, err error) {
+	if r.Emulation == nil {
+		return nil, "", status.Environment(fmt.Errorf("%s needs emulation, which is disabled", s), "")
+	}
+	done := r.UI.Phase(prefix, "emulation "+s.String())
+	probe, err := r.Emulation.Probe(s)
+	if err != nil {
+		done(err)
+		return nil, "", err
+	}
+	name := "nixcross-probe-" + s.String()
+	if err := r.Engine.PutFile(ctx, id, probeDir, name, probe, 0o755); err != nil {
+		done(err)
+		return nil, "", status.Environment(err, "")
+	}
+	run := func() (string, error) {
+		var out bytes.Buffer
+		err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{probeDir + "/" + name}, Stdout: &out, Stderr: &out})
+		return out.String(), err
+	}
+	out, perr := run()
+	if perr == nil {
+		done(nil)
+		return nil, "host", nil
+	}
+	if ctx.Err() != nil {
+		done(ctx.Err())
+		return nil, "", context.Cause(ctx)
+	}
+	release, err = r.Emulation.Hold(ctx, r.Engine, s)
+	if err != nil {
+		done(err)
+		return nil, "", err
+	}
+	out, perr = run()
+	if perr != nil {
+		done(perr)
+		summary, hint := r.Emulation.Diagnose(out, perr)
+		return release, "", status.Environment(fmt.Errorf("cannot run %s binaries on the Docker host even after registering QEMU: %s", s, summary), hint)
+	}
+	done(nil)
+	return release, "nixcross", nil
+}
+
+// sweepLeftovers removes build containers of earlier runs on this machine
+// whose process is gone (killed outright, crashed), so they never pile up
+// or get in the way. Containers of live runs, of other machines, and those
+// kept with --keep-failed are left alone.
+func (r *Runner) sweepLeftovers(ctx context.Context) {
+	list, err := r.Engine.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: engine.ManagedFilter(engine.RoleBuild)})
+	if err != nil {
+		return
+	}
+	host, _ := os.Hostname()
+	for _, c := range list.Items {
+		run := c.Labels[engine.LabelRun]
+		h, _, _ := strings.Cut(run, ":")
+		if h != host || run == r.RunID || isKept(c.Names) || RunAlive(run) {
+			continue
+		}
+		r.Engine.RemoveContainer(ctx, c.ID)
+	}
+}
+
+// RunAlive reports whether a run label ("host:pid") names a process alive
+// on this machine. Runs of other machines count as alive: only they can tell.
+func RunAlive(run string) bool {
+	h, pidStr, ok := strings.Cut(run, ":")
+	if !ok {
+		return false
+	}
+	if host, _ := os.Hostname(); h != host {
+		return true
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil {
+		return false
+	}
+	return processAlive(pid)
+}
+
+// RunID identifies this invocation in container labels.
+func RunID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+func isKept(names []string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(strings.TrimPrefix(n, "/"), KeptPrefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,381 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/closure"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+	"github.com/nixcross/nixcross/internal/ui"
+)
+
+// Runner runs builds against one daemon.
+type Runner struct {
+	Engine     *engine.Engine
+	UI         *ui.Reporter
+	Dockerfile []byte
+	// Emulation makes foreign systems runnable; nil disables it.
+	Emulation Emulation
+	// RunID labels this invocation's containers (host:pid).
+	RunID string
+	// Verbose shows nixcross's own detail lines.
+	Verbose bool
+}
+
+// Emulation is what the build needs from binfmt: find out, by running a
+// probe inside the build container, whether a system runs, and if not
+// register it for as long as the build needs it.
+type Emulation interface {
+	// Probe returns the probe program for s.
+	Probe(s system.System) ([]byte, error)
+	// Diagnose explains a failed probe run.
+	Diagnose(output string, err error) (summary, hint string)
+	// Hold makes s runnable until release is called.
+	Hold(ctx context.Context, eng *engine.Engine, s system.System) (release func(context.Context) error, err error)
+}
+
+// Prepared is what every system's build of one request shares.
+type Prepared struct {
+	Image  engine.Image
+	Volume string // cache volume; "" with --no-cache
+	Source FlakeSource
+}
+
+// Run builds every requested system and returns one Result each. The
+// error is the first failure (results still list every build).
+func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Result, error) {
+	systems := req.Systems
+	if len(systems) == 0 {
+		systems = []system.System{r.Engine.System}
+	}
+	for _, s := range systems {
+		if err := system.CheckHost(s, r.Engine.System.OS); err != nil {
+			return nil, err
+		}
+	}
+	done := r.UI.Phase("", "daemon "+r.Engine.Endpoint.Host)
+	done(nil)
+	prep, err := r.prepare(ctx, req, src)
+	if err != nil {
+		return nil, err
+	}
+	go r.sweepLeftovers(context.WithoutCancel(ctx))
+
+	results := make([]*Result, len(systems))
+	jobs := max(req.Jobs, 1)
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, s := range systems {
+		link := req.OutLink
+		if len(systems) > 1 {
+			link = req.OutLink + "-" + s.String()
+		}
+		prefix := ""
+		if len(systems) > 1 {
+			prefix = "[" + s.String() + "] "
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := r.buildOne(ctx, req, prep, s, link, prefix)
+			results[i] = res
+		}()
+		if jobs == 1 {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	var errs []error
+	for _, res := range results {
+		if res.err != nil {
+			errs = append(errs, res.err)
+		}
+	}
+	if len(errs) == 0 {
+		return results, nil
+	}
+	if len(errs) == 1 {
+		return results, errs[0]
+	}
+	return results, &multiError{errs}
+}
+
+// multiError reports several failed systems but keeps the most serious
+// kind for the exit code.
+type multiError struct{ errs []error }
+
+func (m *multiError) Error() string {
+	var b strings.Builder
+	for i, e := range m.errs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (m *multiError) Unwrap() []error { return m.errs }
+
+func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
+	var p Prepared
+	p.Source = src
+	done := r.UI.Phase("", "image")
+	var err error
+	if req.Image != "" {
+		p.Image, err = r.Engine.UserImage(ctx, req.Image)
+	} else {
+		base := req.Base
+		if base == "" {
+			base = "debian:bookworm-slim"
+		}
+		var log bytes.Buffer
+		out := &log
+		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, base, out)
+		if err == nil && p.Image.Built {
+			r.UI.Printf("built builder image %s", p.Image.Ref)
+		}
+	}
+	done(err)
+	if err != nil {
+		return p, err
+	}
+	if !req.NoCache {
+		p.Volume, err = ensureCacheVolume(ctx, r.Engine, p.Image)
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// containerSource streams NARs out of the build container with
+// `nix-store --dump` through a Docker exec.
+type containerSource struct {
+	eng *engine.Engine
+	id  string
+}
+
+func (c containerSource) Dump(ctx context.Context, paths []string) (io.ReadCloser, func() error, error) {
+	return c.eng.ExecStream(ctx, c.id, engine.ExecSpec{Cmd: nix.DumpCommand(paths), Stderr: os.Stderr})
+}
+
+func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string) *Result {
+	start := time.Now()
+	res := &Result{System: s.String(), Flake: req.Flake, Attr: req.Attr, Native: s == r.Engine.System, Machines: []string{}, Outputs: []string{}}
+	if prep.Source.Local {
+		res.Source = "mount"
+	}
+	err := r.buildInto(ctx, req, prep, s, link, prefix, res)
+	res.duration = time.Since(start)
+	res.Seconds = res.duration.Round(10 * time.Millisecond).Seconds()
+	if err != nil {
+		res.err = err
+		res.Error = err.Error()
+	}
+	return res
+}
+
+func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) (err error) {
+	mounts := []mount.Mount{}
+	if prep.Volume != "" {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: prep.Volume, Target: "/nix"})
+	} else {
+		// Anonymous volume: seeded from the image, removed with the container.
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Target: "/nix"})
+	}
+	if prep.Source.Local {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
+	}
+	id, err := r.Engine.CreateContainer(ctx, engine.ContainerSpec{
+		Name:   fmt.Sprintf("nixcross-build-%s-%s", s, randomSuffix()),
+		Image:  prep.Image.Ref,
+		Cmd:    engine.IdleCmd(),
+		Env:    []string{"NIX_CONFIG=experimental-features = nix-command flakes"},
+		Labels: engine.Labels(engine.RoleBuild, engine.LabelRun, r.RunID, engine.LabelSystem, s.String()),
+		Mounts: mounts,
+	})
+	if err != nil {
+		return status.Environment(err, "")
+	}
+	keep := false
+	defer func() {
+		if keep {
+			return
+		}
+		if rerr := r.Engine.RemoveContainer(ctx, id); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	if err := r.Engine.StartContainer(ctx, id); err != nil {
+		return status.Environment(err, "")
+	}
+
+	if !res.Native {
+		release, emu, err := r.ensureRunnable(ctx, id, s, prefix)
+		if release != nil {
+			defer release(context.WithoutCancel(ctx))
+		}
+		if err != nil {
+			return err
+		}
+		res.Emulator = emu
+	}
+
+	// Build.
+	done := r.UI.Phase(prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
+	gcRoot := ""
+	if prep.Volume != "" {
+		gcRoot = cache.RootsDir + "/" + gcRootName(prep.Source, req, s)
+	}
+	var stdout bytes.Buffer
+	logw := r.UI.Lines(prefix, true)
+	cmd := nix.BuildCommand(nix.Installable{Flake: prep.Source.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, req.Nix)
+	if gcRoot != "" {
+		cmd = append([]string{"sh", "-c", `mkdir -p ` + cache.RootsDir + ` /nix/var/nixcross && touch ` + cache.LastUsedFile + ` && exec "$@"`, "nix-build"}, cmd...)
+	}
+	err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &stdout, Stderr: logw})
+	logw.Flush()
+	done(err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if req.Nix.KeepFailed {
+			keep = true
+			kept := keptName(s)
+			// The new name tells later runs' sweep to leave it alone.
+			if _, rerr := r.Engine.API.ContainerRename(context.WithoutCancel(ctx), id, client.ContainerRenameOptions{NewName: kept}); rerr != nil {
+				kept = id[:12]
+			}
+			res.KeptContainer = kept
+			r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", prefix, kept)
+		}
+		return r.buildFailure(err, logw.Tail(), prep.Source, req, s)
+	}
+	outs, err := nix.ParseBuildJSON(stdout.Bytes())
+	if err != nil {
+		return err
+	}
+	res.Outputs = outs
+
+	// Closure.
+	stdout.Reset()
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: nix.PathInfoCommand(outs), Stdout: &stdout, Stderr: r.UI.Lines(prefix, true)}); err != nil {
+		return fmt.Errorf("query closure of %s: %w", outs[0], err)
+	}
+	clo, err := closure.ParsePathInfo(stdout.Bytes())
+	if err != nil {
+		return err
+	}
+	res.Closure = ClosureStats{Paths: len(clo), NarBytes: clo.NarBytes()}
+
+	// Export.
+	return r.export(ctx, containerSource{eng: r.Engine, id: id}, clo, outs, link, prefix, s, req, res)
+}
+
+func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Closure, outs []string, link, prefix string, s system.System, req Request, res *Result) error {
+	absLink, err := filepath.Abs(link)
+	if err != nil {
+		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
+	}
+	store, err := closure.OpenStore(filepath.Dir(absLink))
+	if err != nil {
+		return status.Environment(fmt.Errorf("output store in %s: %w", filepath.Dir(absLink), err), "")
+	}
+	done := r.UI.Phase(prefix, "export")
+	bar := r.UI.Progress(prefix+"export", clo.NarBytes())
+	stats, err := store.Export(ctx, src, clo, closure.ExportOptions{Progress: func(n, _ int64) { bar.Set(n) }})
+	bar.Done()
+	done(err)
+	if err != nil {
+		return err
+	}
+	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}
+	if err := store.Link(absLink, outs[0]); err != nil {
+		return err
+	}
+	res.Link = link
+	files, err := closure.Machines(store.Dir(outs[0]))
+	if err != nil {
+		return err
+	}
+	res.Machines = closure.MachineNames(files)
+	if req.Verify {
+		if err := closure.Verify(files, s); err != nil {
+			return status.Build(err, "the build produced binaries for another CPU; check the derivation's system and cross-compilation settings")
+		}
+	}
+	if req.Dereference {
+		dest := absLink + "-deref"
+		rep, err := store.Dereference(outs[0], dest)
+		if err != nil {
+			return err
+		}
+		res.Deref = link + "-deref"
+		for _, l := range rep.Kept {
+			r.UI.Warnf("%s%s: link %s leaves the closure; kept as a link", prefix, res.Deref, l)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) buildFailure(err error, tail string, src FlakeSource, req Request, s system.System) error {
+	var exit *engine.ExitError
+	if !errors.As(err, &exit) {
+		return status.Environment(fmt.Errorf("run nix build: %w", err), "")
+	}
+	adv := nix.Explain(tail)
+	cause := fmt.Errorf("nix build of %s#%s for %s failed (exit %d)", req.Flake, req.Attr, s, exit.Code)
+	if adv == nil {
+		return status.Build(cause, "")
+	}
+	switch adv.Kind {
+	case "emulation", "exec":
+		return status.Environment(cause, adv.Message)
+	case "untracked":
+		if !src.UntrackedFile(adv.Path) {
+			return status.Build(cause, "")
+		}
+	}
+	return status.Build(cause, adv.Message)
+}
+
+func gcRootName(src FlakeSource, req Request, s system.System) string {
+	key := src.HostDir
+	if !src.Local {
+		key = req.Flake
+	}
+	return fmt.Sprintf("%s-%s-%s", s, sanitize(req.Attr), shortHash(key))
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// KeptPrefix starts the names of containers kept by --keep-failed.
+const KeptPrefix = "nixcross-kept-"
+
+func keptName(s system.System) string { return KeptPrefix + s.String() + "-" + randomSuffix() }

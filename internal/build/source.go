@@ -1,0 +1,136 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// FlakeSource is where a flake lives and how the container sees it.
+type FlakeSource struct {
+	// Local is false for references Nix fetches itself (github:…, https:…).
+	Local bool
+	// HostDir is the flake directory on the client; Top is the directory
+	// shared with the container: the git top-level, or HostDir outside git.
+	HostDir string
+	Top     string
+	InGit   bool
+	// ContainerTop is where Top appears in the container, ContainerDir the
+	// flake directory there: the flake reference Nix builds.
+	ContainerTop string
+	ContainerDir string
+}
+
+// Ref is the flake reference for Nix inside the container.
+func (f FlakeSource) Ref(typed string) string {
+	if !f.Local {
+		return typed
+	}
+	return f.ContainerDir
+}
+
+// isRemoteRef reports whether s is a flake reference Nix resolves itself
+// rather than a directory on this machine.
+func isRemoteRef(s string) bool {
+	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "~") {
+		return false
+	}
+	if strings.HasPrefix(s, "path:") || strings.HasPrefix(s, "git+file:") {
+		return false
+	}
+	if _, err := os.Stat(s); err == nil {
+		return false
+	}
+	return strings.Contains(s, ":")
+}
+
+// ResolveFlake finds the flake on disk and decides what to share with the
+// container. It touches nothing but the filesystem and git.
+func ResolveFlake(typed string) (FlakeSource, error) {
+	if isRemoteRef(typed) {
+		return FlakeSource{Local: false}, nil
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(typed, "path:"), "git+file://")
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return FlakeSource{}, status.Usage(fmt.Errorf("flake %s: %w", typed, err), "")
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return FlakeSource{}, status.Usage(fmt.Errorf("flake %s: %w", typed, unwrapPathErr(err)),
+			"pass the directory that holds flake.nix (default: the current directory)")
+	}
+	if !st.IsDir() {
+		return FlakeSource{}, status.Usage(fmt.Errorf("flake %s is not a directory", typed), "pass the directory that holds flake.nix")
+	}
+	if _, err := os.Stat(filepath.Join(abs, "flake.nix")); err != nil {
+		return FlakeSource{}, status.Usage(fmt.Errorf("no flake.nix in %s", abs),
+			"run nixcross in the directory that holds flake.nix, or pass that directory as FLAKE")
+	}
+	src := FlakeSource{Local: true, HostDir: abs, Top: abs}
+	if top, ok := gitTopLevel(abs); ok {
+		src.Top, src.InGit = top, true
+	}
+	src.ContainerTop = containerPath(src.Top)
+	rel, err := filepath.Rel(src.Top, abs)
+	if err != nil {
+		return FlakeSource{}, err
+	}
+	src.ContainerDir = src.ContainerTop
+	if rel != "." {
+		src.ContainerDir = src.ContainerTop + "/" + filepath.ToSlash(rel)
+	}
+	return src, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// containerPath keeps Unix paths as they are, so Nix's messages name the
+// user's own paths; Windows paths get a fixed Linux location.
+func containerPath(hostPath string) string {
+	if runtime.GOOS == "windows" || !strings.HasPrefix(hostPath, "/") {
+		return "/src"
+	}
+	return hostPath
+}
+
+func gitTopLevel(dir string) (string, bool) {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", false
+	}
+	top := strings.TrimSpace(string(out))
+	if real, err := filepath.EvalSymlinks(top); err == nil {
+		top = real
+	}
+	return top, top != ""
+}
+
+// UntrackedFile reports whether rel (relative to the flake dir) exists on
+// disk but is not tracked by git: Nix cannot see such files.
+func (f FlakeSource) UntrackedFile(rel string) bool {
+	if !f.InGit {
+		return false
+	}
+	full := filepath.Join(f.HostDir, rel)
+	if _, err := os.Stat(full); err != nil {
+		return false
+	}
+	err := exec.Command("git", "-C", f.HostDir, "ls-files", "--error-unmatch", "--", rel).Run()
+	return err != nil
+}

@@ -1,0 +1,30 @@
+package cli
+
+import "strings"
+
+// joinOptionPairs turns Nix-style `--option NAME VALUE` (two words, as in
+// the cross-compilation guide) into `--option=NAME=VALUE`, which a flag
+// parser can read. Nix option names never contain '='. Arguments after
+// `--` belong to `nix build` and are left alone.
+func joinOptionPairs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--option" && i+2 < len(args) {
+			out = append(out, "--option="+args[i+1]+"="+args[i+2])
+			i += 2
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// splitOption splits NAME=VALUE.
+func splitOption(s string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(s, "=")
+	return name, value, ok && name != ""
+}

@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/binfmt"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+	"github.com/nixcross/nixcross/internal/ui"
+)
+
+type buildOptions struct {
+	systems     []string
+	options     []string
+	outLink     string
+	json        bool
+	image       string
+	cores       int
+	maxJobs     int
+	verbose     bool
+	keepFailed  bool
+	noCache     bool
+	jobs        int
+	dereference bool
+	verify      bool
+	source      string
+}
+
+const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
+  nixcross build --system aarch64-linux
+
+  # Build for x86_64 on an ARM64 machine
+  nixcross build --system x86_64-linux
+
+  # CI matrix: one system per job, or several in one call (result-<system> links)
+  nixcross build --system x86_64-linux,aarch64-linux
+
+  # Pre-build for an ARM server and deploy it (no Nix needed there)
+  nixcross build --system aarch64-linux --dereference
+  rsync -av result-deref/ user@arm-server:/path/to/shelffiles/
+
+  # Use a binary cache, limit cores, keep the build directory on failure
+  nixcross build --system aarch64-linux --option substituters "https://cache.nixos.org"
+  nixcross build --system aarch64-linux --cores 2 --keep-failed
+
+  # Check what was built, without 'file'
+  nixcross build --system aarch64-linux --verify --json
+
+  # Pass anything else to 'nix build' after --
+  nixcross build .#hello --system riscv64-linux -- --show-trace`
+
+func newBuildCommand(a *app) *cobra.Command {
+	var o buildOptions
+	cmd := &cobra.Command{
+		Use:   "build [flags] [FLAKE[#ATTR]] [-- NIX-BUILD-ARGS...]",
+		Short: "Build a flake for one or more systems and copy the result to the host",
+		Long: `Build FLAKE (default ".") for each --system inside a Docker container and copy
+the result's closure next to the out-link, verified against Nix's hashes.
+FLAKE#ATTR selects packages.<system>.ATTR (default: default).
+
+A single system links ./result; several link ./result-<system>. The link is
+relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
+/nix and survives moving the directory.`,
+		Example: buildExamples,
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var nixArgs []string
+			if at := cmd.ArgsLenAtDash(); at >= 0 {
+				nixArgs = args[at:]
+				args = args[:at]
+			}
+			if len(args) > 1 {
+				return status.Usage(fmt.Errorf("build takes one FLAKE argument, got %d: %s", len(args), strings.Join(args, " ")),
+					"put arguments for nix build after --")
+			}
+			ref := "."
+			if len(args) == 1 {
+				ref = args[0]
+			}
+			return runBuild(cmd.Context(), a, o, ref, nixArgs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.systems, "system", "s", nil, "target system (repeatable or comma-separated); default: the Docker host's own")
+	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option (repeatable), e.g. --option substituters ''")
+	f.StringVarP(&o.outLink, "out-link", "o", "result", "path of the result link; the closure is copied to nix/store beside it")
+	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
+	f.StringVar(&o.image, "image", "", "use this Nix image instead of building the built-in one")
+	f.IntVar(&o.cores, "cores", 0, "CPU cores each build job may use (Nix --cores)")
+	f.IntVar(&o.maxJobs, "max-jobs", 0, "derivations Nix builds in parallel (Nix --max-jobs)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and full build logs from Nix (-L -v)")
+	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
+	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
+	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time")
+	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a self-contained copy for machines without Nix")
+	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
+	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
+	return cmd
+}
+
+// parseBuildRequest validates everything that needs no Docker.
+func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Request, build.FlakeSource, error) {
+	flake, attr := nix.SplitRef(ref)
+	req := build.Request{
+		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
+		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify, Source: o.source,
+		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
+	}
+	systems, err := system.ParseList(o.systems)
+	if err != nil {
+		return req, build.FlakeSource{}, err
+	}
+	// Docker hosts run Linux: reject other OSes before touching Docker.
+	for _, s := range systems {
+		if err := system.CheckHost(s, "linux"); err != nil {
+			return req, build.FlakeSource{}, err
+		}
+	}
+	req.Systems = systems
+	for _, kv := range o.options {
+		name, value, ok := splitOption(kv)
+		if !ok {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
+		}
+		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
+	}
+	switch {
+	case o.cores < 0, o.maxJobs < 0:
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--cores and --max-jobs cannot be negative"), "")
+	case o.jobs < 1:
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--jobs must be at least 1, got %d", o.jobs), "")
+	case o.outLink == "":
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--out-link cannot be empty"), "")
+	}
+	switch o.source {
+	case "auto", "mount", "copy":
+	default:
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--source must be auto, mount or copy, got %q", o.source), "")
+	}
+	src, err := build.ResolveFlake(flake)
+	if err != nil {
+		return req, src, err
+	}
+	return req, src, nil
+}
+
+func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	req, src, err := parseBuildRequest(o, ref, nixArgs)
+	if err != nil {
+		return err
+	}
+	rep := a.reporter()
+	eng, err := engine.Connect(ctx, a.selection())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	r := &build.Runner{
+		Engine:     eng,
+		UI:         rep,
+		Dockerfile: nixcross.Dockerfile,
+		Emulation:  binfmt.ForBuild(),
+		RunID:      build.RunID(),
+		Verbose:    o.verbose,
+	}
+	results, err := r.Run(ctx, req, src)
+	for _, res := range results {
+		printSummary(rep, res)
+	}
+	if o.json && results != nil {
+		enc := json.NewEncoder(a.streams.Out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(struct {
+			Builds []*build.Result `json:"builds"`
+		}{results}); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
+func printSummary(rep *ui.Reporter, r *build.Result) {
+	if r == nil {
+		return
+	}
+	if r.Err() != nil {
+		rep.Printf("✗ %s: failed after %.1fs", r.System, r.Seconds)
+		return
+	}
+	mode := "native"
+	if !r.Native {
+		mode = "emulated (QEMU)"
+	}
+	machines := strings.Join(r.Machines, ", ")
+	if machines == "" {
+		machines = "no ELF files"
+	}
+	out := ""
+	if len(r.Outputs) > 0 {
+		out = r.Outputs[0]
+	}
+	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %d paths, %s\n  copied   %d paths, %s\n  machines %s",
+		r.System, mode, r.Seconds, out, r.Link, strings.TrimPrefix(out, "/nix/store/"),
+		r.Closure.Paths, ui.Bytes(r.Closure.NarBytes), r.Copied.Paths, ui.Bytes(r.Copied.Bytes), machines)
+	if r.Deref != "" {
+		rep.Printf("  deref    %s", r.Deref)
+	}
+	if !r.Native {
+		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
+	}
+}
+
+func (a *app) selection() engine.Selection {
+	return engine.Selection{Host: a.global.host, Context: a.global.context, Getenv: a.streams.getenv}
+}

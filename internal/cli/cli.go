@@ -1,0 +1,189 @@
+// Package cli owns nixcross's command line: the cobra command tree, the
+// streams and terminal facts every command gets, signal handling, and the
+// one place where errors become messages and exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
+)
+
+// Streams are the process's standard streams, injected for tests.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+	// Getenv reads the environment (os.Getenv when nil).
+	Getenv func(string) string
+}
+
+// StdStreams returns the real standard streams.
+func StdStreams() Streams {
+	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}
+}
+
+func (s Streams) getenv(k string) string {
+	if s.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return s.Getenv(k)
+}
+
+// errInterrupted is the cancellation cause of a root context stopped by a signal.
+var errInterrupted = errors.New("interrupted")
+
+// Main runs nixcross with args and returns the exit code. The root context
+// is cancelled on SIGINT/SIGTERM (teardown then runs on a context that
+// outlives it); a second signal stops waiting for teardown.
+func Main(args []string, streams Streams) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(streams.Err, "\nnixcross: %s: stopping the build and removing its container (press Ctrl-C again to quit at once)\n", sig)
+		cancel(errInterrupted)
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(streams.Err, "nixcross: quitting without cleanup; `nixcross clean` removes what is left")
+			os.Exit(status.ExitInterrupted)
+		}
+	}()
+	return Run(ctx, args, streams)
+}
+
+// Run executes the command line and maps the outcome to an exit code.
+func Run(ctx context.Context, args []string, streams Streams) int {
+	app := newApp(streams)
+	root := app.rootCommand()
+	root.SetArgs(joinOptionPairs(args))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return status.ExitOK
+	}
+	if errors.Is(context.Cause(ctx), errInterrupted) || errors.Is(err, errInterrupted) {
+		fmt.Fprintln(streams.Err, "Error: interrupted")
+		return status.ExitInterrupted
+	}
+	var quiet *silentError
+	if !errors.As(err, &quiet) {
+		printError(streams.Err, err)
+	}
+	return status.ExitCode(err)
+}
+
+// silentError has already been reported (e.g. per build in a summary).
+type silentError struct{ error }
+
+func (s *silentError) Unwrap() error { return s.error }
+
+func printError(w io.Writer, err error) {
+	msg := err.Error()
+	fmt.Fprintf(w, "Error: %s\n", msg)
+	if hint := status.HintOf(err); hint != "" {
+		fmt.Fprintf(w, "Hint: %s\n", hint)
+	}
+}
+
+// app is what every command shares: streams and global flags.
+type app struct {
+	streams Streams
+	global  globalOptions
+}
+
+type globalOptions struct {
+	host    string
+	context string
+	quiet   bool
+	verbose bool
+}
+
+func newApp(s Streams) *app { return &app{streams: s} }
+
+// reporter builds the human-output writer for stderr from terminal facts.
+func (a *app) reporter() *ui.Reporter {
+	o := ui.Options{Quiet: a.global.quiet, NoColor: a.streams.getenv("NO_COLOR") != ""}
+	if f, ok := a.streams.Err.(*os.File); ok {
+		if fd, isTerm := term.GetFdInfo(f); isTerm {
+			o.TTY = true
+			if ws, err := term.GetWinsize(fd); err == nil {
+				o.Width = int(ws.Width)
+			}
+		}
+	}
+	if a.streams.getenv("TERM") == "dumb" {
+		o.TTY = false
+	}
+	return ui.New(a.streams.Err, o)
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nixcross",
+		Short: "Build Nix flakes for other architectures inside Docker",
+		Long: `nixcross builds a Nix flake for another CPU architecture inside a Docker
+container, using QEMU through binfmt_misc when the target is foreign, and copies
+the result with its whole Nix closure back to the host, verified against Nix's
+own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(a.streams.Out)
+	root.SetErr(a.streams.Err)
+	root.SetIn(a.streams.In)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return status.Usage(err, "see `"+c.CommandPath()+" --help`")
+	})
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.global.host, "host", "H", "", "Docker daemon socket to connect to (overrides DOCKER_HOST)")
+	pf.StringVar(&a.global.context, "context", "", "Docker context to use (overrides DOCKER_CONTEXT and the current context)")
+	pf.BoolVarP(&a.global.quiet, "quiet", "q", false, "print only errors on stderr")
+	root.AddCommand(
+		newBuildCommand(a),
+		newCacheCommand(a),
+		newCleanCommand(a),
+		newVersionCommand(a),
+	)
+	return root
+}
+
+// Version is set at link time (-ldflags "-X …cli.Version=v1.2.3").
+var Version = "dev"
+
+func newVersionCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the nixcross version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.streams.Out, "nixcross "+Version)
+			return nil
+		},
+	}
+}
+
+func usageArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return status.Usage(fmt.Errorf("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " ")), "see `"+cmd.CommandPath()+" --help`")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,30 @@
+package engine
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+)
+
+// PutFile writes one file into a container (created or running) through
+// the API, e.g. a probe binary.
+func (e *Engine) PutFile(ctx context.Context, id, dir, name string, data []byte, mode int64) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if _, err := e.API.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: dir, Content: &buf}); err != nil {
+		return fmt.Errorf("copy %s into container %s: %w", name, short(id), err)
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package nix
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Advice is a line of help for a Nix failure nixcross recognises.
+type Advice struct {
+	Kind    string // "emulation", "untracked", "packages-nix", "attribute", "exec"
+	Message string
+	// System is the system that lacks emulation, for Kind "emulation".
+	System string
+	// Path is the file or attribute the advice is about.
+	Path string
+}
+
+var (
+	reRequired    = regexp.MustCompile(`a '([^']+)' with features \{[^}]*\} is required to build`)
+	reMissingAttr = regexp.MustCompile(`does not provide attribute '([^']+)'`)
+	reNoFile      = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
+)
+
+// Explain recognises known failures in Nix's stderr. It returns nil when the
+// failure is not one it knows.
+func Explain(stderr string) *Advice {
+	if m := reRequired.FindStringSubmatch(stderr); m != nil {
+		return &Advice{Kind: "emulation", System: m[1],
+			Message: "Nix cannot run " + m[1] + " builds in the container: emulation for " + m[1] + " is missing; run `nixcross binfmt install --system " + m[1] + "` (or install qemu-user-static with binfmt support on the Docker host)"}
+	}
+	low := strings.ToLower(stderr)
+	if strings.Contains(low, "exec format error") || strings.Contains(low, "cannot execute binary file") {
+		return &Advice{Kind: "exec",
+			Message: "a builder could not be executed: the kernel has no working QEMU handler for its architecture; check `nixcross binfmt status` and run `nixcross binfmt install`"}
+	}
+	if m := reNoFile.FindStringSubmatch(stderr); m != nil {
+		rel := m[2]
+		if rel == "packages.nix" || strings.HasSuffix(rel, "/packages.nix") {
+			return &Advice{Kind: "packages-nix", Path: rel,
+				Message: "the flake expects packages.nix (the shelffiles layout): copy example/packages.nix to packages.nix and list your packages there, then `git add packages.nix`"}
+		}
+		return &Advice{Kind: "untracked", Path: rel,
+			Message: "Nix only sees files git tracks: if " + rel + " exists, `git add " + rel + "` and build again"}
+	}
+	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
+		return &Advice{Kind: "attribute", Path: m[1], Message: "the flake has no attribute " + m[1]}
+	}
+	return nil
+}

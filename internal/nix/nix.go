@@ -1,0 +1,144 @@
+// Package nix owns how nixcross talks to Nix inside the build container:
+// the flake reference and attribute to build, the exact `nix build` and
+// `nix path-info` command lines (Nix 2.8 and later), parsing their JSON, and
+// turning Nix's known failures into advice.
+package nix
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+// Installable is what to build: a flake and an attribute for one system.
+type Installable struct {
+	Flake string // flake reference as Nix sees it inside the container
+	Attr  string // "default", "hello", or a full path "packages.x86_64-linux.hello"
+}
+
+// SplitRef splits "FLAKE#attr" into its parts; the flake defaults to "."
+// and the attribute to "default".
+func SplitRef(ref string) (flake, attr string) {
+	flake, attr, _ = strings.Cut(ref, "#")
+	if flake == "" {
+		flake = "."
+	}
+	if attr == "" {
+		attr = "default"
+	}
+	return flake, attr
+}
+
+// AttrPath is the flake output attribute built for s: a bare name selects
+// packages.<system>.<name>; a path starting with a known output kind is
+// used as given.
+func AttrPath(attr string, s system.System) string {
+	for _, p := range []string{"packages.", "legacyPackages.", "checks.", "devShells.", "apps."} {
+		if strings.HasPrefix(attr, p) {
+			return attr
+		}
+	}
+	return "packages." + s.String() + "." + attr
+}
+
+// Option is one `--option NAME VALUE` pair.
+type Option struct{ Name, Value string }
+
+// BuildFlags are the user's knobs for `nix build`.
+type BuildFlags struct {
+	Options    []Option
+	Cores      int
+	MaxJobs    int
+	Verbose    bool
+	KeepFailed bool
+	// Extra is everything after `--` on nixcross's command line, passed to
+	// `nix build` unchanged.
+	Extra []string
+}
+
+// BuildCommand is the `nix build` command line run in the container. The
+// result goes to stdout as JSON; --no-write-lock-file because the flake is
+// mounted read-only and a flake without flake.lock must still build.
+func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) []string {
+	cmd := []string{"nix", "build", "--json", "--no-write-lock-file"}
+	if gcRoot != "" {
+		// The out-link inside the cache volume is a GC root, so `cache gc`
+		// keeps what recent results need.
+		cmd = append(cmd, "--out-link", gcRoot)
+	} else {
+		cmd = append(cmd, "--no-link")
+	}
+	cmd = append(cmd, "--option", "extra-platforms", s.String())
+	if f.Cores > 0 {
+		cmd = append(cmd, "--cores", fmt.Sprint(f.Cores))
+	}
+	if f.MaxJobs > 0 {
+		cmd = append(cmd, "--max-jobs", fmt.Sprint(f.MaxJobs))
+	}
+	if f.Verbose {
+		cmd = append(cmd, "-L", "-v")
+	}
+	if f.KeepFailed {
+		cmd = append(cmd, "--keep-failed")
+	}
+	for _, o := range f.Options {
+		cmd = append(cmd, "--option", o.Name, o.Value)
+	}
+	cmd = append(cmd, f.Extra...)
+	return append(cmd, in.Flake+"#"+AttrPath(in.Attr, s))
+}
+
+// PathInfoCommand lists the closure of paths with hashes and sizes.
+func PathInfoCommand(paths []string) []string {
+	return append([]string{"nix", "path-info", "--json", "--recursive"}, paths...)
+}
+
+// DumpCommand streams the NAR serialisation of each path, concatenated.
+func DumpCommand(paths []string) []string {
+	return append([]string{"sh", "-c", `for p in "$@"; do nix-store --dump "$p" || exit 1; done`, "nix-dump"}, paths...)
+}
+
+// BuildResult is one entry of `nix build --json`.
+type BuildResult struct {
+	DrvPath string            `json:"drvPath"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+// ParseBuildJSON returns the output paths from `nix build --json`, in a
+// stable order ("out" first).
+func ParseBuildJSON(data []byte) ([]string, error) {
+	var results []BuildResult
+	if err := json.Unmarshal(data, &results); err != nil {
+		return nil, fmt.Errorf("parse nix build output: %w (output was %q)", err, truncate(string(data), 200))
+	}
+	var outs []string
+	for _, r := range results {
+		names := make([]string, 0, len(r.Outputs))
+		for n := range r.Outputs {
+			names = append(names, n)
+		}
+		sort.Slice(names, func(i, j int) bool {
+			if (names[i] == "out") != (names[j] == "out") {
+				return names[i] == "out"
+			}
+			return names[i] < names[j]
+		})
+		for _, n := range names {
+			outs = append(outs, r.Outputs[n])
+		}
+	}
+	if len(outs) == 0 {
+		return nil, fmt.Errorf("nix build reported no outputs")
+	}
+	return outs, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
