@@ -157,9 +157,15 @@ func managedContainers(t *testing.T, role string) []string {
 	return names
 }
 
+// workdir is a fresh directory any user may write (the non-root user
+// test builds in one), removed after the test.
 func workdir(t *testing.T) string {
 	t.Helper()
-	d := t.TempDir()
+	d, err := os.MkdirTemp("", "nixcross-work-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.Chmod(d, 0o777)
+	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }

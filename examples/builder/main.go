@@ -93,9 +93,14 @@ func hello(out string) error {
 	if err := os.MkdirAll(filepath.Join(out, "share"), 0o755); err != nil {
 		return err
 	}
-	// os.Args[0] is the builder's store path: copy ourselves as the
-	// program the result ships, so the output holds an ELF for the target.
-	if err := copyFile(os.Args[0], filepath.Join(out, "bin", "hello"), 0o755); err != nil {
+	// Copy ourselves as the program the result ships, so the output holds
+	// an ELF for the target. Nix passes only the base name as argv[0] to a
+	// native builder; /proc/self/exe (emulated by QEMU too) has the path.
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	if err := copyFile(self, filepath.Join(out, "bin", "hello"), 0o755); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(out, "share", "arch"), []byte(arch()+"\n"), 0o644); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -20,7 +21,7 @@ const probeDir = "/tmp"
 // ensureRunnable runs s's probe inside the build container itself (no extra
 // container when the system already runs) and, when it does not run, holds
 // emulation for the rest of the build and checks again.
-func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System, prefix string) (release func(context.Context) error, emulator string, err error) {
+func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System, prefix string, helperImage func(context.Context) (string, error)) (release func(context.Context) error, emulator string, err error) {
 	if r.Emulation == nil {
 		return nil, "", status.Environment(fmt.Errorf("%s needs emulation, which is disabled", s), "")
 	}
@@ -49,7 +50,12 @@ func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System,
 		done(ctx.Err())
 		return nil, "", context.Cause(ctx)
 	}
-	release, err = r.Emulation.Hold(ctx, r.Engine, s)
+	helper, err := helperImage(ctx)
+	if err != nil {
+		done(err)
+		return nil, "", err
+	}
+	release, err = r.Emulation.Hold(ctx, r.Engine, helper, s)
 	if err != nil {
 		done(err)
 		return nil, "", err
@@ -57,7 +63,7 @@ func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System,
 	out, perr = run()
 	if perr != nil {
 		done(perr)
-		summary, hint := r.Emulation.Diagnose(out, perr)
+		summary, hint := r.Emulation.Diagnose(s, out, perr)
 		return release, "", status.Environment(fmt.Errorf("cannot run %s binaries on the Docker host even after registering QEMU: %s", s, summary), hint)
 	}
 	done(nil)
@@ -114,4 +120,18 @@ func isKept(names []string) bool {
 		}
 	}
 	return false
+}
+
+// Binfmt is Emulation through the kernel's binfmt_misc and QEMU user mode.
+type Binfmt struct{}
+
+func (Binfmt) Probe(s system.System) ([]byte, error) { return binfmt.Probe(s) }
+
+func (Binfmt) Diagnose(s system.System, output string, err error) (string, string) {
+	d := binfmt.DiagnoseSystem(s, output, err)
+	return d.Explanation, d.Hint
+}
+
+func (Binfmt) Hold(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (func(context.Context) error, error) {
+	return binfmt.Hold(ctx, eng, helperImage, []system.System{s})
 }

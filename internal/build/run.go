@@ -44,9 +44,10 @@ type Emulation interface {
 	// Probe returns the probe program for s.
 	Probe(s system.System) ([]byte, error)
 	// Diagnose explains a failed probe run.
-	Diagnose(output string, err error) (summary, hint string)
-	// Hold makes s runnable until release is called.
-	Hold(ctx context.Context, eng *engine.Engine, s system.System) (release func(context.Context) error, err error)
+	Diagnose(s system.System, output string, err error) (summary, hint string)
+	// Hold makes s runnable until release is called, registering QEMU from
+	// helperImage (the builder image, which carries static QEMU).
+	Hold(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (release func(context.Context) error, err error)
 }
 
 // Prepared is what every system's build of one request shares.
@@ -54,6 +55,9 @@ type Prepared struct {
 	Image  engine.Image
 	Volume string // cache volume; "" with --no-cache
 	Source FlakeSource
+	// helperImage carries static QEMU for registration: the built-in
+	// builder image, built on demand when --image names another.
+	helperImage func(context.Context) (string, error)
 }
 
 // Run builds every requested system and returns one Result each. The
@@ -142,13 +146,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	if req.Image != "" {
 		p.Image, err = r.Engine.UserImage(ctx, req.Image)
 	} else {
-		base := req.Base
-		if base == "" {
-			base = "debian:bookworm-slim"
-		}
-		var log bytes.Buffer
-		out := &log
-		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, base, out)
+		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), io.Discard)
 		if err == nil && p.Image.Built {
 			r.UI.Printf("built builder image %s", p.Image.Ref)
 		}
@@ -156,6 +154,19 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	done(err)
 	if err != nil {
 		return p, err
+	}
+	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
+	if req.Image != "" {
+		var once sync.Once
+		var ref string
+		var herr error
+		p.helperImage = func(ctx context.Context) (string, error) {
+			once.Do(func() {
+				img, err := r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), io.Discard)
+				ref, herr = img.Ref, err
+			})
+			return ref, herr
+		}
 	}
 	if !req.NoCache {
 		p.Volume, err = ensureCacheVolume(ctx, r.Engine, p.Image)
@@ -193,7 +204,10 @@ func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s sys
 	return res
 }
 
-func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) (err error) {
+// startContainer creates and starts a container of role with the cache
+// volume at /nix and the flake's tree mounted read-only at its own path.
+// The caller removes it (engine.RemoveContainer survives cancellation).
+func (r *Runner) startContainer(ctx context.Context, prep Prepared, s system.System, role string, tty bool) (string, error) {
 	mounts := []mount.Mount{}
 	if prep.Volume != "" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: prep.Volume, Target: "/nix"})
@@ -205,31 +219,47 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}
 	id, err := r.Engine.CreateContainer(ctx, engine.ContainerSpec{
-		Name:   fmt.Sprintf("nixcross-build-%s-%s", s, randomSuffix()),
-		Image:  prep.Image.Ref,
-		Cmd:    engine.IdleCmd(),
-		Env:    []string{"NIX_CONFIG=experimental-features = nix-command flakes"},
-		Labels: engine.Labels(engine.RoleBuild, engine.LabelRun, r.RunID, engine.LabelSystem, s.String()),
-		Mounts: mounts,
+		Name:       fmt.Sprintf("nixcross-%s-%s-%s", role, s, randomSuffix()),
+		Image:      prep.Image.Ref,
+		Cmd:        engine.IdleCmd(),
+		Env:        []string{"NIX_CONFIG=experimental-features = nix-command flakes"},
+		WorkingDir: prep.Source.ContainerDir,
+		Labels:     engine.Labels(role, engine.LabelRun, r.RunID, engine.LabelSystem, s.String()),
+		Mounts:     mounts,
 	})
 	if err != nil {
-		return status.Environment(err, "")
+		return "", status.Environment(err, "")
 	}
+	if err := r.Engine.StartContainer(ctx, id); err != nil {
+		return id, status.Environment(err, sourceHint(prep.Source))
+	}
+	return id, nil
+}
+
+func sourceHint(src FlakeSource) string {
+	if !src.Local {
+		return ""
+	}
+	return "if the Docker daemon cannot see " + src.Top + " (remote daemon, folder not shared with Docker Desktop), use --source copy"
+}
+
+func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) (err error) {
+	id, err := r.startContainer(ctx, prep, s, engine.RoleBuild, false)
 	keep := false
 	defer func() {
-		if keep {
+		if keep || id == "" {
 			return
 		}
 		if rerr := r.Engine.RemoveContainer(ctx, id); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}()
-	if err := r.Engine.StartContainer(ctx, id); err != nil {
-		return status.Environment(err, "")
+	if err != nil {
+		return err
 	}
 
 	if !res.Native {
-		release, emu, err := r.ensureRunnable(ctx, id, s, prefix)
+		release, emu, err := r.ensureRunnable(ctx, id, s, prefix, prep.helperImage)
 		if release != nil {
 			defer release(context.WithoutCancel(ctx))
 		}
@@ -240,7 +270,7 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 	}
 
 	// Build.
-	done := r.UI.Phase(prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
+	done := r.UI.LoggedPhase(prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
 	gcRoot := ""
 	if prep.Volume != "" {
 		gcRoot = cache.RootsDir + "/" + gcRootName(prep.Source, req, s)
@@ -298,7 +328,7 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	}
 	store, err := closure.OpenStore(filepath.Dir(absLink))
 	if err != nil {
-		return status.Environment(fmt.Errorf("output store in %s: %w", filepath.Dir(absLink), err), "")
+		return status.Environment(err, "")
 	}
 	done := r.UI.Phase(prefix, "export")
 	bar := r.UI.Progress(prefix+"export", clo.NarBytes())
@@ -317,7 +347,9 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	if err != nil {
 		return err
 	}
-	res.Machines = closure.MachineNames(files)
+	for _, m := range closure.Summarize(files) {
+		res.Machines = append(res.Machines, m.Name())
+	}
 	if req.Verify {
 		if err := closure.Verify(files, s); err != nil {
 			return status.Build(err, "the build produced binaries for another CPU; check the derivation's system and cross-compilation settings")
@@ -379,3 +411,13 @@ func sanitize(s string) string {
 const KeptPrefix = "nixcross-kept-"
 
 func keptName(s system.System) string { return KeptPrefix + s.String() + "-" + randomSuffix() }
+
+// DefaultBase is the base image Dockerfile.nix builds on.
+const DefaultBase = "debian:bookworm-slim"
+
+func baseOr(b string) string {
+	if b == "" {
+		return DefaultBase
+	}
+	return b
+}

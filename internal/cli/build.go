@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nixcross/nixcross"
-	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
@@ -146,11 +147,39 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	default:
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--source must be auto, mount or copy, got %q", o.source), "")
 	}
+	if err := checkOutLink(o.outLink, len(systems) > 1); err != nil {
+		return req, build.FlakeSource{}, err
+	}
 	src, err := build.ResolveFlake(flake)
 	if err != nil {
 		return req, src, err
 	}
 	return req, src, nil
+}
+
+// checkOutLink fails before any build when the result could not be
+// written: the directory is missing or read-only, or the link's name is
+// taken by something that is not a link (which is never replaced).
+func checkOutLink(link string, perSystem bool) error {
+	abs, err := filepath.Abs(link)
+	if err != nil {
+		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
+	}
+	dir := filepath.Dir(abs)
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return status.Usage(fmt.Errorf("out-link directory %s does not exist", dir), "create it first or choose another -o")
+	}
+	if !writable(dir) {
+		return status.Usage(fmt.Errorf("out-link directory %s is not writable", dir), "choose a directory you can write with -o")
+	}
+	if perSystem {
+		return nil
+	}
+	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+		return status.Usage(fmt.Errorf("%s exists and is not a link; nixcross will not replace it", abs), "move it away or choose another -o")
+	}
+	return nil
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
@@ -168,7 +197,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		Engine:     eng,
 		UI:         rep,
 		Dockerfile: nixcross.Dockerfile,
-		Emulation:  binfmt.ForBuild(),
+		Emulation:  build.Binfmt{},
 		RunID:      build.RunID(),
 		Verbose:    o.verbose,
 	}

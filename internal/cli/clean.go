@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-		"strings"
+	"strings"
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"

@@ -159,6 +159,9 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newBuildCommand(a),
 		newCacheCommand(a),
 		newCleanCommand(a),
+		newShellCommand(a),
+		newBinfmtCommand(a),
+		newDoctorCommand(a),
 		newVersionCommand(a),
 	)
 	return root
@@ -187,3 +190,5 @@ func usageArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+func errTooManyArgs(n int) error { return fmt.Errorf("expected at most one FLAKE argument, got %d", n) }

@@ -148,4 +148,3 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
-

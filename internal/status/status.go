@@ -6,6 +6,7 @@ package status
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Kind says whose problem an error is; it decides the exit code.
@@ -58,6 +59,11 @@ func Environment(err error, hint string) error { return wrap(KindEnvironment, er
 // Build marks err as a failed Nix build.
 func Build(err error, hint string) error { return wrap(KindBuild, err, hint) }
 
+// ExitStatus passes a process's own exit status through (nixcross shell).
+type ExitStatus struct{ Code int }
+
+func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
 // KindOf returns the kind of err. A cancelled context counts as an
 // interruption; anything unclassified counts as a build failure (exit 1),
 // the conservative answer for CI.
@@ -87,6 +93,10 @@ func HintOf(err error) string {
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var es *ExitStatus
+	if errors.As(err, &es) {
+		return es.Code
 	}
 	switch KindOf(err) {
 	case KindUsage:

@@ -88,13 +88,24 @@ func (r *Reporter) Warnf(format string, args ...any) {
 }
 
 // Phase announces a step and returns a function that closes it with its
-// duration (or its failure).
+// duration (or its failure). Off a terminal only the closing line is
+// printed, unless announce is set (steps followed by their own logs).
 func (r *Reporter) Phase(prefix, name string) func(err error) {
+	return r.phase(prefix, name, false)
+}
+
+// LoggedPhase is a Phase whose start is printed everywhere, because
+// output of its own (Nix's build log) follows.
+func (r *Reporter) LoggedPhase(prefix, name string) func(err error) {
+	return r.phase(prefix, name, true)
+}
+
+func (r *Reporter) phase(prefix, name string, announce bool) func(err error) {
 	if r == nil {
 		return func(error) {}
 	}
 	start := r.now()
-	if !r.Quiet() && !r.tty {
+	if !r.Quiet() && !r.tty && announce {
 		r.Printf("%s%s ...", prefix, name)
 	}
 	if !r.Quiet() && r.tty {

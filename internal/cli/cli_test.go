@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestJoinOptionPairs(t *testing.T) {
+	cases := []struct{ in, want []string }{
+		{[]string{"build", "--option", "substituters", "", "--system", "aarch64-linux"}, []string{"build", "--option=substituters=", "--system", "aarch64-linux"}},
+		{[]string{"build", "--option", "a", "b", "--option", "c", "d=e"}, []string{"build", "--option=a=b", "--option=c=d=e"}},
+		{[]string{"build", "--", "--option", "x", "y"}, []string{"build", "--", "--option", "x", "y"}},
+		{[]string{"build", "--option", "lonely"}, []string{"build", "--option", "lonely"}},
+	}
+	for _, c := range cases {
+		if got := joinOptionPairs(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("joinOptionPairs(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestParseBuildRequest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{ outputs = _: {}; }"), 0o644)
+	o := buildOptions{systems: []string{"aarch64-linux,riscv64-linux"}, options: []string{"substituters=", "cores=4"}, outLink: "out", jobs: 2, source: "auto", cores: 3}
+	req, src, err := parseBuildRequest(o, dir+"#hello", []string{"--show-trace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Attr != "hello" || len(req.Systems) != 2 || req.Nix.Options[0].Name != "substituters" || req.Nix.Options[0].Value != "" ||
+		req.Nix.Options[1].Value != "4" || req.Nix.Cores != 3 || req.Nix.Extra[0] != "--show-trace" || !src.Local || src.HostDir == "" {
+		t.Fatalf("unexpected request %+v src %+v", req, src)
+	}
+	bad := []struct {
+		name string
+		o    buildOptions
+		ref  string
+		msg  string
+	}{
+		{"unsupported", buildOptions{systems: []string{"arm-linux"}, jobs: 1, outLink: "r", source: "auto"}, dir, "Unsupported system 'arm-linux'"},
+		{"darwin", buildOptions{systems: []string{"x86_64-darwin"}, jobs: 1, outLink: "r", source: "auto"}, dir, "(linux -> darwin)"},
+		{"jobs", buildOptions{jobs: 0, outLink: "r", source: "auto"}, dir, "--jobs"},
+		{"source", buildOptions{jobs: 1, outLink: "r", source: "rsync"}, dir, "--source"},
+		{"option", buildOptions{jobs: 1, outLink: "r", source: "auto", options: []string{"novalue"}}, dir, "--option needs"},
+		{"no flake", buildOptions{jobs: 1, outLink: "r", source: "auto"}, t.TempDir(), "no flake.nix"},
+		{"missing dir", buildOptions{jobs: 1, outLink: "r", source: "auto"}, filepath.Join(dir, "nope"), "no such file"},
+	}
+	for _, b := range bad {
+		_, _, err := parseBuildRequest(b.o, b.ref, nil)
+		if err == nil || !strings.Contains(err.Error(), b.msg) || status.ExitCode(err) != status.ExitUsage {
+			t.Errorf("%s: got %v (exit %d), want usage error containing %q", b.name, err, status.ExitCode(err), b.msg)
+		}
+	}
+}
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }})
+	return code, out.String(), errb.String()
+}
+
+func TestGuideErrorsBeforeDocker(t *testing.T) {
+	env := map[string]string{"DOCKER_HOST": "unix:///nonexistent.sock"}
+	code, _, stderr := runCLI(t, env, "build", "--system", "arm-linux")
+	if code != 2 || !strings.HasPrefix(stderr, "Error: Unsupported system 'arm-linux'\nSupported systems: aarch64-linux x86_64-linux aarch64-darwin x86_64-darwin") {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "build", "--system", "aarch64-darwin")
+	if code != 2 || stderr != "Error: Cross-compilation between different operating systems (linux -> darwin) is not supported by Nix\nHint: use a native darwin builder for aarch64-darwin\n" {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "build", "--no-such-flag")
+	if code != 2 || !strings.Contains(stderr, "unknown flag") {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+}
+
+func TestUnreachableDaemon(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	code, _, stderr := runCLI(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock", "DOCKER_CONFIG": t.TempDir()}, "build", dir)
+	if code != 3 || !strings.Contains(stderr, "cannot reach the Docker daemon at unix:///nonexistent/docker.sock (DOCKER_HOST)") || !strings.Contains(stderr, "Hint:") {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+}
+
+// TestHelpGolden pins every command's --help (run with -update to rewrite).
+func TestHelpGolden(t *testing.T) {
+	cmds := [][]string{{}, {"build"}, {"cache"}, {"cache", "ls"}, {"cache", "gc"}, {"cache", "prune"}, {"clean"}, {"binfmt"}, {"binfmt", "status"}, {"binfmt", "install"}, {"binfmt", "uninstall"}, {"doctor"}, {"shell"}}
+	for _, c := range cmds {
+		name := "help-" + strings.Join(append([]string{"nixcross"}, c...), "-") + ".golden"
+		t.Run(name, func(t *testing.T) {
+			code, out, _ := runCLI(t, nil, append(c, "--help")...)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			golden(t, name, out)
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -update)", err)
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}

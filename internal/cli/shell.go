@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"os"
+
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+
+	"github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+type shellOptions struct {
+	system  string
+	image   string
+	noCache bool
+}
+
+func newShellCommand(a *app) *cobra.Command {
+	var o shellOptions
+	cmd := &cobra.Command{
+		Use:   "shell [--system S] [FLAKE] [-- COMMAND...]",
+		Short: "Open a shell in the builder container, with the flake, the cache and emulation ready",
+		Long: `Start the same container a build uses (the flake mounted read-only, the Nix
+store cache, QEMU emulation for --system) and open an interactive shell in it,
+or run COMMAND when given after --. The exit status of the shell or command
+becomes nixcross's. Without a terminal, COMMAND is required.`,
+		Example: `  # Poke around an aarch64 build environment
+  nixcross shell --system aarch64-linux
+
+  # Run a command under emulation and check the binary's architecture
+  nixcross shell --system aarch64-linux -- sh -c 'nix build --no-link .#default && uname -m'`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var command []string
+			if at := cmd.ArgsLenAtDash(); at >= 0 {
+				command = args[at:]
+				args = args[:at]
+			}
+			if len(args) > 1 {
+				return status.Usage(errTooManyArgs(len(args)), "put the command after --")
+			}
+			ref := "."
+			if len(args) == 1 {
+				ref = args[0]
+			}
+			return runShell(cmd.Context(), a, o, ref, command)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.system, "system", "s", "", "system to emulate (default: the Docker host's own)")
+	f.StringVar(&o.image, "image", "", "use this Nix image instead of the built-in one")
+	f.BoolVar(&o.noCache, "no-cache", false, "use a throwaway Nix store")
+	return cmd
+}
+
+func runShell(ctx context.Context, a *app, o shellOptions, ref string, command []string) error {
+	req := build.ShellRequest{Image: o.image, NoCache: o.noCache, Cmd: command}
+	if o.system != "" {
+		s, err := system.Parse(o.system)
+		if err != nil {
+			return err
+		}
+		if err := system.CheckHost(s, "linux"); err != nil {
+			return err
+		}
+		req.System = s
+	}
+	flake, _ := nix.SplitRef(ref)
+	src, err := build.ResolveFlake(flake)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.Connect(ctx, a.selection())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	r := &build.Runner{Engine: eng, UI: a.reporter(), Dockerfile: nixcross.Dockerfile, Emulation: build.Binfmt{}, RunID: build.RunID()}
+	t := build.Terminal{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err}
+	if _, inTerm := term.GetFdInfo(a.streams.In); inTerm {
+		if _, outTerm := term.GetFdInfo(a.streams.Out); outTerm {
+			t.TTY = true
+		}
+	}
+	if f, ok := a.streams.In.(*os.File); !ok || f == nil {
+		t.TTY = false
+	}
+	return r.Shell(ctx, req, src, t)
+}

@@ -1,0 +1,92 @@
+package nix
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+var aarch64 = system.System{Arch: "aarch64", OS: "linux"}
+
+func TestSplitRef(t *testing.T) {
+	cases := []struct{ in, flake, attr string }{
+		{"", ".", "default"},
+		{".", ".", "default"},
+		{"#hello", ".", "hello"},
+		{"./sub#hello", "./sub", "hello"},
+		{"github:owner/repo#pkg", "github:owner/repo", "pkg"},
+	}
+	for _, c := range cases {
+		f, a := SplitRef(c.in)
+		if f != c.flake || a != c.attr {
+			t.Errorf("SplitRef(%q) = %q, %q", c.in, f, a)
+		}
+	}
+}
+
+func TestBuildCommand(t *testing.T) {
+	cmd := BuildCommand(Installable{Flake: "/src", Attr: "hello"}, aarch64, "", BuildFlags{
+		Options:    []Option{{"substituters", ""}, {"sandbox", "false"}},
+		Cores:      2,
+		MaxJobs:    3,
+		Verbose:    true,
+		KeepFailed: true,
+		Extra:      []string{"--show-trace", "--option", "x", "y"},
+	})
+	want := []string{"nix", "build", "--json", "--no-write-lock-file", "--no-link",
+		"--option", "extra-platforms", "aarch64-linux", "--cores", "2", "--max-jobs", "3", "-L", "-v", "--keep-failed",
+		"--option", "substituters", "", "--option", "sandbox", "false",
+		"--show-trace", "--option", "x", "y",
+		"/src#packages.aarch64-linux.hello"}
+	if !reflect.DeepEqual(cmd, want) {
+		t.Fatalf("got  %q\nwant %q", cmd, want)
+	}
+	cmd = BuildCommand(Installable{Flake: "/src", Attr: "legacyPackages.aarch64-linux.hello"}, aarch64, "/nix/var/nix/gcroots/nixcross/x", BuildFlags{})
+	if cmd[len(cmd)-1] != "/src#legacyPackages.aarch64-linux.hello" || !strings.Contains(strings.Join(cmd, " "), "--out-link /nix/var/nix/gcroots/nixcross/x") {
+		t.Fatalf("got %q", cmd)
+	}
+}
+
+func TestParseBuildJSON(t *testing.T) {
+	out, err := ParseBuildJSON([]byte(`[{"drvPath":"/nix/store/a.drv","outputs":{"dev":"/nix/store/d-x-dev","out":"/nix/store/o-x"}}]`))
+	if err != nil || !reflect.DeepEqual(out, []string{"/nix/store/o-x", "/nix/store/d-x-dev"}) {
+		t.Fatalf("got %v %v", out, err)
+	}
+	if _, err := ParseBuildJSON([]byte(`not json`)); err == nil {
+		t.Fatal("accepted garbage")
+	}
+	if _, err := ParseBuildJSON([]byte(`[]`)); err == nil {
+		t.Fatal("accepted no outputs")
+	}
+}
+
+func TestExplain(t *testing.T) {
+	cases := []struct {
+		stderr, kind, path string
+	}{
+		{"error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {benchmark}", "emulation", ""},
+		{"error: executing '/nix/store/x-builder': Exec format error", "exec", ""},
+		{"bash: ./x: cannot execute binary file", "exec", ""},
+		{"error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "untracked", "lib/extra.nix"},
+		{"error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "packages-nix", "packages.nix"},
+		{"error: flake 'path:/src' does not provide attribute 'packages.aarch64-linux.nope'", "attribute", "packages.aarch64-linux.nope"},
+		{"error: builder for '/nix/store/x.drv' failed with exit code 1", "", ""},
+	}
+	for _, c := range cases {
+		a := Explain(c.stderr)
+		if c.kind == "" {
+			if a != nil {
+				t.Errorf("%q: unexpected advice %+v", c.stderr, a)
+			}
+			continue
+		}
+		if a == nil || a.Kind != c.kind || a.Path != c.path || a.Message == "" {
+			t.Errorf("%q: got %+v, want kind %s path %s", c.stderr, a, c.kind, c.path)
+		}
+	}
+	if a := Explain("a 'riscv64-linux' with features {} is required to build"); a.System != "riscv64-linux" || !strings.Contains(a.Message, "binfmt install --system riscv64-linux") {
+		t.Errorf("emulation advice = %+v", a)
+	}
+}

@@ -1,0 +1,76 @@
+package system
+
+import (
+	"debug/elf"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+func TestParseGuideMessages(t *testing.T) {
+	_, err := Parse("arm-linux")
+	want := "Unsupported system 'arm-linux'\nSupported systems: aarch64-linux x86_64-linux aarch64-darwin x86_64-darwin riscv64-linux armv7l-linux i686-linux powerpc64le-linux s390x-linux"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Parse(arm-linux) = %v, want %q", err, want)
+	}
+	if status.ExitCode(err) != status.ExitUsage {
+		t.Fatalf("exit code %d, want usage", status.ExitCode(err))
+	}
+	err = CheckHost(System{"aarch64", "darwin"}, "linux")
+	if err == nil || err.Error() != "Cross-compilation between different operating systems (linux -> darwin) is not supported by Nix" {
+		t.Fatalf("CheckHost = %v", err)
+	}
+	if err := CheckHost(System{"riscv64", "linux"}, "linux"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseList(t *testing.T) {
+	got, err := ParseList([]string{"aarch64-linux,riscv64-linux", " x86_64-linux ", "aarch64-linux", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"aarch64-linux", "riscv64-linux", "x86_64-linux"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	if _, err := ParseList([]string{"aarch64-linux,mips-linux"}); err == nil {
+		t.Fatal("mips-linux accepted")
+	}
+}
+
+func TestFromDocker(t *testing.T) {
+	cases := map[string]string{"x86_64": "x86_64-linux", "aarch64": "aarch64-linux", "arm64": "aarch64-linux", "riscv64": "riscv64-linux", "armv7l": "armv7l-linux", "s390x": "s390x-linux", "ppc64le": "powerpc64le-linux"}
+	for arch, want := range cases {
+		s, err := FromDocker("linux", arch)
+		if err != nil || s.String() != want {
+			t.Errorf("FromDocker(%s) = %v, %v; want %s", arch, s, err, want)
+		}
+	}
+	if _, err := FromDocker("linux", "vax"); err == nil {
+		t.Error("vax accepted")
+	}
+}
+
+func TestNames(t *testing.T) {
+	for _, s := range LinuxSystems() {
+		if s.QEMU() == "" {
+			t.Errorf("%s has no QEMU name", s)
+		}
+		if goarch, _ := s.GOARCH(); goarch == "" {
+			t.Errorf("%s has no GOARCH", s)
+		}
+		m, _, ok := s.ELFMachine()
+		if !ok || MachineName(m) != s.Arch {
+			t.Errorf("%s: machine %v named %q", s, m, MachineName(m))
+		}
+	}
+	if MachineName(elf.EM_MIPS) != "mips" {
+		t.Errorf("unknown machine name = %q", MachineName(elf.EM_MIPS))
+	}
+}
