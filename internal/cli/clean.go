@@ -8,8 +8,11 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
+	"github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 type cleanOptions struct{ all bool }
@@ -42,6 +45,22 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		return err
 	}
 	defer eng.Close()
+	if o.all {
+		// Unregister installed emulation properly (hosts with a persistent
+		// binfmt_misc mount keep entries after the container goes).
+		ref := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
+		if _, err := eng.API.ImageInspect(ctx, ref); err == nil {
+			if regs, err := binfmt.Uninstall(ctx, eng, ref, system.LinuxSystems()); err != nil {
+				rep.Warnf("uninstall emulation: %v", err)
+			} else {
+				for _, r := range regs {
+					if r.Action == binfmt.Unregistered {
+						rep.Printf("unregistered %s", r.Handler)
+					}
+				}
+			}
+		}
+	}
 	list, err := eng.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: engine.ManagedFilter("")})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)

@@ -1,0 +1,138 @@
+// Package binfmt owns emulation of foreign Linux systems through the
+// kernel's binfmt_misc and QEMU: the handler table, the tiny probe programs
+// that tell by running whether a system works, the diagnosis of why it does
+// not, and the helper containers that register handlers with the least
+// privilege and keep them alive for as long as they are needed.
+package binfmt
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+// NamePrefix starts the name of every binfmt_misc entry nixcross creates, so
+// it never mistakes (or removes) an entry somebody else made.
+const NamePrefix = "nixcross-"
+
+// Handler is the binfmt_misc entry nixcross registers for one system.
+type Handler struct {
+	System      system.System
+	Name        string // "nixcross-<qemu arch>"
+	Magic, Mask []byte // matched at offset 0 of the executable
+	Interpreter string // static QEMU inside the builder image
+}
+
+// The magic and mask of each handler are QEMU's own, from
+// scripts/qemu-binfmt-conf.sh in the QEMU source tree (the same values
+// Debian ships in /usr/share/binfmts/qemu-*). They match ELF executables
+// and shared objects (e_type 2 or 3) of one machine, class and byte order,
+// so no handler claims another system's binaries.
+var handlers = map[string]struct{ magic, mask string }{
+	"x86_64": {
+		magic: `\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
+	},
+	"aarch64": {
+		magic: `\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
+	},
+	"riscv64": {
+		magic: `\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
+	},
+	"armv7l": {
+		magic: `\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
+	},
+	"i686": {
+		magic: `\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
+	},
+	"powerpc64le": {
+		magic: `\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x15\x00`,
+		mask:  `\xff\xff\xff\xff\xff\xff\xff\xfc\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\x00`,
+	},
+	"s390x": {
+		magic: `\x7fELF\x02\x02\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x16`,
+		mask:  `\xff\xff\xff\xff\xff\xff\xff\xfc\xff\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff`,
+	},
+}
+
+// HandlerFor returns the handler nixcross registers for s.
+func HandlerFor(s system.System) (Handler, bool) {
+	h, ok := handlers[s.Arch]
+	if !ok || !s.Linux() || s.QEMU() == "" {
+		return Handler{}, false
+	}
+	return Handler{
+		System:      s,
+		Name:        NamePrefix + s.QEMU(),
+		Magic:       unescape(h.magic),
+		Mask:        unescape(h.mask),
+		Interpreter: "/usr/bin/qemu-" + s.QEMU() + "-static",
+	}, true
+}
+
+// RegisterLine is what to write to /proc/sys/fs/binfmt_misc/register.
+// Magic and mask are written as \xHH escapes, which the kernel decodes
+// itself; that keeps bytes such as ':' and '\n' out of the field syntax.
+//
+// The F flag makes the kernel open the interpreter at registration time,
+// in the helper container, so containers without QEMU in them (the
+// build's, a user's image) can run foreign binaries too.
+func (h Handler) RegisterLine() string {
+	return fmt.Sprintf(":%s:M::%s:%s:%s:F", h.Name, escape(h.Magic), escape(h.Mask), h.Interpreter)
+}
+
+// Matches reports whether the kernel would hand an executable starting
+// with header to this handler.
+func (h Handler) Matches(header []byte) bool {
+	return matches(0, h.Magic, h.Mask, header)
+}
+
+// matches applies binfmt_misc's rule: every magic byte equals the header
+// byte at offset+i once both are masked (no mask means all bits count).
+func matches(offset int, magic, mask, header []byte) bool {
+	if len(magic) == 0 || offset < 0 || len(header) < offset+len(magic) {
+		return false
+	}
+	for i, m := range magic {
+		k := byte(0xff)
+		if i < len(mask) {
+			k = mask[i]
+		}
+		if header[offset+i]&k != m&k {
+			return false
+		}
+	}
+	return true
+}
+
+func escape(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&sb, `\x%02x`, c)
+	}
+	return sb.String()
+}
+
+// unescape decodes the table's \xHH strings; the table is static, so a
+// malformed entry is a programming error caught by the tests.
+func unescape(s string) []byte {
+	var out bytes.Buffer
+	for len(s) > 0 {
+		if strings.HasPrefix(s, `\x`) && len(s) >= 4 {
+			c, _ := strconv.ParseUint(s[2:4], 16, 8)
+			out.WriteByte(byte(c))
+			s = s[4:]
+			continue
+		}
+		out.WriteByte(s[0])
+		s = s[1:]
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,186 @@
+package binfmt
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+func TestHandlerForEveryLinuxSystem(t *testing.T) {
+	for _, s := range system.LinuxSystems() {
+		h, ok := HandlerFor(s)
+		if !ok {
+			t.Fatalf("no handler for %s", s)
+		}
+		if want := "nixcross-" + s.QEMU(); h.Name != want {
+			t.Errorf("%s: name %q, want %q", s, h.Name, want)
+		}
+		if want := "/usr/bin/qemu-" + s.QEMU() + "-static"; h.Interpreter != want {
+			t.Errorf("%s: interpreter %q, want %q", s, h.Interpreter, want)
+		}
+		if len(h.Magic) != 20 || len(h.Mask) != 20 {
+			t.Errorf("%s: magic %d bytes, mask %d bytes, want 20 each", s, len(h.Magic), len(h.Mask))
+		}
+		if !bytes.HasPrefix(h.Magic, []byte("\x7fELF")) {
+			t.Errorf("%s: magic %x does not start with the ELF magic", s, h.Magic)
+		}
+	}
+	for _, s := range []system.System{{Arch: "aarch64", OS: "darwin"}, {Arch: "mips", OS: "linux"}} {
+		if _, ok := HandlerFor(s); ok {
+			t.Errorf("HandlerFor(%s) = ok, want none", s)
+		}
+	}
+}
+
+// The register line is parsed back the way the kernel does: split on ':'
+// and decode the \x escapes of magic and mask.
+func TestRegisterLine(t *testing.T) {
+	for _, s := range system.LinuxSystems() {
+		h, _ := HandlerFor(s)
+		line := h.RegisterLine()
+		f := strings.Split(line, ":")
+		if len(f) != 8 || f[0] != "" {
+			t.Fatalf("%s: %q does not have the 7 fields of :name:type:offset:magic:mask:interpreter:flags", s, line)
+		}
+		if f[1] != h.Name || f[2] != "M" || f[3] != "" || f[6] != h.Interpreter || f[7] != "F" {
+			t.Errorf("%s: fields %q", s, f)
+		}
+		if got := decodeKernelEscapes(t, f[4]); !bytes.Equal(got, h.Magic) {
+			t.Errorf("%s: magic field decodes to %x, want %x", s, got, h.Magic)
+		}
+		if got := decodeKernelEscapes(t, f[5]); !bytes.Equal(got, h.Mask) {
+			t.Errorf("%s: mask field decodes to %x, want %x", s, got, h.Mask)
+		}
+		if len(line) > 1920 {
+			t.Errorf("%s: line is %d bytes, over the kernel's limit", s, len(line))
+		}
+	}
+}
+
+func decodeKernelEscapes(t *testing.T, s string) []byte {
+	t.Helper()
+	var out []byte
+	for len(s) > 0 {
+		if !strings.HasPrefix(s, `\x`) || len(s) < 4 {
+			t.Fatalf("not a \\xHH sequence: %q", s)
+		}
+		b, err := strconv.ParseUint(s[2:4], 16, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, byte(b))
+		s = s[4:]
+	}
+	return out
+}
+
+func TestMatches(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset int
+		magic  []byte
+		mask   []byte
+		header []byte
+		want   bool
+	}{
+		{"exact", 0, []byte{1, 2}, nil, []byte{1, 2, 3}, true},
+		{"differs", 0, []byte{1, 2}, nil, []byte{1, 3, 3}, false},
+		{"masked bit ignored", 0, []byte{0x02}, []byte{0xfe}, []byte{0x03}, true},
+		{"masked bit ignored on magic side", 0, []byte{0x03}, []byte{0xfe}, []byte{0x02}, true},
+		{"unmasked bit counts", 0, []byte{0x02}, []byte{0xff}, []byte{0x03}, false},
+		{"offset", 2, []byte{9}, nil, []byte{0, 0, 9}, true},
+		{"header too short", 2, []byte{9, 9}, nil, []byte{0, 0, 9}, false},
+		{"no magic", 0, nil, nil, []byte{1}, false},
+	}
+	for _, tt := range tests {
+		if got := matches(tt.offset, tt.magic, tt.mask, tt.header); got != tt.want {
+			t.Errorf("%s: matches = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Each handler must claim its own system's binaries and no other
+// system's: the header of a real Go binary built for every system, and
+// nixcross's probes.
+func TestHandlersMatchOnlyTheirOwnSystem(t *testing.T) {
+	headers := map[string]map[system.System][]byte{
+		"go binary": goBinaryHeaders(t),
+		"probe":     {},
+	}
+	for _, s := range system.LinuxSystems() {
+		p, err := Probe(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		headers["probe"][s] = p
+	}
+	for kind, bySystem := range headers {
+		for _, hs := range system.LinuxSystems() {
+			h, _ := HandlerFor(hs)
+			for bs, header := range bySystem {
+				if got, want := h.Matches(header), hs == bs; got != want {
+					t.Errorf("handler %s on a %s %s: matches = %v, want %v", h.Name, bs, kind, got, want)
+				}
+			}
+		}
+	}
+}
+
+// goBinaryHeaders compiles an empty program for every Linux system with
+// the go tool (skipping when there is none) and returns each binary's
+// first 64 bytes: the ELF header the kernel matches against.
+func goBinaryHeaders(t *testing.T) map[system.System][]byte {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build real ELF binaries:", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n\ngo 1.21\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[system.System][]byte{}
+	for _, s := range system.LinuxSystems() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			goarch, goarm := s.GOARCH()
+			bin := filepath.Join(dir, s.Arch)
+			cmd := exec.Command(goTool, "build", "-o", bin, ".")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOARM="+goarm, "GOWORK=off", "GOFLAGS=")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("go build for %s: %v\n%s", s, err, b)
+				return
+			}
+			f, err := os.Open(bin)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			header := make([]byte, 64)
+			if _, err := io.ReadFull(f, header); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			out[s] = header
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
+}
