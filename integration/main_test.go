@@ -74,6 +74,11 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer docker.Close()
+	// Containers that predate this run (another tool's, a developer's
+	// running build) are not this suite's leftovers.
+	for _, n := range listManaged("") {
+		preexisting[n] = true
+	}
 	return m.Run(), nil
 }
 
@@ -142,13 +147,25 @@ func parseBuilds(t *testing.T, stdout string) []jsonBuild {
 // managedContainers lists containers nixcross made, by role ("" for all).
 func managedContainers(t *testing.T, role string) []string {
 	t.Helper()
+	var out []string
+	for _, n := range listManaged(role) {
+		if !preexisting[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+var preexisting = map[string]bool{}
+
+func listManaged(role string) []string {
 	f := client.Filters{}.Add("label", "nixcross.managed=true")
 	if role != "" {
 		f = f.Add("label", "nixcross.role="+role)
 	}
 	res, err := docker.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		t.Fatalf("list containers: %v", err)
+		panic("list containers: " + err.Error())
 	}
 	var names []string
 	for _, c := range res.Items {

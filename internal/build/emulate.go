@@ -70,12 +70,13 @@ func (r *Runner) ensureRunnable(ctx context.Context, id string, s system.System,
 	return release, "nixcross", nil
 }
 
-// sweepLeftovers removes build containers of earlier runs on this machine
-// whose process is gone (killed outright, crashed), so they never pile up
-// or get in the way. Containers of live runs, of other machines, and those
-// kept with --keep-failed are left alone.
+// sweepLeftovers removes containers of earlier runs on this machine whose
+// process is gone (killed outright, crashed): build, shell and probe
+// containers and per-run emulation holders. Containers of live runs, of
+// other machines, those kept with --keep-failed and the emulation
+// installed by `binfmt install` are left alone.
 func (r *Runner) sweepLeftovers(ctx context.Context) {
-	list, err := r.Engine.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: engine.ManagedFilter(engine.RoleBuild)})
+	list, err := r.Engine.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: engine.ManagedFilter("")})
 	if err != nil {
 		return
 	}
@@ -83,7 +84,7 @@ func (r *Runner) sweepLeftovers(ctx context.Context) {
 	for _, c := range list.Items {
 		run := c.Labels[engine.LabelRun]
 		h, _, _ := strings.Cut(run, ":")
-		if h != host || run == r.RunID || isKept(c.Names) || RunAlive(run) {
+		if run == "" || h != host || run == r.RunID || isKept(c.Names) || c.Labels[binfmt.LabelBinfmt] == "install" || RunAlive(run) {
 			continue
 		}
 		r.Engine.RemoveContainer(ctx, c.ID)

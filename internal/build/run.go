@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,12 @@ type Prepared struct {
 	// helperImage carries static QEMU for registration: the built-in
 	// builder image, built on demand when --image names another.
 	helperImage func(context.Context) (string, error)
+	// Mode is how the flake reaches the container: "mount", "copy", or
+	// "" for flakes Nix fetches itself.
+	Mode string
+	// auto allows falling back from mount to copy when the daemon cannot
+	// see the directory.
+	auto bool
 }
 
 // Run builds every requested system and returns one Result each. The
@@ -155,6 +162,16 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	if err != nil {
 		return p, err
 	}
+	if src.Local {
+		p.Mode = req.Source
+		if p.Mode == "" || p.Mode == "auto" {
+			p.auto = true
+			p.Mode = "copy"
+			if r.Engine.Endpoint.Local() {
+				p.Mode = "mount"
+			}
+		}
+	}
 	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
 	if req.Image != "" {
 		var once sync.Once
@@ -191,9 +208,6 @@ func (c containerSource) Dump(ctx context.Context, paths []string) (io.ReadClose
 func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string) *Result {
 	start := time.Now()
 	res := &Result{System: s.String(), Flake: req.Flake, Attr: req.Attr, Native: s == r.Engine.System, Machines: []string{}, Outputs: []string{}}
-	if prep.Source.Local {
-		res.Source = "mount"
-	}
 	err := r.buildInto(ctx, req, prep, s, link, prefix, res)
 	res.duration = time.Since(start)
 	res.Seconds = res.duration.Round(10 * time.Millisecond).Seconds()
@@ -205,9 +219,73 @@ func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s sys
 }
 
 // startContainer creates and starts a container of role with the cache
-// volume at /nix and the flake's tree mounted read-only at its own path.
-// The caller removes it (engine.RemoveContainer survives cancellation).
-func (r *Runner) startContainer(ctx context.Context, prep Prepared, s system.System, role string, tty bool) (string, error) {
+// volume at /nix and the flake where Nix will look for it: bind-mounted
+// read-only at its own path, or copied in through the API. In auto mode a
+// mount the daemon cannot see (remote daemon, folder not shared with
+// Docker Desktop) falls back to a copy. The caller removes the container
+// (engine.RemoveContainer survives cancellation), also on error.
+func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.System, role string, tty bool) (string, error) {
+	id, err := r.createContainer(ctx, *prep, s, role)
+	var startErr error
+	if err != nil {
+		// A bind source missing on the daemon's side fails the create.
+		if !(prep.Mode == "mount" && prep.auto && errors.Is(err, errMountInvisible)) {
+			return id, err
+		}
+		startErr = err
+	} else {
+		startErr = r.Engine.StartContainer(ctx, id)
+	}
+	if prep.Mode == "mount" && (startErr != nil || !r.mountVisible(ctx, id, prep.Source)) {
+		if ctx.Err() != nil {
+			return id, context.Cause(ctx)
+		}
+		if !prep.auto {
+			cause := fmt.Errorf("the Docker daemon at %s cannot see %s: the bind mount is missing or empty in the container", r.Engine.Endpoint.Host, prep.Source.Top)
+			if startErr != nil {
+				cause = fmt.Errorf("%w (%v)", cause, startErr)
+			}
+			return id, status.Environment(cause, "use --source copy to send the flake through the Docker API")
+		}
+		r.UI.Printf("the daemon cannot see %s; sending the flake through the Docker API instead (--source copy)", prep.Source.Top)
+		if err := r.Engine.RemoveContainer(ctx, id); err != nil {
+			return "", err
+		}
+		prep.Mode = "copy"
+		if id, err = r.createContainer(ctx, *prep, s, role); err != nil {
+			return id, err
+		}
+		startErr = r.Engine.StartContainer(ctx, id)
+	}
+	if startErr != nil {
+		return id, status.Environment(startErr, "")
+	}
+	if prep.Mode == "copy" {
+		done := r.UI.Phase("", "copy source "+prep.Source.Top)
+		err := copySource(ctx, r.Engine, id, prep.Source, r.UI)
+		if err == nil && prep.Source.InGit && prep.Source.ContainerDir != prep.Source.ContainerTop {
+			// A flake in a subdirectory may reach files above it (../lib):
+			// only a git repository makes Nix take the whole tree as the
+			// flake's source, as it does locally. The copy holds exactly the
+			// tracked files, so committing all of it changes nothing else.
+			err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"sh", "-c",
+				`cd "$1" && git init -q && git add -A && git -c user.name=nixcross -c user.email=nixcross@localhost commit -qm source`, "git-copy", prep.Source.ContainerTop}})
+			if err != nil {
+				err = status.Environment(fmt.Errorf("make the copied source a git repository: %w", err), "")
+			}
+		}
+		done(err)
+		if err != nil {
+			return id, err
+		}
+	}
+	return id, nil
+}
+
+// errMountInvisible marks a bind mount the daemon cannot make.
+var errMountInvisible = errors.New("the Docker daemon cannot see the flake directory")
+
+func (r *Runner) createContainer(ctx context.Context, prep Prepared, s system.System, role string) (string, error) {
 	mounts := []mount.Mount{}
 	if prep.Volume != "" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: prep.Volume, Target: "/nix"})
@@ -215,25 +293,38 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, s system.Sys
 		// Anonymous volume: seeded from the image, removed with the container.
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Target: "/nix"})
 	}
-	if prep.Source.Local {
+	if prep.Mode == "mount" {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
+	}
+	workdir := ""
+	if prep.Source.Local {
+		workdir = prep.Source.ContainerDir
 	}
 	id, err := r.Engine.CreateContainer(ctx, engine.ContainerSpec{
 		Name:       fmt.Sprintf("nixcross-%s-%s-%s", role, s, randomSuffix()),
 		Image:      prep.Image.Ref,
 		Cmd:        engine.IdleCmd(),
 		Env:        []string{"NIX_CONFIG=experimental-features = nix-command flakes"},
-		WorkingDir: prep.Source.ContainerDir,
+		WorkingDir: workdir,
 		Labels:     engine.Labels(role, engine.LabelRun, r.RunID, engine.LabelSystem, s.String()),
 		Mounts:     mounts,
 	})
 	if err != nil {
+		if prep.Mode == "mount" && strings.Contains(err.Error(), "bind source path does not exist") {
+			return "", status.Environment(fmt.Errorf("%w: %s is not there for the daemon at %s", errMountInvisible, prep.Source.Top, r.Engine.Endpoint.Host), "use --source copy to send the flake through the Docker API")
+		}
 		return "", status.Environment(err, "")
 	}
-	if err := r.Engine.StartContainer(ctx, id); err != nil {
-		return id, status.Environment(err, sourceHint(prep.Source))
-	}
 	return id, nil
+}
+
+// mountVisible checks the flake is really there: a daemon on another
+// machine or VM mounts an empty (or missing) directory instead. Only a
+// failed test counts as invisible, not a failed exec.
+func (r *Runner) mountVisible(ctx context.Context, id string, src FlakeSource) bool {
+	err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"test", "-f", src.ContainerDir + "/flake.nix"}})
+	var exit *engine.ExitError
+	return err == nil || !errors.As(err, &exit)
 }
 
 func sourceHint(src FlakeSource) string {
@@ -244,7 +335,8 @@ func sourceHint(src FlakeSource) string {
 }
 
 func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) (err error) {
-	id, err := r.startContainer(ctx, prep, s, engine.RoleBuild, false)
+	id, err := r.startContainer(ctx, &prep, s, engine.RoleBuild, false)
+	res.Source = prep.Mode
 	keep := false
 	defer func() {
 		if keep || id == "" {
@@ -298,7 +390,7 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 			res.KeptContainer = kept
 			r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", prefix, kept)
 		}
-		return r.buildFailure(err, logw.Tail(), prep.Source, req, s)
+		return r.buildFailure(ctx, id, err, logw.Tail(), prep.Source, req, s)
 	}
 	outs, err := nix.ParseBuildJSON(stdout.Bytes())
 	if err != nil {
@@ -369,7 +461,7 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	return nil
 }
 
-func (r *Runner) buildFailure(err error, tail string, src FlakeSource, req Request, s system.System) error {
+func (r *Runner) buildFailure(ctx context.Context, id string, err error, tail string, src FlakeSource, req Request, s system.System) error {
 	var exit *engine.ExitError
 	if !errors.As(err, &exit) {
 		return status.Environment(fmt.Errorf("run nix build: %w", err), "")
@@ -386,6 +478,15 @@ func (r *Runner) buildFailure(err error, tail string, src FlakeSource, req Reque
 		if !src.UntrackedFile(adv.Path) {
 			return status.Build(cause, "")
 		}
+	case "attribute":
+		msg := fmt.Sprintf("%s#%s has no packages.%s.%s", req.Flake, req.Attr, s, req.Attr)
+		hint := "see what the flake offers with `nix flake show`"
+		if names := r.offeredAttrs(ctx, id, src, req, s); names != "" {
+			hint = "packages for " + s.String() + " in this flake: " + names
+		} else if names == "" {
+			hint = "the flake offers no packages for " + s.String()
+		}
+		return status.Usage(errors.New(msg), hint)
 	}
 	return status.Build(cause, adv.Message)
 }
@@ -420,4 +521,19 @@ func baseOr(b string) string {
 		return DefaultBase
 	}
 	return b
+}
+
+// offeredAttrs lists packages.<s> of the flake, for the advice under a
+// missing attribute; "" when there are none or they cannot be listed.
+func (r *Runner) offeredAttrs(ctx context.Context, id string, src FlakeSource, req Request, s system.System) string {
+	var out bytes.Buffer
+	cmd := []string{"nix", "eval", "--json", "--no-write-lock-file", src.Ref(req.Flake) + "#packages." + s.String(), "--apply", "builtins.attrNames"}
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &out}); err != nil {
+		return ""
+	}
+	var names []string
+	if json.Unmarshal(out.Bytes(), &names) != nil {
+		return ""
+	}
+	return strings.Join(names, ", ")
 }

@@ -78,8 +78,11 @@ func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) 
 	if f.MaxJobs > 0 {
 		cmd = append(cmd, "--max-jobs", fmt.Sprint(f.MaxJobs))
 	}
+	// -L: builders' logs stream live, line by line, instead of Nix's
+	// progress summary, which off a terminal shows nothing until the end.
+	cmd = append(cmd, "-L")
 	if f.Verbose {
-		cmd = append(cmd, "-L", "-v")
+		cmd = append(cmd, "-v")
 	}
 	if f.KeepFailed {
 		cmd = append(cmd, "--keep-failed")

@@ -1,0 +1,112 @@
+// Package rebuild benchmarks nixcross's no-op rebuild against the legacy
+// four-line helper and a bare container start, side by side in one run:
+//
+//	go test ./bench/rebuild -run '^$' -bench . -benchtime 5x
+//
+// It needs a Docker daemon and the builder image (any earlier nixcross
+// build makes it); it skips otherwise.
+package rebuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/fixture"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+type env struct {
+	bin, flake, work, image string
+}
+
+func setup(b *testing.B) env {
+	b.Helper()
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		b.Skip("no docker client:", err)
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(context.Background(), client.PingOptions{}); err != nil {
+		b.Skip("no docker daemon:", err)
+	}
+	image := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
+	root := fixture.RepoRoot()
+	tmp := b.TempDir()
+	e := env{bin: filepath.Join(tmp, "nixcross"), flake: filepath.Join(tmp, "flake"), work: filepath.Join(tmp, "work"), image: image}
+	if out, err := exec.Command("go", "build", "-o", e.bin, filepath.Join(root, "cmd", "nixcross")).CombinedOutput(); err != nil {
+		b.Fatalf("build nixcross: %v\n%s", err, out)
+	}
+	sys := []system.System{{Arch: "x86_64", OS: "linux"}, {Arch: "aarch64", OS: "linux"}}
+	if err := fixture.Prepare(root, e.flake, sys); err != nil {
+		b.Fatal(err)
+	}
+	os.MkdirAll(e.work, 0o755)
+	// Warm: the image exists and the cache volume holds the results.
+	for _, s := range []string{"x86_64-linux", "aarch64-linux"} {
+		run(b, e.work, e.bin, "build", e.flake, "--system", s, "-q", "--option", "substituters", "", "-o", "warm-"+s)
+	}
+	return e
+}
+
+func run(b *testing.B, dir, name string, args ...string) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s %v: %v\n%s", name, args, err, out.String())
+	}
+}
+
+// timeIt runs f b.N times and reports the mean as ms/op under name.
+func timeIt(b *testing.B, name string, f func()) time.Duration {
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		f()
+	}
+	mean := time.Since(start) / time.Duration(b.N)
+	b.ReportMetric(float64(mean.Microseconds())/1000, name+"-ms/op")
+	return mean
+}
+
+// BenchmarkNoopRebuild reports, in one run: nixcross's no-op rebuild
+// (native and emulated), the legacy helper's flow on the same fixture, and
+// a bare `docker run --rm <image> true`.
+func BenchmarkNoopRebuild(b *testing.B) {
+	e := setup(b)
+	b.ResetTimer()
+	bare := timeIt(b, "bare-docker-run", func() {
+		run(b, e.work, "docker", "run", "--rm", e.image, "true")
+	})
+	native := timeIt(b, "nixcross-noop-native", func() {
+		run(b, e.work, e.bin, "build", e.flake, "--system", "x86_64-linux", "-q", "--option", "substituters", "", "-o", "warm-x86_64-linux")
+	})
+	emulated := timeIt(b, "nixcross-noop-emulated", func() {
+		run(b, e.work, e.bin, "build", e.flake, "--system", "aarch64-linux", "-q", "--option", "substituters", "", "-o", "warm-aarch64-linux")
+	})
+	legacy := timeIt(b, "legacy-helper", func() {
+		name := fmt.Sprintf("nixcross-bench-legacy-%d", time.Now().UnixNano())
+		out := filepath.Join(e.work, "legacy")
+		os.RemoveAll(out)
+		run(b, e.work, "docker", "create", "--name", name, "-v", e.flake+":"+e.flake, e.image, "sleep", "infinity")
+		defer exec.Command("docker", "rm", "-f", name).Run()
+		run(b, e.work, "docker", "start", name)
+		run(b, e.work, "docker", "exec", name, "nix", "build", "--option", "substituters", "", "-o", "/tmp/result", e.flake+"#packages.x86_64-linux.default")
+		run(b, e.work, "docker", "cp", name+":/nix", out)
+		run(b, e.work, "docker", "rm", "-f", name)
+	})
+	b.Logf("bare %v, nixcross no-op native %v (%.2fx legacy, +%v over bare), emulated %v, legacy %v",
+		bare, native, float64(native)/float64(legacy), native-bare, emulated, legacy)
+}
