@@ -38,7 +38,7 @@ func TestAdvice(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	src, _ := os.ReadFile(filepath.Join(flake, "flake.nix"))
-	patched := strings.Replace(string(src), "outputs = { self }:", "outputs = { self }: let extra = import ./extra.nix; in", 1)
+	patched := strings.Replace(string(src), "outputs = { self }:", "outputs = { self }: assert import ./extra.nix == {};", 1)
 	os.WriteFile(filepath.Join(flake, "flake.nix"), []byte(patched), 0o644)
 	os.WriteFile(filepath.Join(flake, "extra.nix"), []byte("{}"), 0o644)
 	git := exec.Command("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "use extra.nix")

@@ -18,7 +18,7 @@
           inherit greeting;
           failing = mk "failing" { mode = "fail"; };
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
-          files = mk "files" { mode = "files"; count = "5000"; size = "40960"; };
+          files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
         };
     in {
       packages = builtins.listToAttrs (map (system: { name = system; value = forSystem system; }) systems);

@@ -28,6 +28,10 @@ type Request struct {
 	Verify      bool
 	// Source is how the flake reaches the container: "auto", "mount" or "copy".
 	Source string
+	// Builders is Nix's machine spec for remote builders ("" for none);
+	// BuildersSSHKey a private key file on the client for reaching them.
+	Builders       string
+	BuildersSSHKey string
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.

@@ -373,7 +373,12 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 	if gcRoot != "" {
 		cmd = append([]string{"sh", "-c", `mkdir -p ` + cache.RootsDir + ` /nix/var/nixcross && touch ` + cache.LastUsedFile + ` && exec "$@"`, "nix-build"}, cmd...)
 	}
-	err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &stdout, Stderr: logw})
+	env, err := r.remoteBuilders(ctx, id, req)
+	if err != nil {
+		done(err)
+		return err
+	}
+	err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
 	logw.Flush()
 	done(err)
 	if err != nil {
@@ -536,4 +541,29 @@ func (r *Runner) offeredAttrs(ctx context.Context, id string, src FlakeSource, r
 		return ""
 	}
 	return strings.Join(names, ", ")
+}
+
+// builderKeyPath is where the remote builders' key lives in the build
+// container: copied in through the API for this run only (so it works with
+// remote daemons too), readable by root alone, gone with the container,
+// never in an image or a log.
+const builderKeyPath = "/run/nixcross/ssh/builders-key"
+
+// remoteBuilders installs the --builders-ssh-key and returns the
+// environment that makes Nix's ssh use it.
+func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]string, error) {
+	if req.BuildersSSHKey == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(req.BuildersSSHKey)
+	if err != nil {
+		return nil, status.Usage(fmt.Errorf("read --builders-ssh-key: %w", err), "")
+	}
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", "-m", "0700", "/run/nixcross/ssh"}}); err != nil {
+		return nil, status.Environment(fmt.Errorf("prepare ssh directory: %w", err), "")
+	}
+	if err := r.Engine.PutFile(ctx, id, "/run/nixcross/ssh", "builders-key", key, 0o400); err != nil {
+		return nil, status.Environment(err, "")
+	}
+	return []string{"NIX_SSHOPTS=-i " + builderKeyPath + " -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/run/nixcross/ssh/known_hosts"}, nil
 }

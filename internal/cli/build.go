@@ -34,6 +34,8 @@ type buildOptions struct {
 	dereference bool
 	verify      bool
 	source      string
+	builders    string
+	buildersKey string
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -105,6 +107,8 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a self-contained copy for machines without Nix")
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
+	f.StringVar(&o.builders, "builders", "", "Nix remote builders (Nix's machine spec, e.g. 'ssh://me@arm-box aarch64-linux')")
+	f.StringVar(&o.buildersKey, "builders-ssh-key", "", "private key `FILE` for reaching --builders (copied into the build container for the run only)")
 	return cmd
 }
 
@@ -114,6 +118,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	req := build.Request{
 		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify, Source: o.source,
+		Builders: o.builders, BuildersSSHKey: o.buildersKey,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
 	systems, err := system.ParseList(o.systems)
@@ -133,6 +138,17 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
 		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
+	}
+	if o.builders != "" {
+		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
+	}
+	if o.buildersKey != "" {
+		if o.builders == "" {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders"), "")
+		}
+		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key %s is not a readable file", o.buildersKey), "")
+		}
 	}
 	switch {
 	case o.cores < 0, o.maxJobs < 0:

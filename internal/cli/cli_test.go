@@ -128,3 +128,31 @@ func golden(t *testing.T, name, got string) {
 		t.Fatalf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
+
+func TestBuildersOptions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	key := filepath.Join(dir, "id_ed25519")
+	os.WriteFile(key, []byte("secret"), 0o600)
+	base := buildOptions{jobs: 1, outLink: filepath.Join(dir, "result"), source: "auto"}
+
+	o := base
+	o.builders, o.buildersKey = "ssh://me@arm-box aarch64-linux", key
+	req, _, err := parseBuildRequest(o, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := req.Nix.Options[len(req.Nix.Options)-1]
+	if last.Name != "builders" || last.Value != "ssh://me@arm-box aarch64-linux" || req.BuildersSSHKey != key {
+		t.Fatalf("builders not passed through: %+v", req)
+	}
+	o = base
+	o.buildersKey = key
+	if _, _, err := parseBuildRequest(o, dir, nil); err == nil {
+		t.Fatal("a key without --builders was accepted")
+	}
+	o.builders, o.buildersKey = "ssh://x", filepath.Join(dir, "missing")
+	if _, _, err := parseBuildRequest(o, dir, nil); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("missing key: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nix-community/go-nix/pkg/nar"
+	"github.com/nix-community/go-nix/pkg/nixhash"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	root "github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+)
+
+// nixPathInfo asks Nix itself, in a fresh container on the cache volume,
+// for the closure of outputs with their NAR hashes.
+func nixPathInfo(t *testing.T, outputs []string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	image := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
+	img, err := docker.ImageInspect(ctx, image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := testcontainers.Run(ctx, image,
+		testcontainers.WithMounts(testcontainers.VolumeMount(build.CacheVolumeName(img.ID), "/nix")),
+		testcontainers.WithCmd(append([]string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive"}, outputs...)...),
+		testcontainers.WithLabels(map[string]string{"nixcross.test": "path-info"}),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(2*time.Minute)),
+	)
+	testcontainers.CleanupContainer(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.Logs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(logs)
+	// Docker's log stream frames stdout: keep from the JSON's start.
+	text := string(raw)
+	if i := strings.Index(text, "["); i >= 0 {
+		text = text[i:]
+	}
+	if i := strings.LastIndex(text, "]"); i >= 0 {
+		text = text[:i+1]
+	}
+	var infos []struct {
+		Path    string `json:"path"`
+		NarHash string `json:"narHash"`
+	}
+	if err := json.Unmarshal([]byte(text), &infos); err != nil {
+		t.Fatalf("path-info output: %v\n%q", err, raw)
+	}
+	out := map[string]string{}
+	for _, i := range infos {
+		out[i.Path] = i.NarHash
+	}
+	return out
+}
+
+// verifyExport re-serialises every exported path as a NAR and checks it
+// hashes to Nix's narHash for that path.
+func verifyExport(t *testing.T, dir string, hashes map[string]string) {
+	t.Helper()
+	if len(hashes) == 0 {
+		t.Fatal("no paths to verify")
+	}
+	for p, want := range hashes {
+		h := sha256.New()
+		if err := nar.DumpPath(h, filepath.Join(dir, strings.TrimPrefix(p, "/"))); err != nil {
+			t.Fatalf("%s missing or unreadable in the export: %v", p, err)
+		}
+		parsed, err := nixhash.ParseAny(want, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(parsed.Digest()) != string(h.Sum(nil)) {
+			t.Errorf("%s: exported NAR hash differs from Nix's %s", p, want)
+		}
+	}
+}
+
+// TestExportMatchesNix: every exported path's NAR hash equals Nix's.
+func TestExportMatchesNix(t *testing.T) {
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	b := parseBuilds(t, r.stdout)
+	hashes := nixPathInfo(t, b[0].Outputs)
+	if len(hashes) != b[0].Closure.Paths {
+		t.Fatalf("Nix lists %d paths, nixcross %d", len(hashes), b[0].Closure.Paths)
+	}
+	verifyExport(t, dir, hashes)
+}
+
+// TestExportSurvivesSIGKILL: a client killed outright in the middle of a
+// large export leaves only a temporary; the rerun completes, everything
+// verifies and no temporary remains.
+func TestExportSurvivesSIGKILL(t *testing.T) {
+	dir := workdir(t)
+	args := append([]string{"build", fixtureDir + "#files", "--system", "x86_64-linux", "--json"}, offline...)
+	cmd := exec.Command(nixcrossBin, args...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "nix", "store")
+	killed := false
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(store)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".nixcross-tmp-") {
+				// Let it copy a little, then kill it mid-way.
+				time.Sleep(150 * time.Millisecond)
+				cmd.Process.Kill()
+				killed = true
+			}
+		}
+		if killed {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatal("never saw the export start")
+	}
+	r := nixcross(t, dir, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d", r.code)
+	}
+	b := parseBuilds(t, r.stdout)
+	if b[0].Closure.NarBytes < 200e6 {
+		t.Fatalf("the fixture closure is only %d bytes", b[0].Closure.NarBytes)
+	}
+	entries, _ := os.ReadDir(store)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("stray temporary after the rerun: %s", e.Name())
+		}
+	}
+	verifyExport(t, dir, nixPathInfo(t, b[0].Outputs))
+}
