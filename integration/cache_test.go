@@ -116,7 +116,10 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	ctx := context.Background()
 	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
 	tag := "nixcross-it-derived:latest"
-	dockerfile := "FROM " + base + "\nLABEL nixcross.test=derived\n"
+	// The derived image keeps something of its own under /nix, as images
+	// like nixos/nix keep Nix itself there: a new cache volume must be
+	// seeded from it.
+	dockerfile := "FROM " + base + "\nLABEL nixcross.test=derived\nRUN mkdir -p /nix/var/seed && echo seeded-from-image > /nix/var/seed/marker\n"
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
@@ -141,6 +144,10 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	dir := workdir(t)
 	if r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux", "--image", tag}, offline...)...); r.code != 0 {
 		t.Fatalf("build with --image: exit %d", r.code)
+	}
+	sh := nixcross(t, dir, nil, "shell", "--image", tag, fixtureDir, "--", "cat", "/nix/var/seed/marker")
+	if sh.code != 0 || !strings.Contains(sh.stdout, "seeded-from-image") {
+		t.Fatalf("the new volume was not seeded from the image's /nix: exit %d %q", sh.code, sh.stdout)
 	}
 	ls := nixcross(t, dir, nil, "cache", "ls", "--json")
 	var doc struct {
@@ -182,5 +189,27 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	}
 	if _, err := docker.VolumeInspect(ctx, build.CacheVolumeName(builderImg.ID), client.VolumeInspectOptions{}); err != nil {
 		t.Fatalf("prune removed the live volume: %v", err)
+	}
+}
+
+// TestCacheGC: gc keeps what recent results need; with --keep 0s the
+// results' roots go and the next build builds again.
+func TestCacheGC(t *testing.T) {
+	dir := workdir(t)
+	args := append([]string{"build", fixtureDir + "#greeting", "--system", "riscv64-linux"}, offline...)
+	if r := nixcross(t, dir, nil, args...); r.code != 0 {
+		t.Fatalf("build: exit %d", r.code)
+	}
+	if r := nixcross(t, dir, nil, "cache", "gc"); r.code != 0 {
+		t.Fatalf("gc: exit %d", r.code)
+	}
+	if r := nixcross(t, dir, nil, args...); r.code != 0 || strings.Contains(r.stderr, "building '") {
+		t.Fatalf("after gc with the default --keep, the result was rebuilt (exit %d)", r.code)
+	}
+	if r := nixcross(t, dir, nil, "cache", "gc", "--keep", "0s"); r.code != 0 || !strings.Contains(r.stderr, "dropped root") {
+		t.Fatalf("gc --keep 0s: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := nixcross(t, dir, nil, args...); r.code != 0 || !strings.Contains(r.stderr, "building '") {
+		t.Fatalf("after gc --keep 0s the result was not rebuilt (exit %d)", r.code)
 	}
 }
