@@ -225,7 +225,9 @@ func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s sys
 // Docker Desktop) falls back to a copy. The caller removes the container
 // (engine.RemoveContainer survives cancellation), also on error.
 func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.System, role string, tty bool) (string, error) {
+	t0 := time.Now()
 	id, err := r.createContainer(ctx, *prep, s, role)
+	r.trace("container create", t0)
 	var startErr error
 	if err != nil {
 		// A bind source missing on the daemon's side fails the create.
@@ -234,9 +236,16 @@ func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.Sy
 		}
 		startErr = err
 	} else {
+		t0 = time.Now()
 		startErr = r.Engine.StartContainer(ctx, id)
+		r.trace("container start", t0)
 	}
-	if prep.Mode == "mount" && (startErr != nil || !r.mountVisible(ctx, id, prep.Source)) {
+	t0 = time.Now()
+	visible := startErr == nil && prep.Mode == "mount" && r.mountVisible(ctx, id, prep.Source)
+	if prep.Mode == "mount" {
+		r.trace("mount check", t0)
+	}
+	if prep.Mode == "mount" && !visible {
 		if ctx.Err() != nil {
 			return id, context.Cause(ctx)
 		}
@@ -378,7 +387,9 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 		done(err)
 		return err
 	}
+	t0 := time.Now()
 	err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
+	r.trace("nix build (evaluate, build)", t0)
 	logw.Flush()
 	done(err)
 	if err != nil {
@@ -405,9 +416,11 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 
 	// Closure.
 	stdout.Reset()
+	t0 = time.Now()
 	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: nix.PathInfoCommand(outs), Stdout: &stdout, Stderr: r.UI.Lines(prefix, true)}); err != nil {
 		return fmt.Errorf("query closure of %s: %w", outs[0], err)
 	}
+	r.trace("closure query", t0)
 	clo, err := closure.ParsePathInfo(stdout.Bytes())
 	if err != nil {
 		return err
@@ -415,6 +428,7 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 	res.Closure = ClosureStats{Paths: len(clo), NarBytes: clo.NarBytes()}
 
 	// Export.
+	defer r.trace("export", time.Now())
 	return r.export(ctx, containerSource{eng: r.Engine, id: id}, clo, outs, link, prefix, s, req, res)
 }
 
@@ -566,4 +580,11 @@ func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]
 		return nil, status.Environment(err, "")
 	}
 	return []string{"NIX_SSHOPTS=-i " + builderKeyPath + " -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/run/nixcross/ssh/known_hosts"}, nil
+}
+
+// trace reports a step's duration under --verbose: where a build's time goes.
+func (r *Runner) trace(step string, start time.Time) {
+	if r.Verbose {
+		r.UI.Printf("  %-28s %s", step, time.Since(start).Round(time.Millisecond))
+	}
 }

@@ -1,0 +1,207 @@
+package closure
+
+import (
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDereference(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	dep, top := fakePath("dep"), fakePath("top")
+	// Decoys inside Root but outside the closure: links must not reach them.
+	writeFile(t, filepath.Join(root, "etc", "passwd"), "decoy", 0o644)
+	writeFile(t, filepath.Join(root, "nix", "var", "db"), "decoy", 0o644)
+
+	exportTree(t, s, "dep", treeSpec{
+		"bin/dep*":          "dep binary",
+		"lib/libdep.so.1":   "libdep",
+		"share/data.txt":    "data",
+		"share/up":          "->" + top,             // back to the output being copied
+		"share/rel-sibling": "->../lib/libdep.so.1", // relative inside dep
+	})
+	exportTree(t, s, "top", treeSpec{
+		"bin/tool*":     "tool",
+		"bin/dep-tool":  "->" + dep + "/bin/dep",
+		"lib/libdep.so": "->../../" + path.Base(dep) + "/lib/libdep.so.1",
+		"lib/libz.so":   "->libz.so.1",
+		"lib/libz.so.1": "z",
+		"share":         "->" + dep + "/share",
+		"etc-passwd":    "->/etc/passwd",
+		"nix-var":       "->/nix/var/db",
+		"escape":        "->../../../../../../etc/shadow",
+		"dangling":      "->" + top + "/nope",
+		"notinclosure":  "->" + fakePath("not-exported") + "/bin/x",
+		"loop1":         "->loop2",
+		"loop2":         "->loop1",
+		"self":          "->.",
+		"abs-self":      "->" + top,
+		"updown":        "->../" + path.Base(top) + "/bin/tool",
+		"chain":         "->bin/dep-tool",
+		"through-file":  "->bin/tool/x",
+	})
+	dest := filepath.Join(root, "result-deref")
+
+	rep, err := s.Dereference(top, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKept := []KeptLink{
+		{"abs-self", top, ReasonLoop},
+		{"dangling", top + "/nope", ReasonDangling},
+		{"escape", "../../../../../../etc/shadow", ReasonOutside},
+		{"etc-passwd", "/etc/passwd", ReasonOutside},
+		{"loop1", "loop2", ReasonLoop},
+		{"loop2", "loop1", ReasonLoop},
+		{"nix-var", "/nix/var/db", ReasonOutside},
+		{"notinclosure", fakePath("not-exported") + "/bin/x", ReasonOutside},
+		{"share/up", top, ReasonLoop},
+		{"through-file", "bin/tool/x", ReasonDangling},
+	}
+	if !reflect.DeepEqual(rep.Kept, wantKept) {
+		t.Errorf("kept:\n got %+v\nwant %+v", rep.Kept, wantKept)
+	}
+	// bin/dep-tool, chain, lib/libdep.so, share, share/rel-sibling, updown
+	if rep.Resolved != 6 || rep.Relative != 2 {
+		t.Errorf("resolved %d, relative %d; want 6 and 2", rep.Resolved, rep.Relative)
+	}
+
+	tests := []struct {
+		rel      string
+		contents string      // for files
+		link     string      // for kept links
+		mode     os.FileMode // permission bits for files
+	}{
+		{rel: "bin/tool", contents: "tool", mode: 0o555},
+		{rel: "bin/dep-tool", contents: "dep binary", mode: 0o555},
+		{rel: "chain", contents: "dep binary", mode: 0o555},
+		{rel: "lib/libdep.so", contents: "libdep", mode: 0o444},
+		{rel: "lib/libz.so", link: "libz.so.1"},
+		{rel: "self", link: "."},
+		{rel: "updown", contents: "tool", mode: 0o555},
+		{rel: "share/data.txt", contents: "data", mode: 0o444},
+		{rel: "share/rel-sibling", contents: "libdep", mode: 0o444},
+		{rel: "share/up", link: top},
+		{rel: "etc-passwd", link: "/etc/passwd"},
+		{rel: "escape", link: "../../../../../../etc/shadow"},
+	}
+	for _, tt := range tests {
+		p := filepath.Join(dest, tt.rel)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Errorf("%s: %v", tt.rel, err)
+			continue
+		}
+		if tt.link != "" {
+			if got, _ := os.Readlink(p); got != tt.link {
+				t.Errorf("%s -> %q, want a kept link to %q", tt.rel, got, tt.link)
+			}
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			t.Errorf("%s is %v, want a regular file", tt.rel, fi.Mode())
+			continue
+		}
+		if data, _ := os.ReadFile(p); string(data) != tt.contents {
+			t.Errorf("%s = %q, want %q", tt.rel, data, tt.contents)
+		}
+		if fi.Mode().Perm() != tt.mode {
+			t.Errorf("%s mode %v, want %v", tt.rel, fi.Mode().Perm(), tt.mode)
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(dest, "share")); err != nil || !fi.IsDir() {
+		t.Errorf("share is not a copied directory: %v", err)
+	}
+	checkModes(t, dest)
+
+	// A rerun replaces the previous copy.
+	writeFile(t, filepath.Join(dest, "stale"), "from before", 0o644)
+	if _, err := s.Dereference(top, dest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dest, "stale")); err == nil {
+		t.Error("previous copy not replaced")
+	}
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			t.Errorf("stray temporary %s", e.Name())
+		}
+	}
+}
+
+func TestDereferenceTopLevelSymlink(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	dep := exportTree(t, s, "dep", treeSpec{"bin/dep*": "dep binary"})
+	tests := []struct {
+		name     string
+		target   string
+		wantFile string // contents when resolved
+		wantKept string // reason when kept
+	}{
+		{name: "into the closure", target: dep + "/bin/dep", wantFile: "dep binary"},
+		{name: "out of the closure", target: "/etc/passwd", wantKept: ReasonOutside},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "link")
+			symlink(t, tt.target, dir)
+			sp := exportDir(t, s, "link-"+strings.ReplaceAll(tt.name, " ", "-"), dir)
+			dest := filepath.Join(t.TempDir(), "copy")
+			rep, err := s.Dereference(sp, dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantKept != "" {
+				if len(rep.Kept) != 1 || rep.Kept[0].Path != "." || rep.Kept[0].Reason != tt.wantKept {
+					t.Errorf("report %+v", rep)
+				}
+				if got, _ := os.Readlink(dest); got != tt.target {
+					t.Errorf("dest -> %q, want %q", got, tt.target)
+				}
+				return
+			}
+			if data, err := os.ReadFile(dest); err != nil || string(data) != tt.wantFile {
+				t.Errorf("dest = %q, %v", data, err)
+			}
+		})
+	}
+}
+
+func TestDereferenceRefuses(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	top := exportTree(t, s, "top", treeSpec{"f": "x"})
+	tests := []struct {
+		name      string
+		storePath string
+		dest      func(t *testing.T) string
+		wantErr   string
+	}{
+		{"not exported", fakePath("absent"), func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "not in the output store"},
+		{"invalid store path", "/etc", func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "dereference /etc"},
+		{"dest is a symlink", top, func(t *testing.T) string {
+			d := filepath.Join(t.TempDir(), "d")
+			symlink(t, "/tmp", d)
+			return d
+		}, "refusing to replace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dest := tt.dest(t)
+			before := snapshot(t, filepath.Dir(dest), nil)
+			_, err := s.Dereference(tt.storePath, dest)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if d := diffSnapshots(before, snapshot(t, filepath.Dir(dest), nil)); len(d) > 0 {
+				t.Errorf("changed: %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+package closure
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"syscall"
+
+	"github.com/nix-community/go-nix/pkg/storepath"
+)
+
+// Stats says what an Export did. Bytes are NAR bytes, the unit of narSize.
+type Stats struct {
+	Paths      int   // store paths copied by this run
+	Bytes      int64 // NAR bytes copied by this run
+	Skipped    int   // store paths already in the output store
+	TotalPaths int   // store paths in the closure
+	TotalBytes int64 // NAR bytes of the closure
+}
+
+// ExportOptions tunes an Export.
+type ExportOptions struct {
+	// Progress, when set, is called from the exporting goroutine every
+	// progressStep bytes or so and once at the end. totalBytes counts only
+	// the paths being copied, so the bar ends at 100% on a partial rerun.
+	Progress func(copiedBytes, totalBytes int64)
+}
+
+const (
+	// The read-ahead ring and the copy buffer bound the memory of an
+	// export whatever the closure's size: nothing else grows with the data.
+	readAheadSize = 8 << 20
+	copyBufSize   = 1 << 20
+	progressStep  = 64 << 10
+)
+
+type exportItem struct {
+	info PathInfo
+	hash narHash
+}
+
+// Export copies the paths of c missing from the output store out of src.
+//
+// The missing paths are requested with a single src.Dump, whose stream is
+// cut into NARs by each path's narSize. Each NAR is hashed as it is decoded
+// (never re-read from disk), written under a temporary name and renamed
+// into place only if it is exactly narSize bytes and its SHA-256 matches
+// narHash. A rename that finds the path already there means a concurrent
+// run published the same verified path first, which is success.
+//
+// A goroutine reads the stream ahead into a fixed ring while this one
+// decodes and writes, so the container's producer and the disk overlap.
+//
+// Nothing is fsynced, deliberately. The rename-after-verify protocol is
+// what guarantees that a published path is complete against a killed
+// client (SIGKILL, Ctrl-C): the data is in the page cache and survives the
+// process. Only a host crash inside the kernel's writeback window could
+// leave a published path with lost data, and per-file fsyncs would cost a
+// closure of thousands of small files most of its speed; the output is a
+// copy that a rerun recreates (after deleting the output store's nix/).
+//
+// On cancellation the stream is closed, temporaries are removed and the
+// context's cause is returned. The Source must tolerate Close while a Read
+// is in progress (the Docker exec stream does).
+func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOptions) (Stats, error) {
+	st := Stats{TotalPaths: len(c), TotalBytes: c.NarBytes()}
+	var todo []exportItem
+	var todoBytes int64
+	seen := make(map[string]bool, len(c))
+	for _, p := range c {
+		if seen[p.Path] {
+			continue
+		}
+		seen[p.Path] = true
+		if _, err := storepath.FromAbsolutePath(p.Path); err != nil {
+			return st, fmt.Errorf("export %s: %w", p.Path, err)
+		}
+		h, err := parseNarHashString(p.NarHash)
+		if err != nil {
+			return st, fmt.Errorf("export %s: narHash: %w", p.Path, err)
+		}
+		if p.NarSize <= 0 {
+			return st, fmt.Errorf("export %s: invalid narSize %d", p.Path, p.NarSize)
+		}
+		// Final names only ever appear by renaming a verified path.
+		if s.Has(p.Path) {
+			st.Skipped++
+			continue
+		}
+		todo = append(todo, exportItem{info: p, hash: h})
+		todoBytes += p.NarSize
+	}
+	if len(todo) == 0 {
+		return st, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return st, context.Cause(ctx)
+	}
+
+	root, err := os.OpenRoot(s.storeDir())
+	if err != nil {
+		return st, fmt.Errorf("export: %w", err)
+	}
+	defer root.Close()
+
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	paths := make([]string, len(todo))
+	for i, it := range todo {
+		paths[i] = it.info.Path
+	}
+	stream, wait, err := src.Dump(dctx, paths)
+	if err != nil {
+		if ctx.Err() != nil {
+			return st, context.Cause(ctx)
+		}
+		return st, fmt.Errorf("export: start dump: %w", err)
+	}
+	closeStream := sync.OnceValue(stream.Close)
+	// A Read blocked on the container only returns once the stream closes.
+	stopClose := context.AfterFunc(dctx, func() { closeStream() })
+	ra := newReadAhead(stream, readAheadSize)
+	finish := func(runErr error) error {
+		if runErr != nil {
+			// Stop the producer rather than wait for it to send the rest.
+			cancel()
+		}
+		stopClose()
+		closeStream()
+		ra.stop()
+		waitErr := wait()
+		switch {
+		case ctx.Err() != nil:
+			return context.Cause(ctx)
+		case runErr != nil:
+			return runErr
+		case waitErr != nil:
+			return fmt.Errorf("export: dump: %w", waitErr)
+		}
+		return nil
+	}
+
+	m := &meter{h: sha256.New(), progress: opts.Progress, total: todoBytes}
+	m.report()
+	x := exporter{
+		ctx:     ctx,
+		root:    root,
+		r:       ra,
+		copyBuf: make([]byte, copyBufSize),
+		meter:   m,
+	}
+	for _, it := range todo {
+		if err := x.one(it); err != nil {
+			return st, finish(err)
+		}
+		st.Paths++
+		st.Bytes += it.info.NarSize
+	}
+	// The producer must have sent exactly what path-info announced.
+	if _, err := x.r.ReadByte(); err == nil {
+		return st, finish(errors.New("export: the dump stream continues after the last NAR"))
+	} else if !errors.Is(err, io.EOF) {
+		return st, finish(fmt.Errorf("export: read dump stream: %w", err))
+	}
+	m.report()
+	return st, finish(nil)
+}
+
+type exporter struct {
+	ctx     context.Context
+	root    *os.Root // the output store's nix/store
+	r       *readAhead
+	copyBuf []byte
+	meter   *meter
+}
+
+func (x *exporter) one(it exportItem) error {
+	p := it.info.Path
+	base := path.Base(p)
+	tmp := tempName(base[:32])
+	lr := &io.LimitedReader{R: x.r, N: it.info.NarSize}
+	x.meter.h.Reset()
+	d := narDecoder{
+		r:      io.TeeReader(lr, x.meter),
+		remain: func() int64 { return lr.N },
+		check:  x.ctx.Err,
+	}
+	err := d.decode(rootWriter{r: x.root, copyBuf: x.copyBuf}, tmp)
+	if err == nil && lr.N != 0 {
+		err = fmt.Errorf("NAR ends %d bytes before its narSize of %d", lr.N, it.info.NarSize)
+	} else if errors.Is(err, io.ErrUnexpectedEOF) && lr.N == 0 {
+		err = fmt.Errorf("NAR is longer than its narSize of %d: %w", it.info.NarSize, err)
+	}
+	if err == nil {
+		if got := (narHash{digest: x.meter.h.Sum(nil)}); !bytes.Equal(got.digest, it.hash.digest) {
+			err = fmt.Errorf("hash mismatch: the NAR hashes to %s, Nix recorded %s", got, it.hash)
+		}
+	}
+	if err != nil {
+		// Should this fail, the next OpenStore removes it.
+		x.root.RemoveAll(tmp)
+		return fmt.Errorf("export %s: %w", p, err)
+	}
+	if err := x.root.Rename(tmp, base); err != nil {
+		x.root.RemoveAll(tmp)
+		// A concurrent run renamed the same verified path first.
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+			return nil
+		}
+		return fmt.Errorf("export %s: publish: %w", p, err)
+	}
+	return nil
+}
+
+// meter hashes the NAR bytes as they stream past and reports progress.
+type meter struct {
+	h        hash.Hash
+	progress func(copied, total int64)
+	copied   int64
+	reported int64
+	total    int64
+}
+
+func (m *meter) Write(p []byte) (int, error) {
+	m.h.Write(p)
+	m.copied += int64(len(p))
+	if m.copied-m.reported >= progressStep {
+		m.report()
+	}
+	return len(p), nil
+}
+
+func (m *meter) report() {
+	m.reported = m.copied
+	if m.progress != nil {
+		m.progress(m.copied, m.total)
+	}
+}

@@ -1,0 +1,174 @@
+package closure
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+// elfHeader is a minimal ELF file: just the header, no sections or
+// segments, which is all classification reads.
+func elfHeader(class elf.Class, machine elf.Machine) string {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.Write([]byte{0x7f, 'E', 'L', 'F', byte(class), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)})
+	b.Write(make([]byte, 16-7))
+	binary.Write(&b, le, uint16(elf.ET_EXEC))
+	binary.Write(&b, le, uint16(machine))
+	binary.Write(&b, le, uint32(elf.EV_CURRENT))
+	if class == elf.ELFCLASS64 {
+		binary.Write(&b, le, [3]uint64{}) // entry, phoff, shoff
+		binary.Write(&b, le, uint32(0))   // flags
+		binary.Write(&b, le, [6]uint16{64, 56, 0, 64, 0, 0})
+	} else {
+		binary.Write(&b, le, [3]uint32{})
+		binary.Write(&b, le, uint32(0))
+		binary.Write(&b, le, [6]uint16{52, 32, 0, 40, 0, 0})
+	}
+	return b.String()
+}
+
+var hostMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "riscv64": elf.EM_RISCV}
+
+func TestMachines(t *testing.T) {
+	root := t.TempDir()
+	out := filepath.Join(root, "nix", "store", "x-out")
+	buildTree(t, out, treeSpec{
+		"bin/arm*":       elfHeader(elf.ELFCLASS64, elf.EM_AARCH64),
+		"bin/rv*":        elfHeader(elf.ELFCLASS64, elf.EM_RISCV),
+		"lib/x86.so":     elfHeader(elf.ELFCLASS64, elf.EM_X86_64),
+		"lib/arm32.so":   elfHeader(elf.ELFCLASS32, elf.EM_ARM),
+		"share/text":     "#!/bin/sh\n",
+		"share/fake.elf": "\x7fELF but nothing else",
+		"share/empty":    "",
+		"bin/link":       "->arm", // not followed, so not listed twice
+		"bin/outside":    "->/bin/sh",
+	})
+	want := []ELFFile{
+		{"bin/arm", elf.EM_AARCH64, elf.ELFCLASS64},
+		{"bin/rv", elf.EM_RISCV, elf.ELFCLASS64},
+		{"lib/arm32.so", elf.EM_ARM, elf.ELFCLASS32},
+		{"lib/x86.so", elf.EM_X86_64, elf.ELFCLASS64},
+	}
+	if m, ok := hostMachine[runtime.GOARCH]; ok {
+		exe, err := os.ReadFile("/proc/self/exe")
+		if err == nil {
+			writeFile(t, filepath.Join(out, "bin", "host"), string(exe), 0o755)
+			want = append(want[:1], append([]ELFFile{{"bin/host", m, elf.ELFCLASS64}}, want[1:]...)...)
+		}
+	}
+	// Called through an out-link, as the CLI does.
+	outLink := filepath.Join(root, "result")
+	symlink(t, "nix/store/x-out", outLink)
+
+	got, err := Machines(outLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+}
+
+func TestMachinesSingleFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x-tool")
+	writeFile(t, p, elfHeader(elf.ELFCLASS64, elf.EM_AARCH64), 0o555)
+	got, err := Machines(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []ELFFile{{"x-tool", elf.EM_AARCH64, elf.ELFCLASS64}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestMachinesDoesNotLeaveTheOutput(t *testing.T) {
+	root := t.TempDir()
+	// The top-level output is itself a symlink out of the output store.
+	symlink(t, "/usr", filepath.Join(root, "nix", "store", "x-evil"))
+	symlink(t, "nix/store/x-evil", filepath.Join(root, "result"))
+	for _, dir := range []string{filepath.Join(root, "result"), filepath.Join(root, "nix", "store", "x-evil")} {
+		got, err := Machines(dir)
+		if err != nil || len(got) != 0 {
+			t.Errorf("Machines(%s) = %v, %v; want nothing", dir, got, err)
+		}
+	}
+}
+
+func TestMachinesMissing(t *testing.T) {
+	if _, err := Machines(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Error("no error for a missing output")
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	files := []ELFFile{
+		{"a", elf.EM_X86_64, elf.ELFCLASS64},
+		{"b", elf.EM_AARCH64, elf.ELFCLASS64},
+		{"c", elf.EM_AARCH64, elf.ELFCLASS64},
+		{"d", elf.EM_ARM, elf.ELFCLASS32},
+	}
+	got := Summarize(files)
+	want := []MachineCount{
+		{elf.EM_AARCH64, elf.ELFCLASS64, 2},
+		{elf.EM_ARM, elf.ELFCLASS32, 1},
+		{elf.EM_X86_64, elf.ELFCLASS64, 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if s := fmt.Sprint(got); s != "[aarch64 (2 files) armv7l (1 file) x86_64 (1 file)]" {
+		t.Errorf("String: %s", s)
+	}
+	if len(Summarize(nil)) != 0 {
+		t.Error("summary of nothing is not empty")
+	}
+}
+
+func TestVerify(t *testing.T) {
+	aarch64 := system.System{Arch: "aarch64", OS: "linux"}
+	arm := func(p string) ELFFile { return ELFFile{p, elf.EM_AARCH64, elf.ELFCLASS64} }
+	x86 := func(p string) ELFFile { return ELFFile{p, elf.EM_X86_64, elf.ELFCLASS64} }
+	var many []ELFFile
+	for i := range 12 {
+		many = append(many, x86(fmt.Sprintf("bin/x%02d", i)))
+	}
+	tests := []struct {
+		name    string
+		files   []ELFFile
+		want    system.System
+		wantErr string
+	}{
+		{"all match", []ELFFile{arm("bin/a"), arm("lib/b.so")}, aarch64, ""},
+		{"no ELF files", nil, aarch64, ""},
+		{"one wrong", []ELFFile{arm("bin/a"), x86("lib/b.so")}, aarch64, "verify: 1 of 2 ELF files are not built for aarch64-linux: lib/b.so (x86_64)"},
+		{"wrong class", []ELFFile{{"bin/a", elf.EM_AARCH64, elf.ELFCLASS32}}, aarch64, "bin/a (aarch64 32-bit)"},
+		{"many wrong", many, aarch64, "12 of 12 ELF files are not built for aarch64-linux: bin/x00 (x86_64), bin/x01"},
+		{"many wrong, list cut", many, aarch64, "bin/x09 (x86_64) and 2 more"},
+		{"darwin is not ELF", []ELFFile{arm("bin/a")}, system.System{Arch: "aarch64", OS: "darwin"}, "not built for aarch64-darwin"},
+		{"unknown system", []ELFFile{arm("bin/a")}, system.System{Arch: "m68k", OS: "linux"}, "no ELF machine is known for m68k-linux"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Verify(tt.files, tt.want)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

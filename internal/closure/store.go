@@ -1,0 +1,115 @@
+package closure
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nix-community/go-nix/pkg/storepath"
+)
+
+// Store is an output store on the host: Root holds nix/store/ with the
+// exported paths, next to the out-link (for out-link dir/result, Root is
+// dir), so a relative link resolves wherever the directory is moved.
+//
+// Only verified paths ever carry their final name: everything is written
+// under a temporary name (tempPrefix) and renamed into place after its hash
+// matched. A path's presence therefore means it is complete and correct,
+// and whatever a killed run left behind is a temporary that OpenStore
+// removes.
+type Store struct {
+	Root string
+}
+
+// tempPrefix starts every temporary name; the rest is
+// "<pid>-<random>-<what>", the PID telling OpenStore whether the run that
+// made it is still alive.
+const tempPrefix = ".nixcross-tmp-"
+
+// OpenStore creates root/nix/store if needed and removes temporaries left
+// in it (and in root, where out-link temporaries live) by runs that are no
+// longer alive. Temporaries of live runs, including concurrent ones into the
+// same store, are left alone.
+func OpenStore(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("open output store %s: %w", root, err)
+	}
+	s := &Store{Root: abs}
+	if err := os.MkdirAll(s.storeDir(), dirMode); err != nil {
+		return nil, fmt.Errorf("open output store %s: %w", root, err)
+	}
+	for _, dir := range []string{s.storeDir(), s.Root} {
+		if err := removeStaleTemps(dir); err != nil {
+			return nil, fmt.Errorf("open output store %s: %w", root, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) storeDir() string { return filepath.Join(s.Root, "nix", "store") }
+
+// Dir is where a store path (or a path inside one) lives on the host. The
+// path is cleaned as if rooted, so no ".." can climb out of Root.
+func (s *Store) Dir(storePath string) string {
+	return filepath.Join(s.Root, filepath.FromSlash(path.Clean("/"+storePath)))
+}
+
+// Has reports whether storePath is published, which implies verified. A
+// store path that is itself a dangling symlink is present too.
+func (s *Store) Has(storePath string) bool {
+	if _, err := storepath.FromAbsolutePath(storePath); err != nil {
+		return false
+	}
+	_, err := os.Lstat(s.Dir(storePath))
+	return err == nil
+}
+
+// tempName makes a fresh temporary name; what says what it is for and must
+// be short, since the whole name must stay under NAME_MAX.
+func tempName(what string) string {
+	return fmt.Sprintf("%s%d-%016x-%s", tempPrefix, os.Getpid(), rand.Uint64(), what)
+}
+
+// tempPID extracts the PID from a temporary name.
+func tempPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, tempPrefix)
+	if !ok {
+		return 0, false
+	}
+	digits, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(digits)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, true
+}
+
+func removeStaleTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		pid, ok := tempPID(e.Name())
+		if !ok || processAlive(pid) {
+			continue
+		}
+		// Our temporaries only hold directories we made 0755, so RemoveAll
+		// never needs to change a mode first.
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove stale temporary: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
