@@ -224,7 +224,11 @@ func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s sys
 // mount the daemon cannot see (remote daemon, folder not shared with
 // Docker Desktop) falls back to a copy. The caller removes the container
 // (engine.RemoveContainer survives cancellation), also on error.
-func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.System, role string, tty bool) (string, error) {
+//
+// checkLater leaves the visibility check of a mount to the caller's first
+// command (the build script does it, saving a round trip); the caller
+// then reports errMountInvisible itself.
+func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.System, role string, checkLater bool) (string, error) {
 	t0 := time.Now()
 	id, err := r.createContainer(ctx, *prep, s, role)
 	r.trace("container create", t0)
@@ -241,8 +245,8 @@ func (r *Runner) startContainer(ctx context.Context, prep *Prepared, s system.Sy
 		r.trace("container start", t0)
 	}
 	t0 = time.Now()
-	visible := startErr == nil && prep.Mode == "mount" && r.mountVisible(ctx, id, prep.Source)
-	if prep.Mode == "mount" {
+	visible := startErr == nil && prep.Mode == "mount" && (checkLater || r.mountVisible(ctx, id, prep.Source))
+	if prep.Mode == "mount" && !checkLater {
 		r.trace("mount check", t0)
 	}
 	if prep.Mode == "mount" && !visible {
@@ -343,8 +347,24 @@ func sourceHint(src FlakeSource) string {
 	return "if the Docker daemon cannot see " + src.Top + " (remote daemon, folder not shared with Docker Desktop), use --source copy"
 }
 
-func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) (err error) {
-	id, err := r.startContainer(ctx, &prep, s, engine.RoleBuild, false)
+func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string, res *Result) error {
+	err := r.buildOnce(ctx, req, &prep, s, link, prefix, res)
+	if errors.Is(err, errMountInvisible) && prep.auto && prep.Mode == "mount" {
+		r.UI.Printf("%sthe daemon cannot see %s; sending the flake through the Docker API instead (--source copy)", prefix, prep.Source.Top)
+		prep.Mode = "copy"
+		return r.buildOnce(ctx, req, &prep, s, link, prefix, res)
+	}
+	return err
+}
+
+// exitMountInvisible is the build script's status when the mounted flake
+// is not there.
+const exitMountInvisible = 97
+
+func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s system.System, link, prefix string, res *Result) (err error) {
+	prep := *prepp
+	defer func() { *prepp = prep }()
+	id, err := r.startContainer(ctx, &prep, s, engine.RoleBuild, true)
 	res.Source = prep.Mode
 	keep := false
 	defer func() {
@@ -379,9 +399,14 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(prefix, true)
 	cmd := nix.BuildCommand(nix.Installable{Flake: prep.Source.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, req.Nix)
-	if gcRoot != "" {
-		cmd = append([]string{"sh", "-c", `mkdir -p ` + cache.RootsDir + ` /nix/var/nixcross && touch ` + cache.LastUsedFile + ` && exec "$@"`, "nix-build"}, cmd...)
+	prelude := ""
+	if prep.Mode == "mount" {
+		prelude = fmt.Sprintf(`[ -f %q ] || exit %d`, prep.Source.ContainerDir+"/flake.nix", exitMountInvisible)
 	}
+	if gcRoot != "" {
+		prelude += "\nmkdir -p " + cache.RootsDir + " /nix/var/nixcross && touch " + cache.LastUsedFile
+	}
+	cmd = nix.BuildScript(prelude, cmd)
 	env, err := r.remoteBuilders(ctx, id, req)
 	if err != nil {
 		done(err)
@@ -389,12 +414,17 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 	}
 	t0 := time.Now()
 	err = r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
-	r.trace("nix build (evaluate, build)", t0)
+	r.trace("nix build + closure query", t0)
 	logw.Flush()
 	done(err)
 	if err != nil {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
+		}
+		var exit *engine.ExitError
+		if prep.Mode == "mount" && errors.As(err, &exit) && exit.Code == exitMountInvisible {
+			return status.Environment(fmt.Errorf("%w: %s is missing or empty in the container of the daemon at %s", errMountInvisible, prep.Source.Top, r.Engine.Endpoint.Host),
+				"use --source copy to send the flake through the Docker API")
 		}
 		if req.Nix.KeepFailed {
 			keep = true
@@ -408,20 +438,16 @@ func (r *Runner) buildInto(ctx context.Context, req Request, prep Prepared, s sy
 		}
 		return r.buildFailure(ctx, id, err, logw.Tail(), prep.Source, req, s)
 	}
-	outs, err := nix.ParseBuildJSON(stdout.Bytes())
+	buildJSON, closureJSON, err := nix.SplitBuildOutput(stdout.Bytes())
+	if err != nil {
+		return err
+	}
+	outs, err := nix.ParseBuildJSON(buildJSON)
 	if err != nil {
 		return err
 	}
 	res.Outputs = outs
-
-	// Closure.
-	stdout.Reset()
-	t0 = time.Now()
-	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: nix.PathInfoCommand(outs), Stdout: &stdout, Stderr: r.UI.Lines(prefix, true)}); err != nil {
-		return fmt.Errorf("query closure of %s: %w", outs[0], err)
-	}
-	r.trace("closure query", t0)
-	clo, err := closure.ParsePathInfo(stdout.Bytes())
+	clo, err := closure.ParsePathInfo(closureJSON)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (r *Runner) Shell(ctx context.Context, req ShellRequest, src FlakeSource, t
 	if err != nil {
 		return err
 	}
-	id, err := r.startContainer(ctx, &prep, s, engine.RoleShell, t.TTY)
+	id, err := r.startContainer(ctx, &prep, s, engine.RoleShell, false)
 	defer func() {
 		if id != "" {
 			err = errors.Join(err, r.Engine.RemoveContainer(ctx, id))

@@ -94,6 +94,33 @@ func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) 
 	return append(cmd, in.Flake+"#"+AttrPath(in.Attr, s))
 }
 
+// ClosureMarker separates `nix build`'s JSON from the closure's in the
+// output of BuildScript.
+const ClosureMarker = "@@nixcross-closure@@"
+
+// BuildScript runs build (a BuildCommand) and then, in the same exec, the
+// closure query of its outputs: one round trip to the daemon instead of
+// two, which is most of what a no-op rebuild costs beyond the container.
+// prelude runs first (may be empty). Stdout is the build's JSON, the
+// marker line, then `nix path-info --json --recursive`; a failed build
+// exits with Nix's status.
+func BuildScript(prelude string, build []string) []string {
+	script := "set -e\n" + prelude + "\n" + `json=$("$@")
+printf '%s\n' "$json" "` + ClosureMarker + `"
+paths=$(printf '%s\n' "$json" | grep -o '"/nix/store/[^"]*"' | tr -d '"' | grep -v '\.drv$')
+exec nix path-info --json --recursive $paths`
+	return append([]string{"sh", "-c", script, "nix-build"}, build...)
+}
+
+// SplitBuildOutput splits BuildScript's stdout into the two JSON documents.
+func SplitBuildOutput(out []byte) (build, closure []byte, err error) {
+	b, c, ok := strings.Cut(string(out), ClosureMarker+"\n")
+	if !ok {
+		return nil, nil, fmt.Errorf("nix build output lacks the closure (output was %q)", truncate(string(out), 200))
+	}
+	return []byte(b), []byte(c), nil
+}
+
 // PathInfoCommand lists the closure of paths with hashes and sizes.
 func PathInfoCommand(paths []string) []string {
 	return append([]string{"nix", "path-info", "--json", "--recursive"}, paths...)

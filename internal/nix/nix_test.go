@@ -1,6 +1,9 @@
 package nix
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -88,5 +91,49 @@ func TestExplain(t *testing.T) {
 	}
 	if a := Explain("a 'riscv64-linux' with features {} is required to build"); a.System != "riscv64-linux" || !strings.Contains(a.Message, "binfmt install --system riscv64-linux") {
 		t.Errorf("emulation advice = %+v", a)
+	}
+}
+
+func TestBuildScriptRunsInShell(t *testing.T) {
+	// A stand-in `nix` on PATH: `build` prints build JSON, `path-info`
+	// echoes the paths it was given, so the script's plumbing is checked
+	// with a real sh.
+	dir := t.TempDir()
+	fake := `#!/bin/sh
+case "$1" in
+build) echo '[{"drvPath":"/nix/store/aaaa-x.drv","outputs":{"out":"/nix/store/bbbb-x","dev":"/nix/store/cccc-x-dev"}}]';;
+path-info) shift 3; echo "[\"$*\"]";;
+fail) echo 'error: boom' >&2; exit 3;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "nix"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(build ...string) ([]byte, error) {
+		args := BuildScript("touch "+filepath.Join(dir, "prelude-ran"), build)
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+		return cmd.Output()
+	}
+	out, err := run("nix", "build", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, c, err := SplitBuildOutput(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs, err := ParseBuildJSON(b); err != nil || len(outs) != 2 {
+		t.Fatalf("build part: %v %v", outs, err)
+	}
+	if got := strings.TrimSpace(string(c)); got != `["/nix/store/bbbb-x /nix/store/cccc-x-dev"]` {
+		t.Fatalf("closure query got %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "prelude-ran")); err != nil {
+		t.Fatal("prelude did not run")
+	}
+	_, err = run("nix", "fail")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("a failed build must exit with Nix's status, got %v", err)
 	}
 }
