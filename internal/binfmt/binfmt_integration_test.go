@@ -4,6 +4,8 @@ package binfmt
 
 import (
 	"context"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,14 +14,16 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
 // These tests change the kernel's binfmt_misc entries of the Docker host
 // and put them back. Run them with `go test -tags integration
-// ./internal/binfmt/`; NIXCROSS_TEST_IMAGE names the builder image (default
-// nixcross-test:probe, Dockerfile.nix built under that tag).
+// ./internal/binfmt/`; NIXCROSS_TEST_IMAGE names the builder image
+// (default: the one built from the embedded Dockerfile.nix, built here when
+// missing).
 
 var (
 	aarch64 = system.System{Arch: "aarch64", OS: "linux"}
@@ -29,14 +33,18 @@ var (
 
 func integrationEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	eng, err := engine.Connect(ctx, engine.Selection{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	if _, err := eng.UserImage(ctx, testImage()); err != nil {
+	if os.Getenv("NIXCROSS_TEST_IMAGE") == "" {
+		if _, err := eng.EnsureBuilderImage(ctx, nixcross.Dockerfile, "debian:bookworm-slim", io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := eng.UserImage(ctx, testImage()); err != nil {
 		t.Fatal(err)
 	}
 	if eng.System.Arch != "x86_64" {

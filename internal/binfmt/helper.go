@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/engine"
@@ -80,42 +79,30 @@ type helperSpec struct {
 
 // createHelper creates a binfmt helper with the least privilege that can
 // register: CAP_SYS_ADMIN to mount binfmt_misc, and /proc/sys neither
-// masked nor read-only (what `docker run --security-opt
-// systempaths=unconfined` asks for; the daemon knows it as empty
-// MaskedPaths and ReadonlyPaths, which engine.ContainerSpec cannot
-// express). No network, a read-only root. --privileged is never used: it
-// fails on hosts that lack capabilities it asks for.
+// masked nor read-only (systempaths=unconfined). No network, a read-only
+// root. --privileged is never used: it fails on hosts that lack
+// capabilities it asks for.
 func createHelper(ctx context.Context, eng *engine.Engine, spec helperSpec) (string, error) {
 	secopt, err := helperSecurity(ctx, eng)
 	if err != nil {
 		return "", err
 	}
-	hc := &container.HostConfig{
-		CapAdd:         []string{"SYS_ADMIN"},
-		SecurityOpt:    secopt,
-		MaskedPaths:    []string{},
-		ReadonlyPaths:  []string{},
-		ReadonlyRootfs: true,
-		NetworkMode:    "none",
-	}
-	if spec.Restart != "" {
-		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(spec.Restart)}
-	}
-	res, err := eng.API.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: spec.Name,
-		Config: &container.Config{
-			Image:        spec.Image,
-			Entrypoint:   []string{"sh", "-c", spec.Script},
-			Labels:       spec.Labels,
-			AttachStdout: true,
-			AttachStderr: true,
-		},
-		HostConfig: hc,
+	id, err := eng.CreateContainer(ctx, engine.ContainerSpec{
+		Name:              spec.Name,
+		Image:             spec.Image,
+		Entrypoint:        []string{"sh", "-c", spec.Script},
+		Labels:            spec.Labels,
+		CapAdd:            []string{"SYS_ADMIN"},
+		SecurityOpt:       secopt,
+		UnmaskSystemPaths: true,
+		ReadOnly:          true,
+		NoNetwork:         true,
+		Restart:           spec.Restart,
 	})
 	if err != nil {
 		return "", status.Environment(fmt.Errorf("create binfmt helper from %s: %w", spec.Image, err), "")
 	}
-	return res.ID, nil
+	return id, nil
 }
 
 // helperLabels labels a helper. Every helper but the install holder dies

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -116,12 +117,13 @@ func TestProbeRunsNatively(t *testing.T) {
 }
 
 // testImage is the builder image the Docker tests run helpers and probes
-// from: it must have sh and Debian's qemu-user-static.
+// from (sh and Debian's qemu-user-static): the one nixcross builds from
+// the embedded Dockerfile.nix, unless NIXCROSS_TEST_IMAGE names another.
 func testImage() string {
 	if img := os.Getenv("NIXCROSS_TEST_IMAGE"); img != "" {
 		return img
 	}
-	return "nixcross-test:probe"
+	return engine.BuilderTag(nixcross.Dockerfile, "debian:bookworm-slim")
 }
 
 // dockerOrSkip connects to the default daemon and checks the test image is

@@ -29,6 +29,10 @@ type ContainerSpec struct {
 	SecurityOpt []string
 	ReadOnly    bool
 	NoNetwork   bool
+	// UnmaskSystemPaths leaves /proc/sys neither masked nor read-only: what
+	// `docker run --security-opt systempaths=unconfined` asks the daemon
+	// for (as empty MaskedPaths and ReadonlyPaths). binfmt helpers need it.
+	UnmaskSystemPaths bool
 	// Restart is a Docker restart policy name ("", "unless-stopped", ...).
 	Restart   string
 	TTY       bool
@@ -49,10 +53,12 @@ func (e *Engine) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		CapAdd:         spec.CapAdd,
 		SecurityOpt:    spec.SecurityOpt,
 		ReadonlyRootfs: spec.ReadOnly,
-		Init:           nil,
 	}
 	if spec.NoNetwork {
 		hc.NetworkMode = "none"
+	}
+	if spec.UnmaskSystemPaths {
+		hc.MaskedPaths, hc.ReadonlyPaths = []string{}, []string{}
 	}
 	if spec.Restart != "" {
 		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(spec.Restart)}
