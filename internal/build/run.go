@@ -79,8 +79,7 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 			return nil, err
 		}
 	}
-	done := r.UI.Phase("", "daemon "+r.Engine.Endpoint.Host)
-	done(nil)
+	r.UI.Printf("docker %s (%s): Docker %s on %s", r.Engine.Endpoint.Host, r.Engine.Endpoint.Source, r.Engine.Version, r.Engine.System)
 	prep, err := r.prepare(ctx, req, src)
 	if err != nil {
 		return nil, err

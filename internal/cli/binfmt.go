@@ -69,21 +69,32 @@ func newBinfmtStatusCommand(a *app) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SYSTEM\tRUNNABLE\tHANDLER\tDIAGNOSIS")
+			var missing []string
 			for _, s := range statuses {
-				diag := "-"
+				diag, handler := "-", s.Handler
 				if !s.Runnable {
-					diag = s.Diagnosis.Explanation
-					if s.Diagnosis.Hint != "" {
-						diag += " (fix: " + s.Diagnosis.Hint + ")"
+					diag = s.Diagnosis.Kind.String()
+					if s.Diagnosis.Kind == binfmt.NoHandler {
+						missing = append(missing, s.System.String())
 					}
 				}
-				handler := s.Handler
 				if handler == "" {
 					handler = "-"
 				}
 				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", s.System, s.Runnable, handler, diag)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, s := range statuses {
+				if !s.Runnable && s.Diagnosis.Kind != binfmt.NoHandler {
+					fmt.Fprintf(a.streams.Out, "%s: %s\n  fix: %s\n", s.System, s.Diagnosis.Explanation, s.Diagnosis.Hint)
+				}
+			}
+			if len(missing) > 0 {
+				fmt.Fprintf(a.streams.Out, "no-handler: the kernel cannot run these yet; builds register QEMU for themselves, or keep it registered with\n  nixcross binfmt install --system %s\n", strings.Join(missing, ","))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON list of {system, runnable, handler, diagnosis}")

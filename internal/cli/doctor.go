@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
@@ -76,14 +77,14 @@ func runDoctor(ctx context.Context, a *app) error {
 			fmt.Fprintf(out, "emulation         unknown: %v\n", err)
 		} else {
 			for _, s := range statuses {
-				how := "not runnable now; builds register QEMU for themselves"
+				how := "no emulation registered now; builds register QEMU for themselves (`nixcross binfmt install` keeps it)"
 				switch {
-				case s.Runnable && s.System == eng.System:
+				case s.Runnable && (s.System == eng.System || s.Handler == binfmt.HandlerNative):
 					how = "native"
 				case s.Runnable:
 					how = "emulated by " + s.Handler
-				case s.Diagnosis.Explanation != "":
-					how += " (" + s.Diagnosis.Explanation + ")"
+				case s.Diagnosis.Kind != binfmt.NoHandler:
+					how = s.Diagnosis.Explanation + "; fix: " + s.Diagnosis.Hint
 				}
 				fmt.Fprintf(out, "  %-18s %s\n", s.System, how)
 			}

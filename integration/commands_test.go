@@ -1,0 +1,138 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// runForeign runs the fixture's builder for sys (a static binary) in a
+// plain, unprivileged debian container and returns its output and exit code.
+func runForeign(t *testing.T, sys string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := testcontainers.Run(ctx, "debian:bookworm-slim",
+		testcontainers.WithMounts(testcontainers.BindMount(filepath.Join(fixtureDir, "builders"), "/builders")),
+		testcontainers.WithCmd("/builders/"+sys),
+		testcontainers.WithLabels(map[string]string{"nixcross.test": "foreign"}),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)),
+	)
+	testcontainers.CleanupContainer(t, c)
+	if err != nil {
+		// An exec format error fails the start itself.
+		return err.Error(), -1
+	}
+	st, err := c.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.Logs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(logs)
+	return string(out), st.ExitCode
+}
+
+// TestBinfmtCommands: status says foreign systems do not run; install
+// makes a plain unprivileged container run aarch64 and riscv64 binaries;
+// uninstall makes them fail again.
+func TestBinfmtCommands(t *testing.T) {
+	dir := workdir(t)
+	status := func() map[string]bool {
+		r := nixcross(t, dir, nil, "binfmt", "status", "--json")
+		if r.code != 0 {
+			t.Fatalf("binfmt status: exit %d", r.code)
+		}
+		var list []struct {
+			System   string `json:"system"`
+			Runnable bool   `json:"runnable"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+			t.Fatalf("binfmt status --json: %v\n%s", err, r.stdout)
+		}
+		m := map[string]bool{}
+		for _, s := range list {
+			m[s.System] = s.Runnable
+		}
+		return m
+	}
+	before := status()
+	if !before["x86_64-linux"] {
+		t.Fatalf("the host's own system is not runnable: %v", before)
+	}
+	if hostHasBinfmtMount(t) || before["aarch64-linux"] {
+		t.Skip("the host already runs aarch64 binaries; the install/uninstall cycle cannot be observed")
+	}
+	if out, code := runForeign(t, "aarch64-linux"); code == 0 {
+		t.Fatalf("aarch64 ran before install: %s", out)
+	}
+	t.Cleanup(func() { nixcross(t, dir, nil, "binfmt", "uninstall") })
+	if r := nixcross(t, dir, nil, "binfmt", "install", "--system", "aarch64-linux,riscv64-linux"); r.code != 0 {
+		t.Fatalf("install: exit %d", r.code)
+	}
+	for sys, want := range map[string]string{"aarch64-linux": "machine=aarch64", "riscv64-linux": "machine=riscv64"} {
+		out, code := runForeign(t, sys)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("%s after install: exit %d %q", sys, code, out)
+		}
+	}
+	after := status()
+	if !after["aarch64-linux"] || !after["riscv64-linux"] {
+		t.Fatalf("status after install: %v", after)
+	}
+	if r := nixcross(t, dir, nil, "binfmt", "uninstall"); r.code != 0 {
+		t.Fatalf("uninstall: exit %d", r.code)
+	}
+	if out, code := runForeign(t, "aarch64-linux"); code == 0 {
+		t.Fatalf("aarch64 still runs after uninstall: %s", out)
+	}
+}
+
+// TestDoctor: a healthy setup reports its endpoint and exits 0; an
+// unreachable one exits 3.
+func TestDoctor(t *testing.T) {
+	r := nixcross(t, workdir(t), []string{"DOCKER_CONTEXT=", "DOCKER_HOST="}, "doctor")
+	if r.code != 0 {
+		t.Fatalf("doctor: exit %d\n%s", r.code, r.stdout)
+	}
+	for _, want := range []string{"docker endpoint", "daemon", "builder image", "aarch64-linux", "ok: builds can run"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = nixcross(t, workdir(t), []string{"DOCKER_HOST=unix:///nonexistent.sock"}, "doctor")
+	if r.code != 3 {
+		t.Fatalf("doctor against no daemon: exit %d", r.code)
+	}
+}
+
+// TestShellTerminal: with a terminal (script(1) provides one), `shell`
+// runs an interactive shell in raw mode under emulation and passes its
+// exit status through.
+func TestShellTerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script(1) not installed")
+	}
+	cmd := exec.Command("script", "-qefc", nixcrossBin+" shell --system aarch64-linux "+fixtureDir, "/dev/null")
+	cmd.Dir = workdir(t)
+	cmd.Stdin = strings.NewReader("./builders/aarch64-linux\nexit 3\n")
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 3 || !strings.Contains(string(out), "machine=aarch64") {
+		t.Fatalf("exit %d, want 3; output:\n%s", code, out)
+	}
+}
