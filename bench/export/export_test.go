@@ -26,12 +26,12 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 
 	"github.com/nixcross/nixcross/internal/closure"
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -373,45 +373,12 @@ func (s execSource) Dump(ctx context.Context, paths []string) (io.ReadCloser, fu
 	return execStream(ctx, s.api, s.id, append([]string{nardumpIn}, paths...))
 }
 
+// execStream is nixcross's own exec plumbing (engine.ExecStream), so the
+// benchmark measures the path a build takes.
 func execStream(ctx context.Context, api *client.Client, id string, cmd []string) (io.ReadCloser, func() error, error) {
-	ex, err := api.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("container exec create: %w", err)
-	}
-	att, err := api.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("container exec attach: %w", err)
-	}
-	stop := context.AfterFunc(ctx, att.Close)
-	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(pw, &stderr, att.Reader)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	wait := func() error {
-		defer att.Close()
-		defer stop()
-		if err := <-done; err != nil {
-			return fmt.Errorf("%s: %w", cmd[0], err)
-		}
-		for {
-			r, err := api.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
-			if err != nil {
-				return fmt.Errorf("container exec inspect: %w", err)
-			}
-			if !r.Running {
-				if r.ExitCode != 0 {
-					return fmt.Errorf("%s exited with status %d: %s", cmd[0], r.ExitCode, strings.TrimSpace(stderr.String()))
-				}
-				return nil
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	return pr, wait, nil
+	eng := &engine.Engine{API: api}
+	return eng.ExecStream(ctx, id, engine.ExecSpec{Cmd: cmd, Stderr: &stderr})
 }
 
 func execOutput(ctx context.Context, api *client.Client, id string, cmd []string) ([]byte, error) {

@@ -2,12 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 )
 
@@ -80,13 +80,10 @@ func (e *Engine) ExecStream(ctx context.Context, id string, spec ExecSpec) (io.R
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(pw, stderr, att.Reader)
-		pw.CloseWithError(err)
-		done <- err
-	}()
+	// The consumer reads stdout frames straight off the connection (no
+	// pipe, no extra copy: exports are bound by this stream), while stderr
+	// frames go to the writer as they arrive.
+	demux := &frameReader{r: att.Reader, stderr: stderr}
 	name := strings.Join(spec.Cmd, " ")
 	if len(name) > 60 {
 		name = spec.Cmd[0]
@@ -94,7 +91,9 @@ func (e *Engine) ExecStream(ctx context.Context, id string, spec ExecSpec) (io.R
 	wait := func() error {
 		defer att.Close()
 		defer stop()
-		copyErr := <-done
+		// Whatever the consumer left unread (stderr included) is drained,
+		// so the exec's exit status is final.
+		_, copyErr := io.Copy(io.Discard, demux)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
@@ -110,16 +109,70 @@ func (e *Engine) ExecStream(ctx context.Context, id string, spec ExecSpec) (io.R
 		}
 		return nil
 	}
-	return &drainCloser{pr}, wait, nil
+	return io.NopCloser(demux), wait, nil
 }
 
-// drainCloser lets a caller close the stream early without wedging the
-// demultiplexer: the rest is read and dropped.
-type drainCloser struct{ *io.PipeReader }
+// frameReader demultiplexes Docker's attach stream (8-byte headers: stream
+// id, 3 zero bytes, big-endian length) as an io.Reader of stdout, writing
+// stderr frames to stderr as they come. It is stdcopy.StdCopy turned
+// inside out, so stdout needs no intermediate pipe.
+type frameReader struct {
+	r      io.Reader
+	stderr io.Writer
+	left   int // bytes of the current stdout frame not yet read
+	hdr    [8]byte
+	err    error
+}
 
-func (d *drainCloser) Close() error {
-	go io.Copy(io.Discard, d.PipeReader)
-	return nil
+func (f *frameReader) Read(p []byte) (int, error) {
+	for f.left == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = fmt.Errorf("truncated stream header")
+			}
+			f.err = err
+			return 0, err
+		}
+		size := int(binary.BigEndian.Uint32(f.hdr[4:]))
+		switch f.hdr[0] {
+		case 1: // stdout
+			f.left = size
+		case 0, 2: // stdin (never sent), stderr
+			if _, err := io.CopyN(f.stderr, f.r, int64(size)); err != nil {
+				f.err = err
+				return 0, err
+			}
+		case 3: // systemerr: the daemon's own failure
+			msg := make([]byte, size)
+			io.ReadFull(f.r, msg)
+			f.err = fmt.Errorf("docker: %s", msg)
+			return 0, f.err
+		default:
+			f.err = fmt.Errorf("unknown stream id %d in the exec output", f.hdr[0])
+			return 0, f.err
+		}
+	}
+	if len(p) > f.left {
+		p = p[:f.left]
+	}
+	n, err := f.r.Read(p)
+	f.left -= n
+	if err == io.EOF && f.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && err != io.EOF {
+		f.err = err
+	}
+	if err == io.EOF {
+		f.err = io.EOF
+		if n > 0 {
+			err = nil
+		}
+	}
+	return n, err
 }
 
 // execExitCode polls ExecInspect: the output stream can end a moment before
