@@ -80,10 +80,12 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		}
 	}
 	r.UI.Printf("docker %s (%s): Docker %s on %s", r.Engine.Endpoint.Host, r.Engine.Endpoint.Source, r.Engine.Version, r.Engine.System)
+	t0 := time.Now()
 	prep, err := r.prepare(ctx, req, src)
 	if err != nil {
 		return nil, err
 	}
+	r.trace("image and cache volume", t0)
 	go r.sweepLeftovers(context.WithoutCancel(ctx))
 
 	results := make([]*Result, len(systems))
@@ -370,9 +372,11 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 		if keep || id == "" {
 			return
 		}
+		t0 := time.Now()
 		if rerr := r.Engine.RemoveContainer(ctx, id); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
+		r.trace("container remove", t0)
 	}()
 	if err != nil {
 		return err
