@@ -6,28 +6,35 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build demo test unit integration bench clean
+.PHONY: build provision demo test unit integration bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
 
+# A Docker daemon and the base image, set up when missing (idempotent;
+# installs with apt, as root or through sudo).
+provision:
+	bash scripts/provision.sh
+
 # The main job, offline: cross-build the example flake for $(SYSTEM) and
 # show what came back.
-demo: build
+demo: provision build
 	@dir=$$(mktemp -d) && \
 	$(GO) run ./examples/prepare -o $$dir/flake -systems $(SYSTEM) && \
-	cd $$dir && $(CURDIR)/$(BIN) build ./flake --system $(SYSTEM) --option substituters '' --verify && \
-	echo "--- $$dir/result:" && ls -l result/ result/bin && cat result/share/arch result/share/greeting
+	cd $$dir && $(CURDIR)/$(BIN) build ./flake --system $(SYSTEM) --option substituters '' --verify --dereference && \
+	echo "--- $$dir:" && ls -l result result/bin && \
+	echo "--- what the builder saw, running under emulation:" && cat result/share/arch && \
+	echo "--- the runtime dependency, through the self-contained copy:" && cat result-deref/share/greeting
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 
-integration: build
+integration: provision build
 	$(GO) test -tags integration -count=1 -timeout 50m -p 1 ./integration/ ./internal/...
 
 # The whole suite: unit tests, then the integration tests against the daemon.
-test: unit integration
+test: provision unit integration
 
 bench: build
 	$(GO) test ./bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
