@@ -35,9 +35,13 @@ ensure_daemon() {
 	if ! command -v docker >/dev/null 2>&1; then
 		apt_install docker.io
 	fi
+	if $SUDO docker info >/dev/null 2>&1; then
+		log "the daemon runs, but $(id -un) may not use its socket: sudo usermod -aG docker $(id -un), then log in again"
+		exit 1
+	fi
 	log "starting dockerd (log: /var/log/nixcross-dockerd.log)"
 	# setsid: the daemon must not die with this script's process group.
-	$SUDO setsid nohup dockerd >/var/log/nixcross-dockerd.log 2>&1 </dev/null &
+	$SUDO sh -c 'setsid nohup dockerd >/var/log/nixcross-dockerd.log 2>&1 </dev/null &'
 	for _ in $(seq 1 60); do
 		if docker info >/dev/null 2>&1; then
 			log "docker daemon is up"
