@@ -391,6 +391,11 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 			return err
 		}
 		res.Emulator = emu
+		// The CPU's own compatibility mode (i686 on x86_64, armv7l on
+		// aarch64) ran the probe: no QEMU involved.
+		if emu == "host" && s.CompatibleWith(r.Engine.System) {
+			res.Native, res.Emulator = true, ""
+		}
 	}
 
 	// Build.

@@ -171,3 +171,13 @@ func MachineName(m elf.Machine) string {
 	}
 	return strings.ToLower(strings.TrimPrefix(m.String(), "EM_"))
 }
+
+// compat lists the 32-bit systems a 64-bit CPU commonly runs itself.
+var compat = map[string]string{"x86_64": "i686", "aarch64": "armv7l"}
+
+// CompatibleWith reports whether host's CPU family runs s in a
+// compatibility mode of its own (i686 on x86_64, armv7l on aarch64), when
+// the kernel allows it: a probe that runs there ran natively.
+func (s System) CompatibleWith(host System) bool {
+	return s.OS == host.OS && compat[host.Arch] == s.Arch
+}

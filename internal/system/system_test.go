@@ -74,3 +74,13 @@ func TestNames(t *testing.T) {
 		t.Errorf("unknown machine name = %q", MachineName(elf.EM_MIPS))
 	}
 }
+
+func TestCompatibleWith(t *testing.T) {
+	x86, arm := System{"x86_64", "linux"}, System{"aarch64", "linux"}
+	if !(System{"i686", "linux"}).CompatibleWith(x86) || !(System{"armv7l", "linux"}).CompatibleWith(arm) {
+		t.Error("32-bit modes not recognised")
+	}
+	if (System{"aarch64", "linux"}).CompatibleWith(x86) || (System{"i686", "linux"}).CompatibleWith(arm) {
+		t.Error("foreign systems called compatible")
+	}
+}
