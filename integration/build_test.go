@@ -237,3 +237,35 @@ func TestExportOwnedByInvokingUser(t *testing.T) {
 		t.Fatalf("%s cannot remove the export: %v\n%s", name, err, out)
 	}
 }
+
+// TestEverySupportedLinuxSystem: each Linux system builds and brings back
+// an ELF of its own machine, emulated or native as the host allows.
+func TestEverySupportedLinuxSystem(t *testing.T) {
+	cases := map[string]elf.Machine{
+		"armv7l-linux":      elf.EM_ARM,
+		"i686-linux":        elf.EM_386,
+		"powerpc64le-linux": elf.EM_PPC64,
+		"s390x-linux":       elf.EM_S390,
+	}
+	dir := workdir(t)
+	var systems []string
+	for s := range cases {
+		systems = append(systems, s)
+	}
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", strings.Join(systems, ","), "--jobs", "2", "--json", "--verify"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for sys, m := range cases {
+		f, err := elf.Open(filepath.Join(dir, "result-"+sys, "bin", "hello"))
+		if err != nil {
+			t.Fatalf("%s: %v", sys, err)
+		}
+		if f.Machine != m {
+			t.Errorf("%s: %v, want %v", sys, f.Machine, m)
+		}
+		f.Close()
+		arch, _ := os.ReadFile(filepath.Join(dir, "result-"+sys, "share", "arch"))
+		t.Logf("%s builder reported %s", sys, strings.TrimSpace(string(arch)))
+	}
+}

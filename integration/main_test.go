@@ -30,7 +30,7 @@ var (
 	docker      *client.Client
 )
 
-var fixtureSystems = []string{"x86_64-linux", "aarch64-linux", "riscv64-linux"}
+var fixtureSystems = []string{"x86_64-linux", "aarch64-linux", "riscv64-linux", "armv7l-linux", "i686-linux", "powerpc64le-linux", "s390x-linux"}
 
 func TestMain(m *testing.M) {
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
