@@ -93,5 +93,20 @@ ensure_base_image() {
 	log "imported $BASE_IMAGE"
 }
 
+# The test suite also reaches the daemon through ssh:// (a throwaway sshd
+# on loopback) and needs a terminal for the shell test (script(1)).
+ensure_test_tools() {
+	local missing=()
+	command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+	command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+	command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+	command -v git >/dev/null 2>&1 || missing+=(git)
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]}"
+		apt_install "${missing[@]}"
+	fi
+}
+
 ensure_daemon
 ensure_base_image
+ensure_test_tools
