@@ -100,7 +100,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.image, "image", "", "use this Nix image instead of building the built-in one")
 	f.IntVar(&o.cores, "cores", 0, "CPU cores each build job may use (Nix --cores)")
 	f.IntVar(&o.maxJobs, "max-jobs", 0, "derivations Nix builds in parallel (Nix --max-jobs)")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and more detail from Nix (-v); build logs always stream live")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and more from Nix (-v) and step timings; build logs always stream live")
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
 	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time")
