@@ -154,7 +154,15 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	if req.Image != "" {
 		p.Image, err = r.Engine.UserImage(ctx, req.Image)
 	} else {
-		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), io.Discard)
+		ref := engine.BuilderTag(r.Dockerfile, baseOr(req.Base))
+		var log io.Writer = io.Discard
+		if _, ierr := r.Engine.API.ImageInspect(ctx, ref); ierr != nil {
+			r.UI.Printf("building the builder image %s from Dockerfile.nix (first use only; about a minute)", ref)
+			if r.Verbose {
+				log = r.UI.Lines("image> ", true)
+			}
+		}
+		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), log)
 		if err == nil && p.Image.Built {
 			r.UI.Printf("built builder image %s", p.Image.Ref)
 		}

@@ -23,6 +23,45 @@ type Reporter struct {
 	// barLine is the width of a transient line currently drawn, to clear it.
 	barLine int
 	now     func() time.Time
+	// Phases in progress, newest last, for the terminal spinner; bars
+	// counts progress bars drawing their own line.
+	active   []*activePhase
+	bars     int
+	spinning bool
+}
+
+type activePhase struct {
+	label string
+	start time.Time
+}
+
+var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// spin redraws the newest phase with a spinner and its elapsed time
+// until no phase is active. Logs and results print above it (every
+// writer clears the transient line first).
+func (r *Reporter) spin() {
+	for i := 0; ; i++ {
+		time.Sleep(100 * time.Millisecond)
+		r.mu.Lock()
+		if len(r.active) == 0 {
+			r.spinning = false
+			r.clearLocked()
+			r.mu.Unlock()
+			return
+		}
+		if r.bars == 0 {
+			p := r.active[len(r.active)-1]
+			line := fmt.Sprintf("%s %s %.1fs", spinnerFrames[i%len(spinnerFrames)], p.label, r.now().Sub(p.start).Seconds())
+			if len(line) > r.width-1 {
+				line = line[:r.width-1]
+			}
+			r.clearLocked()
+			fmt.Fprint(r.w, line)
+			r.barLine = len(line)
+		}
+		r.mu.Unlock()
+	}
 }
 
 // Options configure a Reporter.
@@ -108,15 +147,28 @@ func (r *Reporter) phase(prefix, name string, announce bool) func(err error) {
 	if !r.Quiet() && !r.tty && announce {
 		r.Printf("%s%s ...", prefix, name)
 	}
+	var me *activePhase
 	if !r.Quiet() && r.tty {
+		me = &activePhase{label: prefix + name, start: start}
 		r.mu.Lock()
-		r.clearLocked()
-		line := fmt.Sprintf("%s%s ...", prefix, name)
-		fmt.Fprint(r.w, line)
-		r.barLine = len(line)
+		r.active = append(r.active, me)
+		if !r.spinning {
+			r.spinning = true
+			go r.spin()
+		}
 		r.mu.Unlock()
 	}
 	return func(err error) {
+		if me != nil {
+			r.mu.Lock()
+			for i, p := range r.active {
+				if p == me {
+					r.active = append(r.active[:i], r.active[i+1:]...)
+					break
+				}
+			}
+			r.mu.Unlock()
+		}
 		d := r.now().Sub(start).Round(10 * time.Millisecond)
 		if err != nil {
 			r.Printf("%s%s %s (%s)", prefix, name, r.style("31", "failed"), d)
@@ -141,6 +193,11 @@ type Bar struct {
 func (r *Reporter) Progress(label string, total int64) *Bar {
 	if r == nil {
 		return &Bar{}
+	}
+	if r.tty && !r.quiet {
+		r.mu.Lock()
+		r.bars++
+		r.mu.Unlock()
 	}
 	return &Bar{r: r, label: label, total: total, start: r.now()}
 }
@@ -183,6 +240,9 @@ func (b *Bar) Done() {
 	}
 	b.closed = true
 	b.r.mu.Lock()
+	if b.r.tty && !b.r.quiet {
+		b.r.bars--
+	}
 	b.r.clearLocked()
 	b.r.mu.Unlock()
 }

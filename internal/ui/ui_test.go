@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -77,5 +78,42 @@ func TestTerminalProgress(t *testing.T) {
 		if len(line) > 59 {
 			t.Fatalf("bar wider than the terminal: %q", line)
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the spinner goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTerminalSpinner(t *testing.T) {
+	var buf syncBuffer
+	r := New(&buf, Options{TTY: true, Width: 80})
+	done := r.Phase("", "image")
+	time.Sleep(350 * time.Millisecond)
+	done(nil)
+	time.Sleep(150 * time.Millisecond) // the spinner notices and stops
+	out := buf.String()
+	if !strings.Contains(out, spinnerFrames[0]+" image") || !strings.Contains(out, "image \x1b[32mdone\x1b[0m") {
+		t.Fatalf("spinner output %q", out)
+	}
+	r.mu.Lock()
+	spinning := r.spinning
+	r.mu.Unlock()
+	if spinning {
+		t.Fatal("spinner still running with no phase")
 	}
 }
