@@ -26,7 +26,7 @@ var (
 func Explain(stderr string) *Advice {
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: "emulation", System: m[1],
-			Message: "Nix cannot run " + m[1] + " builds in the container: emulation for " + m[1] + " is missing; run `nixcross binfmt install --system " + m[1] + "` (or install qemu-user-static with binfmt support on the Docker host)"}
+			Message: "no machine Nix may use can build " + m[1] + ": check `nixcross binfmt status` (or run `nixcross binfmt install --system " + m[1] + "`), and with --builders, that a builder lists " + m[1] + " and allows it (extra-platforms on that machine)"}
 	}
 	low := strings.ToLower(stderr)
 	if strings.Contains(low, "exec format error") || strings.Contains(low, "cannot execute binary file") {

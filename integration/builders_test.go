@@ -1,0 +1,99 @@
+//go:build integration
+
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	root "github.com/nixcross/nixcross"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+)
+
+// TestRemoteBuilders: --builders and --builders-ssh-key hand Nix's
+// distributed builds through. A second container (the builder image plus
+// sshd) plays the remote machine; --max-jobs 0 forbids local builds, so
+// the derivation can only have been built there, and the result still
+// comes back to the host.
+func TestRemoteBuilders(t *testing.T) {
+	ctx := context.Background()
+	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
+	const tag = "nixcross-it-remote-builder:latest"
+	dockerfile := "FROM " + base + `
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server && rm -rf /var/lib/apt/lists/* && mkdir -p /run/sshd /root/.ssh && echo "extra-platforms = aarch64-linux" >> /etc/nix/nix.conf
+`
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
+	tw.Write([]byte(dockerfile))
+	tw.Close()
+	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if _, err := docker.ImageInspect(ctx, tag); err != nil {
+		t.Fatalf("build the remote builder image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}) })
+
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+
+	remote, err := testcontainers.Run(ctx, tag,
+		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(pub), ContainerFilePath: "/root/.ssh/authorized_keys", FileMode: 0o600}),
+		testcontainers.WithCmd("sh", "-c", "ssh-keygen -A && exec /usr/sbin/sshd -D -e -o PermitRootLogin=prohibit-password"),
+		testcontainers.WithLabels(map[string]string{"nixcross.test": "remote-builder"}),
+		testcontainers.WithWaitStrategy(wait.ForLog("Server listening").WithStartupTimeout(time.Minute)),
+	)
+	testcontainers.CleanupContainer(t, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := remote.ContainerIP(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wd := workdir(t)
+	spec := "ssh://root@" + ip + " aarch64-linux,x86_64-linux - 1 1"
+	r := nixcross(t, wd, nil, append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
+		"--max-jobs", "0", "--builders", spec, "--builders-ssh-key", key, "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("build with a remote builder: exit %d", r.code)
+	}
+	if strings.Contains(r.stderr+r.stdout, "PRIVATE KEY") {
+		t.Fatal("the private key was printed")
+	}
+	g, err := os.ReadFile(filepath.Join(wd, "result", "greeting"))
+	if err != nil || !strings.Contains(string(g), "hello from aarch64-linux") {
+		t.Fatalf("result from the remote builder: %q %v", g, err)
+	}
+	// The remote's store has the path: it was built there.
+	outs := parseBuilds(t, r.stdout)[0].Outputs
+	code, reader, err := remote.Exec(ctx, []string{"test", "-e", outs[0]})
+	if reader != nil {
+		io.Copy(io.Discard, reader)
+	}
+	if err != nil || code != 0 {
+		t.Fatalf("%s is not in the remote builder's store (exit %d, %v)", outs[0], code, err)
+	}
+}
