@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -35,21 +33,7 @@ func TestRemoteBuilders(t *testing.T) {
 	dockerfile := "FROM " + base + `
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server && rm -rf /var/lib/apt/lists/* && mkdir -p /run/sshd /root/.ssh && echo "extra-platforms = aarch64-linux" >> /etc/nix/nix.conf
 `
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
-	tw.Write([]byte(dockerfile))
-	tw.Close()
-	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if _, err := docker.ImageInspect(ctx, tag); err != nil {
-		t.Fatalf("build the remote builder image: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}) })
+	buildImage(t, tag, dockerfile)
 
 	dir := t.TempDir()
 	key := filepath.Join(dir, "id_ed25519")

@@ -3,12 +3,9 @@
 package integration
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,24 +117,9 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	// like nixos/nix keep Nix itself there: a new cache volume must be
 	// seeded from it.
 	dockerfile := "FROM " + base + "\nLABEL nixcross.test=derived\nRUN mkdir -p /nix/var/seed && echo seeded-from-image > /nix/var/seed/marker\n"
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
-	tw.Write([]byte(dockerfile))
-	tw.Close()
-	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	img, err := docker.ImageInspect(ctx, tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	derivedVolume := build.CacheVolumeName(img.ID)
+	imageID := buildImage(t, tag, dockerfile)
+	derivedVolume := build.CacheVolumeName(imageID)
 	t.Cleanup(func() {
-		docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true})
 		docker.VolumeRemove(ctx, derivedVolume, client.VolumeRemoveOptions{Force: true})
 	})
 

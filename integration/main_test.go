@@ -7,10 +7,12 @@
 package integration
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,4 +187,28 @@ func workdir(t *testing.T) string {
 	os.Chmod(d, 0o777)
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// buildImage builds a one-file Dockerfile under tag through the API and
+// removes the image when the test ends. It returns the image ID.
+func buildImage(t *testing.T, tag, dockerfile string) string {
+	t.Helper()
+	ctx := context.Background()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
+	tw.Write([]byte(dockerfile))
+	tw.Close()
+	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	img, err := docker.ImageInspect(ctx, tag)
+	if err != nil {
+		t.Fatalf("build %s: %v\n%s", tag, err, out)
+	}
+	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}) })
+	return img.ID
 }
