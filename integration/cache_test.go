@@ -159,7 +159,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	if derivedVolume == build.CacheVolumeName(builderImg.ID) {
 		t.Fatal("two images share one volume")
 	}
-	if _, err := docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}); err != nil {
+	if _, err := docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 		t.Fatal(err)
 	}
 	pr := nixcross(t, dir, nil, "cache", "prune")

@@ -209,6 +209,6 @@ func buildImage(t *testing.T, tag, dockerfile string) string {
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", tag, err, out)
 	}
-	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}) })
+	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}) })
 	return img.ID
 }
