@@ -4,7 +4,6 @@ package binfmt
 
 import (
 	"context"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -41,7 +40,7 @@ func integrationEngine(t *testing.T) *engine.Engine {
 	}
 	t.Cleanup(func() { eng.Close() })
 	if os.Getenv("NIXCROSS_TEST_IMAGE") == "" {
-		if _, err := eng.EnsureBuilderImage(ctx, nixcross.Dockerfile, "debian:bookworm-slim", io.Discard); err != nil {
+		if _, err := eng.EnsureBuilderImage(ctx, nixcross.Dockerfile, "debian:bookworm-slim", nil); err != nil {
 			t.Fatal(err)
 		}
 	} else if _, err := eng.UserImage(ctx, testImage()); err != nil {

@@ -106,12 +106,8 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res := r.buildOne(ctx, req, prep, s, link, prefix)
-			results[i] = res
+			results[i] = r.buildOne(ctx, req, prep, s, link, prefix)
 		}()
-		if jobs == 1 {
-			wg.Wait()
-		}
 	}
 	wg.Wait()
 	var errs []error
@@ -129,8 +125,8 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	return results, &multiError{errs}
 }
 
-// multiError reports several failed systems but keeps the most serious
-// kind for the exit code.
+// multiError reports several failed systems; the first failure's kind
+// decides the exit code (errors.As walks them in order).
 type multiError struct{ errs []error }
 
 func (m *multiError) Error() string {
@@ -154,18 +150,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	if req.Image != "" {
 		p.Image, err = r.Engine.UserImage(ctx, req.Image)
 	} else {
-		ref := engine.BuilderTag(r.Dockerfile, baseOr(req.Base))
-		var log io.Writer = io.Discard
-		if _, ierr := r.Engine.API.ImageInspect(ctx, ref); ierr != nil {
-			r.UI.Printf("building the builder image %s from Dockerfile.nix (first use only; about a minute)", ref)
-			if r.Verbose {
-				log = r.UI.Lines("image> ", true)
-			}
-		}
-		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), log)
-		if err == nil && p.Image.Built {
-			r.UI.Printf("built builder image %s", p.Image.Ref)
-		}
+		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), r.announceImageBuild)
 	}
 	done(err)
 	if err != nil {
@@ -188,7 +173,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 		var herr error
 		p.helperImage = func(ctx context.Context) (string, error) {
 			once.Do(func() {
-				img, err := r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), io.Discard)
+				img, err := r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), r.announceImageBuild)
 				ref, herr = img.Ref, err
 			})
 			return ref, herr
@@ -203,15 +188,26 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	return p, nil
 }
 
+// announceImageBuild says the builder image is being built (the first
+// run's long wait) and, under --verbose, shows the build's log.
+func (r *Runner) announceImageBuild(ref string) io.Writer {
+	r.UI.Printf("building the builder image %s from Dockerfile.nix (first use only; about a minute)", ref)
+	if r.Verbose {
+		return r.UI.Lines("image> ", true)
+	}
+	return nil
+}
+
 // containerSource streams NARs out of the build container with
-// `nix-store --dump` through a Docker exec.
+// `nix-store --dump` through a Docker exec; stderr goes to the log.
 type containerSource struct {
-	eng *engine.Engine
-	id  string
+	eng    *engine.Engine
+	id     string
+	stderr io.Writer
 }
 
 func (c containerSource) Dump(ctx context.Context, paths []string) (io.ReadCloser, func() error, error) {
-	return c.eng.ExecStream(ctx, c.id, engine.ExecSpec{Cmd: nix.DumpCommand(paths), Stderr: os.Stderr})
+	return c.eng.ExecStream(ctx, c.id, engine.ExecSpec{Cmd: nix.DumpCommand(paths), Stderr: c.stderr})
 }
 
 func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string) *Result {
@@ -471,7 +467,7 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 
 	// Export.
 	defer r.trace("export", time.Now())
-	return r.export(ctx, containerSource{eng: r.Engine, id: id}, clo, outs, link, prefix, s, req, res)
+	return r.export(ctx, containerSource{eng: r.Engine, id: id, stderr: r.UI.Lines(prefix, true)}, clo, outs, link, prefix, s, req, res)
 }
 
 func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Closure, outs []string, link, prefix string, s system.System, req Request, res *Result) error {

@@ -41,13 +41,18 @@ func BuilderTag(dockerfile []byte, baseImage string) string {
 }
 
 // EnsureBuilderImage returns the image built from dockerfile, building it
-// through the API when it is missing. Build output goes to log.
-func (e *Engine) EnsureBuilderImage(ctx context.Context, dockerfile []byte, baseImage string, log io.Writer) (Image, error) {
+// through the API when it is missing. onBuild, when not nil, is told a
+// build starts and returns where its output goes (nil: nowhere).
+func (e *Engine) EnsureBuilderImage(ctx context.Context, dockerfile []byte, baseImage string, onBuild func(ref string) io.Writer) (Image, error) {
 	ref := BuilderTag(dockerfile, baseImage)
 	if img, err := e.API.ImageInspect(ctx, ref); err == nil {
 		return Image{Ref: ref, ID: img.ID}, nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return Image{}, status.Environment(fmt.Errorf("inspect image %s: %w", ref, err), "")
+	}
+	var log io.Writer
+	if onBuild != nil {
+		log = onBuild(ref)
 	}
 	if err := e.buildImage(ctx, ref, dockerfile, baseImage, log); err != nil {
 		return Image{}, err
