@@ -151,6 +151,9 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return status.Usage(err, "see `"+c.CommandPath()+" --help`")
 	})
+	// --version without the -v shorthand cobra would add: -v is --verbose
+	// on build.
+	root.Flags().Bool("version", false, "print the nixcross version")
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.global.host, "host", "H", "", "Docker daemon socket to connect to (overrides DOCKER_HOST)")
 	pf.StringVar(&a.global.context, "context", "", "Docker context to use (overrides DOCKER_CONTEXT and the current context)")
