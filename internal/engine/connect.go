@@ -54,11 +54,6 @@ func Connect(ctx context.Context, sel Selection) (*Engine, error) {
 	return e, nil
 }
 
-// New wraps an already-connected API (tests, fakes) and reads the daemon's facts.
-func New(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
-	return probeDaemon(ctx, api, ep)
-}
-
 func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()

@@ -25,8 +25,6 @@ const BuilderRepo = "nixcross-builder"
 type Image struct {
 	Ref string // what the user or the tool calls it
 	ID  string // content ID (sha256:…), which keys the cache volume
-	// Built is true when this call built it.
-	Built bool
 }
 
 // BuilderTag is the tag for an embedded Dockerfile with a given base image:
@@ -61,7 +59,7 @@ func (e *Engine) EnsureBuilderImage(ctx context.Context, dockerfile []byte, base
 	if err != nil {
 		return Image{}, status.Environment(fmt.Errorf("inspect built image %s: %w", ref, err), "")
 	}
-	return Image{Ref: ref, ID: img.ID, Built: true}, nil
+	return Image{Ref: ref, ID: img.ID}, nil
 }
 
 // UserImage checks an image the user named with --image is present.

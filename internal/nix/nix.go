@@ -121,11 +121,6 @@ func SplitBuildOutput(out []byte) (build, closure []byte, err error) {
 	return []byte(b), []byte(c), nil
 }
 
-// PathInfoCommand lists the closure of paths with hashes and sizes.
-func PathInfoCommand(paths []string) []string {
-	return append([]string{"nix", "path-info", "--json", "--recursive"}, paths...)
-}
-
 // DumpCommand streams the NAR serialisation of each path, concatenated.
 func DumpCommand(paths []string) []string {
 	return append([]string{"sh", "-c", `for p in "$@"; do nix-store --dump "$p" || exit 1; done`, "nix-dump"}, paths...)

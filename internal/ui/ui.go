@@ -84,9 +84,6 @@ func New(w io.Writer, o Options) *Reporter {
 // Quiet reports whether only errors are shown.
 func (r *Reporter) Quiet() bool { return r == nil || r.quiet }
 
-// TTY reports whether transient terminal drawing is on.
-func (r *Reporter) TTY() bool { return r != nil && r.tty }
-
 func (r *Reporter) clearLocked() {
 	if r.barLine > 0 {
 		fmt.Fprintf(r.w, "\r%s\r", strings.Repeat(" ", r.barLine))
