@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -115,8 +114,7 @@ func helperLabels(purpose string, systems []system.System) map[string]string {
 		extra = append(extra, LabelSystems, joinSystems(systems))
 	}
 	if purpose != "install" {
-		host, _ := os.Hostname()
-		extra = append(extra, engine.LabelRun, fmt.Sprintf("%s:%d", host, os.Getpid()))
+		extra = append(extra, engine.LabelRun, engine.RunID())
 	}
 	return engine.Labels(engine.RoleBinfmt, extra...)
 }

@@ -33,7 +33,7 @@ func TestSweepLeftovers(t *testing.T) {
 		{ID: "other-host", Names: []string{"/z"}, Labels: map[string]string{engine.LabelRun: "elsewhere:1"}},
 		{ID: "kept", Names: []string{"/" + KeptPrefix + "aarch64-linux-1"}, Labels: map[string]string{engine.LabelRun: deadRun}},
 		{ID: "installed", Names: []string{"/nixcross-binfmt"}, Labels: map[string]string{binfmt.LabelBinfmt: "install"}},
-		{ID: "mine", Names: []string{"/nixcross-build-z"}, Labels: map[string]string{engine.LabelRun: RunID()}},
+		{ID: "mine", Names: []string{"/nixcross-build-z"}, Labels: map[string]string{engine.LabelRun: engine.RunID()}},
 	}
 	var removed []string
 	fake := &engine.Fake{
@@ -48,24 +48,11 @@ func TestSweepLeftovers(t *testing.T) {
 			return client.ContainerRemoveResult{}, nil
 		},
 	}
-	r := &Runner{Engine: &engine.Engine{API: fake}, RunID: RunID()}
+	r := &Runner{Engine: &engine.Engine{API: fake}, RunID: engine.RunID()}
 	r.sweepLeftovers(context.Background())
 	sort.Strings(removed)
 	if fmt.Sprint(removed) != "[dead-build dead-holder]" {
 		t.Fatalf("removed %v, want [dead-build dead-holder]", removed)
-	}
-}
-
-func TestRunAlive(t *testing.T) {
-	host, _ := os.Hostname()
-	if !RunAlive(RunID()) || !RunAlive(fmt.Sprintf("%s:%d", host, os.Getppid())) {
-		t.Error("a live run counted as dead")
-	}
-	if !RunAlive("another-machine:1") {
-		t.Error("another machine's run must count as alive: only it can tell")
-	}
-	if RunAlive("") || RunAlive(host+":not-a-pid") {
-		t.Error("malformed run labels counted as alive")
 	}
 }
 

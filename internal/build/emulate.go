@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -84,34 +83,11 @@ func (r *Runner) sweepLeftovers(ctx context.Context) {
 	for _, c := range list.Items {
 		run := c.Labels[engine.LabelRun]
 		h, _, _ := strings.Cut(run, ":")
-		if run == "" || h != host || run == r.RunID || isKept(c.Names) || c.Labels[binfmt.LabelBinfmt] == "install" || RunAlive(run) {
+		if run == "" || h != host || run == r.RunID || isKept(c.Names) || c.Labels[binfmt.LabelBinfmt] == "install" || engine.RunAlive(run) {
 			continue
 		}
 		r.Engine.RemoveContainer(ctx, c.ID)
 	}
-}
-
-// RunAlive reports whether a run label ("host:pid") names a process alive
-// on this machine. Runs of other machines count as alive: only they can tell.
-func RunAlive(run string) bool {
-	h, pidStr, ok := strings.Cut(run, ":")
-	if !ok {
-		return false
-	}
-	if host, _ := os.Hostname(); h != host {
-		return true
-	}
-	pid, err := strconv.Atoi(pidStr)
-	if err != nil {
-		return false
-	}
-	return processAlive(pid)
-}
-
-// RunID identifies this invocation in container labels.
-func RunID() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 func isKept(names []string) bool {

@@ -214,7 +214,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		UI:         rep,
 		Dockerfile: nixcross.Dockerfile,
 		Emulation:  build.Binfmt{},
-		RunID:      build.RunID(),
+		RunID:      engine.RunID(),
 		Verbose:    o.verbose,
 	}
 	results, err := r.Run(ctx, req, src)

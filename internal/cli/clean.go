@@ -71,7 +71,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		if c.Labels["nixcross.binfmt"] == "install" && !o.all {
 			continue
 		}
-		if c.Labels[engine.LabelRun] != build.RunID() && build.RunAlive(c.Labels[engine.LabelRun]) {
+		if c.Labels[engine.LabelRun] != engine.RunID() && engine.RunAlive(c.Labels[engine.LabelRun]) {
 			rep.Printf("skipping %s: its build is still running", name)
 			continue
 		}

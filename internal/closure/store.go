@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
+
+	"github.com/nixcross/nixcross/internal/proc"
 )
 
 // Store is an output store on the host: Root holds nix/store/ with the
@@ -102,7 +104,7 @@ func removeStaleTemps(dir string) error {
 	var errs []error
 	for _, e := range entries {
 		pid, ok := tempPID(e.Name())
-		if !ok || processAlive(pid) {
+		if !ok || proc.Alive(pid) {
 			continue
 		}
 		// Our temporaries only hold directories we made 0755, so RemoveAll

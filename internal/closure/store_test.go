@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nixcross/nixcross/internal/proc"
 )
 
 func TestStoreDir(t *testing.T) {
@@ -56,7 +58,7 @@ func deadPID(t *testing.T) int {
 	if err := cmd.Run(); err != nil {
 		t.Skipf("cannot run true: %v", err)
 	}
-	if processAlive(cmd.Process.Pid) {
+	if proc.Alive(cmd.Process.Pid) {
 		t.Skip("PID reused already")
 	}
 	return cmd.Process.Pid
