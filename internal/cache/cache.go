@@ -36,7 +36,8 @@ type Volume struct {
 	Created      string    `json:"created"`
 }
 
-// List returns every cache volume nixcross made.
+// List returns every cache volume nixcross made. LastUsed is left zero:
+// reading it costs a container per volume (see LastUsed).
 func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 	res, err := eng.API.VolumeList(ctx, client.VolumeListOptions{Filters: engine.ManagedFilter(engine.RoleCache)})
 	if err != nil {
@@ -61,15 +62,18 @@ func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 				vol.ImagePresent = true
 			}
 		}
-		if vol.ImagePresent {
-			vol.LastUsed = lastUsed(ctx, eng, vol)
-		}
 		out = append(out, vol)
 	}
 	return out, nil
 }
 
-func lastUsed(ctx context.Context, eng *engine.Engine, v Volume) time.Time {
+// LastUsed reads when a build last used the volume, from a file inside it,
+// through a short-lived container of the volume's image (zero when the
+// image is gone or no build recorded it).
+func LastUsed(ctx context.Context, eng *engine.Engine, v Volume) time.Time {
+	if !v.ImagePresent {
+		return time.Time{}
+	}
 	var out bytes.Buffer
 	err := runInVolume(ctx, eng, v, []string{"sh", "-c", "stat -c %Y " + LastUsedFile + " 2>/dev/null || echo 0"}, &out, io.Discard)
 	if err != nil {

@@ -48,6 +48,9 @@ func newCacheLsCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for i := range vols {
+				vols[i].LastUsed = cache.LastUsed(cmd.Context(), eng, vols[i])
+			}
 			if asJSON {
 				enc := json.NewEncoder(a.streams.Out)
 				enc.SetIndent("", "  ")
