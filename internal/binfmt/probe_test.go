@@ -28,9 +28,9 @@ func TestProbeIsAValidELFExecutable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: debug/elf cannot parse the probe: %v", s, err)
 		}
-		machine, class, _ := s.ELFMachine()
-		if f.Machine != machine || f.Class != class {
-			t.Errorf("%s: machine %v class %v, want %v %v", s, f.Machine, f.Class, machine, class)
+		id, _ := s.ELF()
+		if got := (system.ELF{Machine: f.Machine, Class: f.Class, Data: f.Data}); got != id {
+			t.Errorf("%s: probe is %+v, want %+v", s, got, id)
 		}
 		wantOrder := binary.ByteOrder(binary.LittleEndian)
 		if s.Arch == "s390x" {

@@ -16,9 +16,8 @@ import (
 
 // ELFFile is one ELF file of an exported output and what it was built for.
 type ELFFile struct {
-	Path    string // relative to the output, slash-separated
-	Machine elf.Machine
-	Class   elf.Class
+	Path string // relative to the output, slash-separated
+	system.ELF
 }
 
 // Machines classifies the ELF files under dir (the top-level output as
@@ -45,7 +44,7 @@ func Machines(dir string) ([]ELFFile, error) {
 		if !e.Type().IsRegular() {
 			return nil
 		}
-		m, c, ok, err := elfMachine(p)
+		id, ok, err := elfIdentity(p)
 		if err != nil {
 			return err
 		}
@@ -59,7 +58,7 @@ func Machines(dir string) ([]ELFFile, error) {
 		if rel == "." {
 			rel = filepath.Base(root)
 		}
-		files = append(files, ELFFile{Path: filepath.ToSlash(rel), Machine: m, Class: c})
+		files = append(files, ELFFile{Path: filepath.ToSlash(rel), ELF: id})
 		return nil
 	})
 	if err != nil {
@@ -93,12 +92,12 @@ func resolveOutLink(dir string) (string, error) {
 	return resolved, nil
 }
 
-// elfMachine reads the ELF header of p; ok is false for anything that is
+// elfIdentity reads the ELF header of p; ok is false for anything that is
 // not a well-formed ELF file.
-func elfMachine(p string) (elf.Machine, elf.Class, bool, error) {
+func elfIdentity(p string) (system.ELF, bool, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return 0, 0, false, err
+		return system.ELF{}, false, err
 	}
 	defer f.Close()
 	// The magic alone rejects almost every file without elf.NewFile
@@ -106,29 +105,25 @@ func elfMachine(p string) (elf.Machine, elf.Class, bool, error) {
 	var magic [4]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, 0, false, nil
+			return system.ELF{}, false, nil
 		}
-		return 0, 0, false, err
+		return system.ELF{}, false, err
 	}
 	if string(magic[:]) != elf.ELFMAG {
-		return 0, 0, false, nil
+		return system.ELF{}, false, nil
 	}
 	ef, err := elf.NewFile(f)
 	if err != nil {
-		return 0, 0, false, nil
+		return system.ELF{}, false, nil
 	}
-	return ef.Machine, ef.Class, true, nil
+	return system.ELF{Machine: ef.Machine, Class: ef.Class, Data: ef.Data}, true, nil
 }
 
 // MachineCount is how many ELF files were built for one machine.
 type MachineCount struct {
-	Machine elf.Machine
-	Class   elf.Class
-	Files   int
+	system.ELF
+	Files int
 }
-
-// Name is the machine's short name ("aarch64").
-func (m MachineCount) Name() string { return system.MachineName(m.Machine) }
 
 func (m MachineCount) String() string {
 	if m.Files == 1 {
@@ -137,28 +132,29 @@ func (m MachineCount) String() string {
 	return fmt.Sprintf("%s (%d files)", m.Name(), m.Files)
 }
 
-// Summarize groups files by machine and class, most files first.
+// Summarize groups files by machine, word size and byte order, most files
+// first.
 func Summarize(files []ELFFile) []MachineCount {
-	type key struct {
-		m elf.Machine
-		c elf.Class
-	}
-	counts := map[key]int{}
+	counts := map[system.ELF]int{}
 	for _, f := range files {
-		counts[key{f.Machine, f.Class}]++
+		counts[f.ELF]++
 	}
 	out := make([]MachineCount, 0, len(counts))
-	for k, n := range counts {
-		out = append(out, MachineCount{Machine: k.m, Class: k.c, Files: n})
+	for id, n := range counts {
+		out = append(out, MachineCount{ELF: id, Files: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Files != out[j].Files {
-			return out[i].Files > out[j].Files
+		a, b := out[i], out[j]
+		if a.Files != b.Files {
+			return a.Files > b.Files
 		}
-		if out[i].Machine != out[j].Machine {
-			return out[i].Machine < out[j].Machine
+		if a.Machine != b.Machine {
+			return a.Machine < b.Machine
 		}
-		return out[i].Class < out[j].Class
+		if a.Class != b.Class {
+			return a.Class < b.Class
+		}
+		return a.Data < b.Data
 	})
 	return out
 }
@@ -167,22 +163,19 @@ func Summarize(files []ELFFile) []MachineCount {
 const verifyListMax = 10
 
 // Verify fails when any ELF file is not built for want (--verify): its
-// machine or class differs, or want is not a Linux system at all.
+// machine, word size or byte order differs, or want is not a Linux system
+// at all.
 func Verify(files []ELFFile, want system.System) error {
-	m, c, ok := want.ELFMachine()
+	id, ok := want.ELF()
 	if !ok {
 		return fmt.Errorf("verify: no ELF machine is known for %s", want)
 	}
 	var bad []string
 	for _, f := range files {
-		if want.Linux() && f.Machine == m && f.Class == c {
+		if want.Linux() && f.ELF == id {
 			continue
 		}
-		desc := system.MachineName(f.Machine)
-		if f.Machine == m && f.Class != c {
-			desc += " " + classBits(f.Class)
-		}
-		bad = append(bad, fmt.Sprintf("%s (%s)", f.Path, desc))
+		bad = append(bad, fmt.Sprintf("%s (%s)", f.Path, f.Name()))
 	}
 	if len(bad) == 0 {
 		return nil
@@ -194,14 +187,4 @@ func Verify(files []ELFFile, want system.System) error {
 	}
 	return fmt.Errorf("verify: %d of %d ELF files are not built for %s: %s%s",
 		n, len(files), want, strings.Join(bad, ", "), more)
-}
-
-func classBits(c elf.Class) string {
-	switch c {
-	case elf.ELFCLASS32:
-		return "32-bit"
-	case elf.ELFCLASS64:
-		return "64-bit"
-	}
-	return c.String()
 }

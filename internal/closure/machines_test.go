@@ -15,12 +15,19 @@ import (
 	"github.com/nixcross/nixcross/internal/system"
 )
 
-// elfHeader is a minimal ELF file: just the header, no sections or
-// segments, which is all classification reads.
+// elfHeader is a minimal little-endian ELF file: just the header, no
+// sections or segments, which is all classification reads.
 func elfHeader(class elf.Class, machine elf.Machine) string {
+	return elfHeaderOrder(class, machine, elf.ELFDATA2LSB)
+}
+
+func elfHeaderOrder(class elf.Class, machine elf.Machine, data elf.Data) string {
 	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.Write([]byte{0x7f, 'E', 'L', 'F', byte(class), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)})
+	var le binary.ByteOrder = binary.LittleEndian
+	if data == elf.ELFDATA2MSB {
+		le = binary.BigEndian
+	}
+	b.Write([]byte{0x7f, 'E', 'L', 'F', byte(class), byte(data), byte(elf.EV_CURRENT)})
 	b.Write(make([]byte, 16-7))
 	binary.Write(&b, le, uint16(elf.ET_EXEC))
 	binary.Write(&b, le, uint16(machine))
@@ -47,6 +54,7 @@ func TestMachines(t *testing.T) {
 		"bin/rv*":        elfHeader(elf.ELFCLASS64, elf.EM_RISCV),
 		"lib/x86.so":     elfHeader(elf.ELFCLASS64, elf.EM_X86_64),
 		"lib/arm32.so":   elfHeader(elf.ELFCLASS32, elf.EM_ARM),
+		"lib/ppc64.so":   elfHeaderOrder(elf.ELFCLASS64, elf.EM_PPC64, elf.ELFDATA2MSB),
 		"share/text":     "#!/bin/sh\n",
 		"share/fake.elf": "\x7fELF but nothing else",
 		"share/empty":    "",
@@ -54,16 +62,17 @@ func TestMachines(t *testing.T) {
 		"bin/outside":    "->/bin/sh",
 	})
 	want := []ELFFile{
-		{"bin/arm", elf.EM_AARCH64, elf.ELFCLASS64},
-		{"bin/rv", elf.EM_RISCV, elf.ELFCLASS64},
-		{"lib/arm32.so", elf.EM_ARM, elf.ELFCLASS32},
-		{"lib/x86.so", elf.EM_X86_64, elf.ELFCLASS64},
+		{"bin/arm", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
+		{"bin/rv", system.ELF{Machine: elf.EM_RISCV, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
+		{"lib/arm32.so", system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}},
+		{"lib/ppc64.so", system.ELF{Machine: elf.EM_PPC64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}},
+		{"lib/x86.so", system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 	}
 	if m, ok := hostMachine[runtime.GOARCH]; ok {
 		exe, err := os.ReadFile("/proc/self/exe")
 		if err == nil {
 			writeFile(t, filepath.Join(out, "bin", "host"), string(exe), 0o755)
-			want = append(want[:1], append([]ELFFile{{"bin/host", m, elf.ELFCLASS64}}, want[1:]...)...)
+			want = append(want[:1], append([]ELFFile{{"bin/host", system.ELF{Machine: m, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}, want[1:]...)...)
 		}
 	}
 	// Called through an out-link, as the CLI does.
@@ -86,7 +95,7 @@ func TestMachinesSingleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []ELFFile{{"x-tool", elf.EM_AARCH64, elf.ELFCLASS64}}; !reflect.DeepEqual(got, want) {
+	if want := []ELFFile{{"x-tool", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
@@ -112,16 +121,16 @@ func TestMachinesMissing(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	files := []ELFFile{
-		{"a", elf.EM_X86_64, elf.ELFCLASS64},
-		{"b", elf.EM_AARCH64, elf.ELFCLASS64},
-		{"c", elf.EM_AARCH64, elf.ELFCLASS64},
-		{"d", elf.EM_ARM, elf.ELFCLASS32},
+		{"a", system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
+		{"b", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
+		{"c", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
+		{"d", system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}},
 	}
 	got := Summarize(files)
 	want := []MachineCount{
-		{elf.EM_AARCH64, elf.ELFCLASS64, 2},
-		{elf.EM_ARM, elf.ELFCLASS32, 1},
-		{elf.EM_X86_64, elf.ELFCLASS64, 1},
+		{system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}, 2},
+		{system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}, 1},
+		{system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}, 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
@@ -136,8 +145,12 @@ func TestSummarize(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	aarch64 := system.System{Arch: "aarch64", OS: "linux"}
-	arm := func(p string) ELFFile { return ELFFile{p, elf.EM_AARCH64, elf.ELFCLASS64} }
-	x86 := func(p string) ELFFile { return ELFFile{p, elf.EM_X86_64, elf.ELFCLASS64} }
+	arm := func(p string) ELFFile {
+		return ELFFile{p, system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
+	}
+	x86 := func(p string) ELFFile {
+		return ELFFile{p, system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
+	}
 	var many []ELFFile
 	for i := range 12 {
 		many = append(many, x86(fmt.Sprintf("bin/x%02d", i)))
@@ -151,7 +164,10 @@ func TestVerify(t *testing.T) {
 		{"all match", []ELFFile{arm("bin/a"), arm("lib/b.so")}, aarch64, ""},
 		{"no ELF files", nil, aarch64, ""},
 		{"one wrong", []ELFFile{arm("bin/a"), x86("lib/b.so")}, aarch64, "verify: 1 of 2 ELF files are not built for aarch64-linux: lib/b.so (x86_64)"},
-		{"wrong class", []ELFFile{{"bin/a", elf.EM_AARCH64, elf.ELFCLASS32}}, aarch64, "bin/a (aarch64 32-bit)"},
+		{"wrong class", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}}}, aarch64, "bin/a (aarch64 32-bit)"},
+		// Same e_machine and class as powerpc64le: only the byte order differs.
+		{"big-endian powerpc64", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_PPC64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "powerpc64le", OS: "linux"}, "bin/a (powerpc64)"},
+		{"big-endian riscv64", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_RISCV, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "riscv64", OS: "linux"}, "bin/a (riscv64 big-endian)"},
 		{"many wrong", many, aarch64, "12 of 12 ELF files are not built for aarch64-linux: bin/x00 (x86_64), bin/x01"},
 		{"many wrong, list cut", many, aarch64, "bin/x09 (x86_64) and 2 more"},
 		{"darwin is not ELF", []ELFFile{arm("bin/a")}, system.System{Arch: "aarch64", OS: "darwin"}, "not built for aarch64-darwin"},

@@ -27,24 +27,23 @@ func (s System) Linux() bool { return s.OS == "linux" }
 
 // cpu describes one CPU family under every name the tool needs.
 type cpu struct {
-	nix        string      // Nix's name
-	qemu       string      // qemu-<name>-static in Debian's qemu-user-static
-	goarch     string      // GOARCH for fixtures and probes
-	goarm      string      // GOARM, for 32-bit ARM only
-	docker     []string    // names Docker's /info Architecture reports (uname -m)
-	elfMachine elf.Machine // e_machine of binaries built for it
-	elfClass   elf.Class
+	nix    string   // Nix's name
+	qemu   string   // qemu-<name>-static in Debian's qemu-user-static
+	goarch string   // GOARCH for fixtures and probes
+	goarm  string   // GOARM, for 32-bit ARM only
+	docker []string // names Docker's /info Architecture reports (uname -m)
+	elf    ELF      // the header of binaries built for it
 }
 
 // Order is the order of "Supported systems:": the guide's four first.
 var cpus = []cpu{
-	{nix: "x86_64", qemu: "x86_64", goarch: "amd64", docker: []string{"x86_64", "amd64"}, elfMachine: elf.EM_X86_64, elfClass: elf.ELFCLASS64},
-	{nix: "aarch64", qemu: "aarch64", goarch: "arm64", docker: []string{"aarch64", "arm64"}, elfMachine: elf.EM_AARCH64, elfClass: elf.ELFCLASS64},
-	{nix: "riscv64", qemu: "riscv64", goarch: "riscv64", docker: []string{"riscv64"}, elfMachine: elf.EM_RISCV, elfClass: elf.ELFCLASS64},
-	{nix: "armv7l", qemu: "arm", goarch: "arm", goarm: "7", docker: []string{"armv7l", "armhf", "arm"}, elfMachine: elf.EM_ARM, elfClass: elf.ELFCLASS32},
-	{nix: "i686", qemu: "i386", goarch: "386", docker: []string{"i686", "i386", "386"}, elfMachine: elf.EM_386, elfClass: elf.ELFCLASS32},
-	{nix: "powerpc64le", qemu: "ppc64le", goarch: "ppc64le", docker: []string{"ppc64le"}, elfMachine: elf.EM_PPC64, elfClass: elf.ELFCLASS64},
-	{nix: "s390x", qemu: "s390x", goarch: "s390x", docker: []string{"s390x"}, elfMachine: elf.EM_S390, elfClass: elf.ELFCLASS64},
+	{nix: "x86_64", qemu: "x86_64", goarch: "amd64", docker: []string{"x86_64", "amd64"}, elf: ELF{elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
+	{nix: "aarch64", qemu: "aarch64", goarch: "arm64", docker: []string{"aarch64", "arm64"}, elf: ELF{elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
+	{nix: "riscv64", qemu: "riscv64", goarch: "riscv64", docker: []string{"riscv64"}, elf: ELF{elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB}},
+	{nix: "armv7l", qemu: "arm", goarch: "arm", goarm: "7", docker: []string{"armv7l", "armhf", "arm"}, elf: ELF{elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB}},
+	{nix: "i686", qemu: "i386", goarch: "386", docker: []string{"i686", "i386", "386"}, elf: ELF{elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB}},
+	{nix: "powerpc64le", qemu: "ppc64le", goarch: "ppc64le", docker: []string{"ppc64le"}, elf: ELF{elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
+	{nix: "s390x", qemu: "s390x", goarch: "s390x", docker: []string{"s390x"}, elf: ELF{elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB}},
 }
 
 func lookupCPU(nix string) (cpu, bool) {
@@ -156,20 +155,75 @@ func (s System) GOARCH() (goarch, goarm string) {
 	return c.goarch, c.goarm
 }
 
-// ELFMachine returns the ELF machine and class binaries for s carry.
-func (s System) ELFMachine() (elf.Machine, elf.Class, bool) {
-	c, ok := lookupCPU(s.Arch)
-	return c.elfMachine, c.elfClass, ok
+// ELF is what an ELF header says about the CPU a binary is for. The byte
+// order belongs to it: powerpc64le and big-endian powerpc64 share e_machine
+// and class, and only EI_DATA tells their binaries apart.
+type ELF struct {
+	Machine elf.Machine
+	Class   elf.Class
+	Data    elf.Data
 }
 
-// MachineName is a short human name for an ELF machine ("aarch64").
-func MachineName(m elf.Machine) string {
+// ELF returns the header binaries built for s carry.
+func (s System) ELF() (ELF, bool) {
+	c, ok := lookupCPU(s.Arch)
+	return c.elf, ok
+}
+
+// otherELF names CPUs nixcross does not build for but whose binaries are
+// worth telling apart from a supported one's in a --verify message.
+var otherELF = map[ELF]string{
+	{elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2MSB}:   "powerpc64",
+	{elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2MSB}: "aarch64_be",
+}
+
+// Name is a short human name for the CPU ("aarch64", "powerpc64"), in
+// Nix's spelling where Nix has one. A header matching no known CPU is
+// named by its machine, with its word size and byte order where they
+// differ from that machine's usual ones ("x86_64 32-bit").
+func (e ELF) Name() string {
 	for _, c := range cpus {
-		if c.elfMachine == m {
+		if c.elf == e {
 			return c.nix
 		}
 	}
-	return strings.ToLower(strings.TrimPrefix(m.String(), "EM_"))
+	if n, ok := otherELF[e]; ok {
+		return n
+	}
+	for _, c := range cpus {
+		if c.elf.Machine != e.Machine {
+			continue
+		}
+		n := c.nix
+		if e.Class != c.elf.Class {
+			n += " " + classBits(e.Class)
+		}
+		if e.Data != c.elf.Data {
+			n += " " + dataName(e.Data)
+		}
+		return n
+	}
+	return strings.ToLower(strings.TrimPrefix(e.Machine.String(), "EM_"))
+}
+
+func classBits(c elf.Class) string {
+	switch c {
+	case elf.ELFCLASS32:
+		return "32-bit"
+	case elf.ELFCLASS64:
+		return "64-bit"
+	}
+	return c.String()
+}
+
+func dataName(d elf.Data) string {
+	switch d {
+	case elf.ELFDATA2LSB:
+		return "little-endian"
+	case elf.ELFDATA2MSB:
+		return "big-endian"
+	}
+	return d.String()
 }
 
 // compat lists the 32-bit systems a 64-bit CPU commonly runs itself.

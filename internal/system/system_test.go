@@ -65,13 +65,22 @@ func TestNames(t *testing.T) {
 		if goarch, _ := s.GOARCH(); goarch == "" {
 			t.Errorf("%s has no GOARCH", s)
 		}
-		m, _, ok := s.ELFMachine()
-		if !ok || MachineName(m) != s.Arch {
-			t.Errorf("%s: machine %v named %q", s, m, MachineName(m))
+		id, ok := s.ELF()
+		if !ok || id.Name() != s.Arch {
+			t.Errorf("%s: %+v named %q", s, id, id.Name())
 		}
 	}
-	if MachineName(elf.EM_MIPS) != "mips" {
-		t.Errorf("unknown machine name = %q", MachineName(elf.EM_MIPS))
+	for id, want := range map[ELF]string{
+		{elf.EM_MIPS, elf.ELFCLASS32, elf.ELFDATA2MSB}:    "mips",
+		{elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2MSB}:   "powerpc64",
+		{elf.EM_X86_64, elf.ELFCLASS32, elf.ELFDATA2LSB}:  "x86_64 32-bit",
+		{elf.EM_S390, elf.ELFCLASS32, elf.ELFDATA2MSB}:    "s390x 32-bit",
+		{elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2MSB}:   "riscv64 big-endian",
+		{elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2MSB}: "aarch64_be",
+	} {
+		if got := id.Name(); got != want {
+			t.Errorf("%+v named %q, want %q", id, got, want)
+		}
 	}
 }
 
