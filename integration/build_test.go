@@ -199,8 +199,11 @@ func TestFailingBuild(t *testing.T) {
 	}
 }
 
-// TestExportOwnedByInvokingUser: a non-root user (in the docker group)
-// builds; the export belongs to that user, who can delete it without root.
+// TestExportOwnedByInvokingUser: the export belongs to the user who asked
+// for it, who can delete it without root, whether that user is in the
+// docker group and runs nixcross directly, or runs it through sudo (root,
+// with the user named in SUDO_UID/SUDO_GID, which the test sets the way
+// sudo does).
 func TestExportOwnedByInvokingUser(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to create the test user")
@@ -213,28 +216,56 @@ func TestExportOwnedByInvokingUser(t *testing.T) {
 	}
 	u, _ := user.Lookup(name)
 	uid, _ := strconv.Atoi(u.Uid)
-	dir := workdir(t)
-	args := append([]string{"-u", name, "--", nixcrossBin, "build", fixtureDir, "--system", "aarch64-linux"}, offline...)
-	cmd := exec.Command("runuser", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build as %s: %v\n%s", name, err, out)
+	gid, _ := strconv.Atoi(u.Gid)
+	build := append([]string{"build", fixtureDir, "--system", "aarch64-linux"}, offline...)
+	tests := []struct {
+		name string
+		cmd  func(dir string) *exec.Cmd
+	}{
+		{"docker group member", func(dir string) *exec.Cmd {
+			cmd := exec.Command("runuser", append([]string{"-u", name, "--", nixcrossBin}, build...)...)
+			cmd.Env = append(os.Environ(), "HOME="+dir)
+			return cmd
+		}},
+		{"through sudo", func(dir string) *exec.Cmd {
+			cmd := exec.Command(nixcrossBin, build...)
+			cmd.Env = append(os.Environ(), "SUDO_USER="+name, "SUDO_UID="+u.Uid, "SUDO_GID="+u.Gid)
+			return cmd
+		}},
 	}
-	err := filepath.Walk(filepath.Join(dir, "nix"), func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid {
-			t.Errorf("%s belongs to uid %d, want %d", p, st.Uid, uid)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("runuser", "-u", name, "--", "rm", "-rf", filepath.Join(dir, "nix"), filepath.Join(dir, "result")).CombinedOutput(); err != nil {
-		t.Fatalf("%s cannot remove the export: %v\n%s", name, err, out)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := workdir(t)
+			cmd := tt.cmd(dir)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build: %v\n%s", err, out)
+			}
+			var n int
+			check := func(p string, fi os.FileInfo, err error) error {
+				if err != nil {
+					return err
+				}
+				if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || int(st.Gid) != gid {
+					t.Errorf("%s belongs to %d:%d, want %d:%d", p, st.Uid, st.Gid, uid, gid)
+				}
+				n++
+				return nil
+			}
+			if err := filepath.Walk(filepath.Join(dir, "nix"), check); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(filepath.Join(dir, "result"))
+			if err := check(filepath.Join(dir, "result"), fi, err); err != nil {
+				t.Fatal(err)
+			}
+			if n < 5 {
+				t.Fatalf("only %d entries exported", n)
+			}
+			if out, err := exec.Command("runuser", "-u", name, "--", "rm", "-rf", filepath.Join(dir, "nix"), filepath.Join(dir, "result")).CombinedOutput(); err != nil {
+				t.Fatalf("%s cannot remove the export: %v\n%s", name, err, out)
+			}
+		})
 	}
 }
 

@@ -36,6 +36,8 @@ type Runner struct {
 	RunID string
 	// Verbose shows nixcross's own detail lines.
 	Verbose bool
+	// Owner receives the exported files; nil leaves them to the process.
+	Owner *closure.Owner
 }
 
 // Emulation is what the build needs from binfmt: find out, by running a
@@ -475,7 +477,7 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	if err != nil {
 		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
 	}
-	store, err := closure.OpenStore(filepath.Dir(absLink))
+	store, err := closure.OpenStore(filepath.Dir(absLink), r.Owner)
 	if err != nil {
 		return status.Environment(err, "")
 	}

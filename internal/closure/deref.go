@@ -155,7 +155,7 @@ func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error 
 	if reason == "" {
 		if d.internal(dir, target, res) {
 			d.rep.Relative++
-			return w.Symlink(target, name)
+			return d.symlink(w, target, name)
 		}
 		if rfi, err = d.src.Lstat(strings.Join(res, "/")); err != nil {
 			return err
@@ -166,10 +166,17 @@ func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error 
 	}
 	if reason != "" {
 		d.rep.Kept = append(d.rep.Kept, KeptLink{Path: rel, Target: target, Reason: reason})
-		return w.Symlink(target, name)
+		return d.symlink(w, target, name)
 	}
 	d.rep.Resolved++
 	return d.copyReal(w, name, res, rfi, rel)
+}
+
+func (d *derefer) symlink(w *os.Root, target, name string) error {
+	if err := w.Symlink(target, name); err != nil {
+		return err
+	}
+	return d.store.Owner.entry(w, name)
 }
 
 // copyReal copies a file or directory (never a symlink) at loc.
@@ -190,9 +197,12 @@ func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo
 		if err != nil {
 			return err
 		}
-		// File to file: io.Copy uses copy_file_range (a reflink where the
-		// file system can).
-		_, err = io.Copy(f, in)
+		err = d.store.Owner.file(f)
+		if err == nil {
+			// File to file: io.Copy uses copy_file_range (a reflink where
+			// the file system can).
+			_, err = io.Copy(f, in)
+		}
 		if err == nil {
 			err = f.Chmod(mode)
 		}
@@ -213,6 +223,9 @@ func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo
 		// Directory order is the file system's; the report should not be.
 		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 		if err := w.Mkdir(name, dirMode); err != nil {
+			return err
+		}
+		if err := d.store.Owner.entry(w, name); err != nil {
 			return err
 		}
 		sub, err := w.OpenRoot(name)

@@ -152,6 +152,7 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 	m.report()
 	x := exporter{
 		ctx:     ctx,
+		owner:   s.Owner,
 		root:    root,
 		r:       ra,
 		copyBuf: make([]byte, copyBufSize),
@@ -176,6 +177,7 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 
 type exporter struct {
 	ctx     context.Context
+	owner   *Owner
 	root    *os.Root // the output store's nix/store
 	r       *readAhead
 	copyBuf []byte
@@ -193,7 +195,7 @@ func (x *exporter) one(it exportItem) error {
 		remain: func() int64 { return lr.N },
 		check:  x.ctx.Err,
 	}
-	err := d.decode(rootWriter{r: x.root, copyBuf: x.copyBuf}, tmp)
+	err := d.decode(rootWriter{r: x.root, copyBuf: x.copyBuf, owner: x.owner}, tmp)
 	if err == nil && lr.N != 0 {
 		err = fmt.Errorf("NAR ends %d bytes before its narSize of %d", lr.N, it.info.NarSize)
 	} else if errors.Is(err, io.ErrUnexpectedEOF) && lr.N == 0 {

@@ -495,7 +495,7 @@ func TestExportConcurrent(t *testing.T) {
 	for i := range runs {
 		wg.Go(func() {
 			// Each run opens the store itself, as separate processes would.
-			st, err := OpenStore(s.Root)
+			st, err := OpenStore(s.Root, nil)
 			if err == nil {
 				_, err = st.Export(context.Background(), src, c, ExportOptions{})
 			}

@@ -231,7 +231,7 @@ func listStore(t testing.TB, s *Store) []string {
 
 func openStore(t testing.TB, root string) *Store {
 	t.Helper()
-	s, err := OpenStore(root)
+	s, err := OpenStore(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -318,6 +318,7 @@ func unexpected(err error) error {
 type rootWriter struct {
 	r       *os.Root
 	copyBuf []byte
+	owner   *Owner
 }
 
 // The store's modes (0444/0555 files, 0755 directories) are set explicitly
@@ -338,9 +339,12 @@ func (w rootWriter) file(name string, executable bool, contents io.Reader) error
 	if err != nil {
 		return err
 	}
-	// writerOnly hides os.File's ReadFrom, whose generic fallback would
-	// allocate its own buffer per file instead of reusing copyBuf.
-	_, err = io.CopyBuffer(writerOnly{f}, contents, w.copyBuf)
+	err = w.owner.file(f)
+	if err == nil {
+		// writerOnly hides os.File's ReadFrom, whose generic fallback would
+		// allocate its own buffer per file instead of reusing copyBuf.
+		_, err = io.CopyBuffer(writerOnly{f}, contents, w.copyBuf)
+	}
 	if err == nil {
 		err = f.Chmod(mode)
 	}
@@ -352,11 +356,17 @@ func (w rootWriter) file(name string, executable bool, contents io.Reader) error
 
 func (w rootWriter) symlink(name, target string) error {
 	// The target is data, stored byte for byte and never resolved here.
-	return w.r.Symlink(target, name)
+	if err := w.r.Symlink(target, name); err != nil {
+		return err
+	}
+	return w.owner.entry(w.r, name)
 }
 
 func (w rootWriter) dir(name string) (narWriter, func() error, error) {
 	if err := w.r.Mkdir(name, dirMode); err != nil {
+		return nil, nil, err
+	}
+	if err := w.owner.entry(w.r, name); err != nil {
 		return nil, nil, err
 	}
 	sub, err := w.r.OpenRoot(name)
@@ -370,7 +380,7 @@ func (w rootWriter) dir(name string) (narWriter, func() error, error) {
 		}
 		return err
 	}
-	return rootWriter{r: sub, copyBuf: w.copyBuf}, done, nil
+	return rootWriter{r: sub, copyBuf: w.copyBuf, owner: w.owner}, done, nil
 }
 
 type writerOnly struct{ io.Writer }

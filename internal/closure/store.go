@@ -27,6 +27,8 @@ import (
 // removes.
 type Store struct {
 	Root string
+	// Owner, when set, receives everything the store writes (see Owner).
+	Owner *Owner
 }
 
 // tempPrefix starts every temporary name; the rest is
@@ -34,17 +36,22 @@ type Store struct {
 // made it is still alive.
 const tempPrefix = ".nixcross-tmp-"
 
-// OpenStore creates root/nix/store if needed and removes temporaries left
-// in it (and in root, where out-link temporaries live) by runs that are no
-// longer alive. Temporaries of live runs, including concurrent ones into the
-// same store, are left alone.
-func OpenStore(root string) (*Store, error) {
+// OpenStore creates root/nix/store if needed (owned by owner, which may be
+// nil) and removes temporaries left in it (and in root, where out-link
+// temporaries live) by runs that are no longer alive. Temporaries of live
+// runs, including concurrent ones into the same store, are left alone.
+// A missing root is created as the process's own: the CLI only ever
+// exports into the existing directory of the out-link.
+func OpenStore(root string, owner *Owner) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open output store %s: %w", root, err)
 	}
-	s := &Store{Root: abs}
-	if err := os.MkdirAll(s.storeDir(), dirMode); err != nil {
+	s := &Store{Root: abs, Owner: owner}
+	if err := os.MkdirAll(abs, dirMode); err != nil {
+		return nil, fmt.Errorf("open output store %s: %w", root, err)
+	}
+	if err := s.makeStoreDir(); err != nil {
 		return nil, fmt.Errorf("open output store %s: %w", root, err)
 	}
 	for _, dir := range []string{s.storeDir(), s.Root} {
@@ -56,6 +63,29 @@ func OpenStore(root string) (*Store, error) {
 }
 
 func (s *Store) storeDir() string { return filepath.Join(s.Root, "nix", "store") }
+
+// makeStoreDir creates nix/ and nix/store/ in Root where missing, giving
+// the ones it creates to the owner.
+func (s *Store) makeStoreDir() error {
+	root, err := os.OpenRoot(s.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, dir := range []string{"nix", "nix/store"} {
+		err := root.Mkdir(dir, dirMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err == nil {
+			err = s.Owner.entry(root, dir)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Dir is where a store path (or a path inside one) lives on the host. The
 // path is cleaned as if rooted, so no ".." can climb out of Root.

@@ -83,7 +83,7 @@ func TestOpenStoreRemovesStaleTemporaries(t *testing.T) {
 	writeFile(t, filepath.Join(store, published, "ok"), "ok", 0o444)
 	symlink(t, "nix/store/x", filepath.Join(root, staleLink))
 
-	if _, err := OpenStore(root); err != nil {
+	if _, err := OpenStore(root, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -105,7 +105,7 @@ func TestOpenStoreRemovesStaleTemporaries(t *testing.T) {
 
 func TestOpenStoreCreatesStore(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "a", "b")
-	s, err := OpenStore(root)
+	s, err := OpenStore(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestExportAfterSIGKILL(t *testing.T) {
 		t.Fatal("a half-copied path carries its final name")
 	}
 
-	s, err := OpenStore(root)
+	s, err := OpenStore(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,29 @@
+package closure
+
+import "os"
+
+// Owner is who the files an export creates belong to when that is not the
+// process's own user. `sudo nixcross build` runs as root, but the result
+// lands in the invoking user's directory and has to be theirs to delete
+// without sudo; nil (everyone not using sudo) leaves files to the process.
+//
+// Ownership is set on each entry as it is created, before anything is
+// renamed into place, so that even what a killed run leaves behind is
+// the user's to remove.
+type Owner struct{ UID, GID int }
+
+// file gives an open file to the owner.
+func (o *Owner) file(f *os.File) error {
+	if o == nil {
+		return nil
+	}
+	return f.Chown(o.UID, o.GID)
+}
+
+// entry gives name in r, a symlink itself and not its target, to the owner.
+func (o *Owner) entry(r *os.Root, name string) error {
+	if o == nil {
+		return nil
+	}
+	return r.Lchown(name, o.UID, o.GID)
+}
