@@ -508,7 +508,10 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	}
 	if req.Dereference {
 		dest := absLink + "-deref"
-		rep, err := store.Dereference(outs[0], dest)
+		rep, err := store.Dereference(outs[0], dest, closure.DerefLimit(clo))
+		if errors.Is(err, closure.ErrDerefTooLarge) {
+			return status.Build(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", link, link))
+		}
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,24 @@ const (
 // maxHops is Linux's limit on symlinks followed in one lookup.
 const maxHops = 40
 
+// ErrDerefTooLarge means the dereferenced copy outgrew its limit: links
+// that lead to the same directories again and again (a/x and a/y both to
+// b, b/x and b/y both to c, ...) make a copy that doubles at every level
+// while the closure stays small, and would fill the disk.
+var ErrDerefTooLarge = errors.New("the dereferenced copy outgrows the closure")
+
+// DerefLimit is the size Dereference may write for an output of closure c:
+// a copy resolves each link into the closure once per link, so a few
+// links to the same library cost a few copies of it, but nothing short
+// of fan-out costs several times the whole closure. The floor keeps small
+// closures with many links to one big file working.
+func DerefLimit(c Closure) int64 { return max(4*c.NarBytes(), 1<<30) }
+
+// derefEntryCost is what each directory entry counts toward the limit
+// besides its contents, about what it costs in a NAR, so that fan-out
+// through empty files and directories is bounded too.
+const derefEntryCost = 256
+
 // Dereference writes a self-contained copy of the exported storePath at
 // dest, for machines without Nix: symlinks into the exported closure are
 // replaced by copies of their targets, resolved against this output store
@@ -53,8 +71,9 @@ const maxHops = 40
 // The copy is built under a temporary name beside dest and renamed into
 // place. dest is nixcross's to own, like an out-link: a directory or file
 // already there (an earlier copy) is replaced; a symlink or anything else
-// is refused untouched.
-func (s *Store) Dereference(storePath, dest string) (DerefReport, error) {
+// is refused untouched. A copy that would exceed limit bytes (DerefLimit)
+// fails with ErrDerefTooLarge and leaves nothing behind.
+func (s *Store) Dereference(storePath, dest string, limit int64) (DerefReport, error) {
 	var rep DerefReport
 	sp, err := storepath.FromAbsolutePath(storePath)
 	if err != nil {
@@ -87,10 +106,13 @@ func (s *Store) Dereference(storePath, dest string) (DerefReport, error) {
 	}
 	defer out.Close()
 
-	d := &derefer{store: s, src: src, rep: &rep, top: []string{"nix", "store", sp.String()}}
+	d := &derefer{store: s, src: src, rep: &rep, top: []string{"nix", "store", sp.String()}, left: limit}
 	tmp := tempName("deref")
 	if err := d.copy(out, tmp, d.top, "."); err != nil {
 		out.RemoveAll(tmp)
+		if errors.Is(err, ErrDerefTooLarge) {
+			return rep, fmt.Errorf("dereference %s: %w: over %d MB, its links lead to the same directories again and again", storePath, err, limit/1e6)
+		}
 		return rep, fmt.Errorf("dereference %s: %w", storePath, err)
 	}
 	base := filepath.Base(abs)
@@ -132,9 +154,23 @@ type derefer struct {
 	// copying holds the real directories being copied, outermost first: a
 	// link to one of them, or to an ancestor, would copy forever.
 	copying [][]string
+	// left is what the copy may still write (see DerefLimit).
+	left int64
+}
+
+// spend charges n bytes and one entry to the limit.
+func (d *derefer) spend(n int64) error {
+	d.left -= n + derefEntryCost
+	if d.left < 0 {
+		return ErrDerefTooLarge
+	}
+	return nil
 }
 
 func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error {
+	if err := d.spend(0); err != nil {
+		return err
+	}
 	fi, err := d.src.Lstat(strings.Join(loc, "/"))
 	if err != nil {
 		return err
@@ -187,6 +223,9 @@ func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo
 		mode := os.FileMode(fileMode)
 		if fi.Mode()&0o111 != 0 {
 			mode = execMode
+		}
+		if err := d.spend(fi.Size()); err != nil {
+			return err
 		}
 		in, err := d.src.Open(p)
 		if err != nil {

@@ -1,6 +1,8 @@
 package closure
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,7 +48,7 @@ func TestDereference(t *testing.T) {
 	})
 	dest := filepath.Join(root, "result-deref")
 
-	rep, err := s.Dereference(top, dest)
+	rep, err := s.Dereference(top, dest, 1<<40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestDereference(t *testing.T) {
 
 	// A rerun replaces the previous copy.
 	writeFile(t, filepath.Join(dest, "stale"), "from before", 0o644)
-	if _, err := s.Dereference(top, dest); err != nil {
+	if _, err := s.Dereference(top, dest, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(dest, "stale")); err == nil {
@@ -153,7 +155,7 @@ func TestDereferenceTopLevelSymlink(t *testing.T) {
 			symlink(t, tt.target, dir)
 			sp := exportDir(t, s, "link-"+strings.ReplaceAll(tt.name, " ", "-"), dir)
 			dest := filepath.Join(t.TempDir(), "copy")
-			rep, err := s.Dereference(sp, dest)
+			rep, err := s.Dereference(sp, dest, 1<<40)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +197,7 @@ func TestDereferenceRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dest := tt.dest(t)
 			before := snapshot(t, filepath.Dir(dest), nil)
-			_, err := s.Dereference(tt.storePath, dest)
+			_, err := s.Dereference(tt.storePath, dest, 1<<40)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -203,5 +205,45 @@ func TestDereferenceRefuses(t *testing.T) {
 				t.Errorf("changed: %v", d)
 			}
 		})
+	}
+}
+
+// TestDereferenceFanOut: a closure of a few kilobytes whose links double
+// at every level would dereference into 2^30 copies of its file; the copy
+// stops at its limit with ErrDerefTooLarge and leaves nothing behind.
+func TestDereferenceFanOut(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	const levels = 30
+	fan := fakePath("fan")
+	spec := treeSpec{fmt.Sprintf("l%d/file", levels): strings.Repeat("x", 1024)}
+	for i := range levels {
+		next := fmt.Sprintf("->%s/l%d", fan, i+1)
+		spec[fmt.Sprintf("l%d/a", i)] = next
+		spec[fmt.Sprintf("l%d/b", i)] = next
+	}
+	if got := exportTree(t, s, "fan", spec); got != fan {
+		t.Fatalf("exported %s, want %s", got, fan)
+	}
+	top := exportTree(t, s, "top", treeSpec{"share": "->" + fan + "/l0"})
+
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "copy")
+	_, err := s.Dereference(top, dest, 1<<20)
+	if !errors.Is(err, ErrDerefTooLarge) {
+		t.Fatalf("err = %v, want ErrDerefTooLarge", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+
+	// The same links a few levels deep are an ordinary copy.
+	small := exportTree(t, s, "small", treeSpec{"share": "->" + fan + fmt.Sprintf("/l%d", levels-3)})
+	rep, err := s.Dereference(small, dest, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Resolved != 1+2+4+8 {
+		t.Errorf("resolved %d links, want 15", rep.Resolved)
 	}
 }

@@ -43,7 +43,7 @@ func TestExportOwner(t *testing.T) {
 	if err := s.Link(filepath.Join(out, "result"), top); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Dereference(top, filepath.Join(out, "result-deref")); err != nil {
+	if _, err := s.Dereference(top, filepath.Join(out, "result-deref"), 1<<40); err != nil {
 		t.Fatal(err)
 	}
 
