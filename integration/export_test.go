@@ -110,7 +110,9 @@ func TestExportMatchesNix(t *testing.T) {
 
 // TestExportSurvivesSIGKILL: a client killed outright in the middle of a
 // large export leaves only a temporary; the rerun completes, everything
-// verifies and no temporary remains.
+// verifies and no temporary remains. The large path is exported from the
+// daemon's tar (closure.TarSource), so this also checks that route against
+// Nix's own hashes.
 func TestExportSurvivesSIGKILL(t *testing.T) {
 	dir := workdir(t)
 	args := append([]string{"build", fixtureDir + "#files", "--system", "x86_64-linux", "--json"}, offline...)
@@ -141,9 +143,14 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 	if !killed {
 		t.Fatal("never saw the export start")
 	}
-	r := nixcross(t, dir, nil, args...)
+	// --verbose says when a path's tar stream is refused and the path
+	// comes as a NAR instead: the 206 MB path must come through the tar.
+	r := nixcross(t, dir, nil, append(args, "--verbose")...)
 	if r.code != 0 {
 		t.Fatalf("rerun: exit %d", r.code)
+	}
+	if strings.Contains(r.stderr, "instead of the daemon's tar") {
+		t.Errorf("the large path fell back to a NAR:\n%s", r.stderr)
 	}
 	b := parseBuilds(t, r.stdout)
 	if b[0].Closure.NarBytes < 200e6 {

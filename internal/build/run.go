@@ -200,8 +200,9 @@ func (r *Runner) announceImageBuild(ref string) io.Writer {
 	return nil
 }
 
-// containerSource streams NARs out of the build container with
-// `nix-store --dump` through a Docker exec; stderr goes to the log.
+// containerSource streams store paths out of the build container: NARs
+// from `nix-store --dump` through a Docker exec (stderr goes to the log),
+// and single paths as the daemon's tar.
 type containerSource struct {
 	eng    *engine.Engine
 	id     string
@@ -210,6 +211,12 @@ type containerSource struct {
 
 func (c containerSource) Dump(ctx context.Context, paths []string) (io.ReadCloser, func() error, error) {
 	return c.eng.ExecStream(ctx, c.id, engine.ExecSpec{Cmd: nix.DumpCommand(paths), Stderr: c.stderr})
+}
+
+// Tar makes containerSource a closure.TarSource: large paths come as the
+// daemon's own tar, the faster stream.
+func (c containerSource) Tar(ctx context.Context, storePath string) (io.ReadCloser, error) {
+	return c.eng.Archive(ctx, c.id, storePath)
 }
 
 func (r *Runner) buildOne(ctx context.Context, req Request, prep Prepared, s system.System, link, prefix string) *Result {
@@ -483,7 +490,14 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	}
 	done := r.UI.Phase(prefix, "export")
 	bar := r.UI.Progress(prefix+"export", clo.NarBytes())
-	stats, err := store.Export(ctx, src, clo, closure.ExportOptions{Progress: func(n, _ int64) { bar.Set(n) }})
+	stats, err := store.Export(ctx, src, clo, closure.ExportOptions{
+		Progress: func(n, _ int64) { bar.Set(n) },
+		TarFailed: func(p string, err error) {
+			if r.Verbose {
+				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %v", prefix, p, err)
+			}
+		},
+	})
 	bar.Done()
 	done(err)
 	if err != nil {

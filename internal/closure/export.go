@@ -1,6 +1,7 @@
 package closure
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -32,6 +33,9 @@ type ExportOptions struct {
 	// progressStep bytes or so and once at the end. totalBytes counts only
 	// the paths being copied, so the bar ends at 100% on a partial rerun.
 	Progress func(copiedBytes, totalBytes int64)
+	// TarFailed, when set, hears of a path whose tar stream was refused
+	// (see TarSource) before it is exported from its NAR instead.
+	TarFailed func(storePath string, err error)
 }
 
 const (
@@ -111,18 +115,64 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 	}
 	defer root.Close()
 
+	m := &meter{h: sha256.New(), progress: opts.Progress, total: todoBytes}
+	m.report()
+	x := exporter{
+		ctx:     ctx,
+		owner:   s.Owner,
+		root:    root,
+		copyBuf: make([]byte, copyBufSize),
+		meter:   m,
+	}
+
+	// Large paths come through the daemon's tar when the source has one;
+	// a path the tar route fails on goes with the rest, as a NAR.
+	var rest []exportItem
+	ts, canTar := src.(TarSource)
+	for _, it := range todo {
+		if !canTar || it.info.NarSize < tarMinSize {
+			rest = append(rest, it)
+			continue
+		}
+		before := m.copied
+		err := x.oneTar(ts, it)
+		if err == nil {
+			st.Paths++
+			st.Bytes += it.info.NarSize
+			continue
+		}
+		if ctx.Err() != nil {
+			return st, context.Cause(ctx)
+		}
+		if opts.TarFailed != nil {
+			opts.TarFailed(it.info.Path, err)
+		}
+		m.copied = before
+		rest = append(rest, it)
+	}
+	if len(rest) == 0 {
+		m.report()
+		return st, nil
+	}
+	err = x.stream(src, rest, &st)
+	return st, err
+}
+
+// stream exports items from one src.Dump, cut into NARs by narSize.
+func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
+	ctx := x.ctx
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	paths := make([]string, len(todo))
-	for i, it := range todo {
+	paths := make([]string, len(items))
+	for i, it := range items {
 		paths[i] = it.info.Path
 	}
 	stream, wait, err := src.Dump(dctx, paths)
 	if err != nil {
 		if ctx.Err() != nil {
-			return st, context.Cause(ctx)
+			return context.Cause(ctx)
 		}
-		return st, fmt.Errorf("export: start dump: %w", err)
+		return fmt.Errorf("export: start dump: %w", err)
 	}
 	closeStream := sync.OnceValue(stream.Close)
 	// A Read blocked on the container only returns once the stream closes.
@@ -148,31 +198,22 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 		return nil
 	}
 
-	m := &meter{h: sha256.New(), progress: opts.Progress, total: todoBytes}
-	m.report()
-	x := exporter{
-		ctx:     ctx,
-		owner:   s.Owner,
-		root:    root,
-		r:       ra,
-		copyBuf: make([]byte, copyBufSize),
-		meter:   m,
-	}
-	for _, it := range todo {
+	x.r = ra
+	for _, it := range items {
 		if err := x.one(it); err != nil {
-			return st, finish(err)
+			return finish(err)
 		}
 		st.Paths++
 		st.Bytes += it.info.NarSize
 	}
 	// The producer must have sent exactly what path-info announced.
 	if _, err := x.r.ReadByte(); err == nil {
-		return st, finish(errors.New("export: the dump stream continues after the last NAR"))
+		return finish(errors.New("export: the dump stream continues after the last NAR"))
 	} else if !errors.Is(err, io.EOF) {
-		return st, finish(fmt.Errorf("export: read dump stream: %w", err))
+		return finish(fmt.Errorf("export: read dump stream: %w", err))
 	}
-	m.report()
-	return st, finish(nil)
+	x.meter.report()
+	return finish(nil)
 }
 
 type exporter struct {
@@ -195,12 +236,62 @@ func (x *exporter) one(it exportItem) error {
 		remain: func() int64 { return lr.N },
 		check:  x.ctx.Err,
 	}
-	err := d.decode(rootWriter{r: x.root, copyBuf: x.copyBuf, owner: x.owner}, tmp)
+	err := d.decode(x.writer(), tmp)
 	if err == nil && lr.N != 0 {
 		err = fmt.Errorf("NAR ends %d bytes before its narSize of %d", lr.N, it.info.NarSize)
 	} else if errors.Is(err, io.ErrUnexpectedEOF) && lr.N == 0 {
 		err = fmt.Errorf("NAR is longer than its narSize of %d: %w", it.info.NarSize, err)
 	}
+	return x.publish(it, tmp, err)
+}
+
+// oneTar exports a path from the daemon's tar of it (see TarSource).
+func (x *exporter) oneTar(src TarSource, it exportItem) error {
+	p := it.info.Path
+	base := path.Base(p)
+	tmp := tempName(base[:32])
+	ctx, cancel := context.WithCancel(x.ctx)
+	defer cancel()
+	stream, err := src.Tar(ctx, p)
+	if err != nil {
+		return fmt.Errorf("export %s: tar: %w", p, err)
+	}
+	closeStream := sync.OnceValue(stream.Close)
+	// A Read blocked on the daemon only returns once the stream closes.
+	stopClose := context.AfterFunc(ctx, func() { closeStream() })
+	ra := newReadAhead(stream, readAheadSize)
+	defer func() {
+		stopClose()
+		closeStream()
+		ra.stop()
+	}()
+	x.meter.h.Reset()
+	start := x.meter.copied
+	d := tarDecoder{
+		tr:      tar.NewReader(ra),
+		base:    base,
+		nar:     x.meter,
+		narSize: it.info.NarSize,
+		root:    x.root,
+		tmp:     tmp,
+		check:   x.ctx.Err,
+	}
+	err = d.decode(x.writer())
+	if n := x.meter.copied - start; err == nil && n != it.info.NarSize {
+		err = fmt.Errorf("the tar makes a NAR of %d bytes, Nix recorded a narSize of %d", n, it.info.NarSize)
+	}
+	return x.publish(it, tmp, err)
+}
+
+func (x *exporter) writer() rootWriter {
+	return rootWriter{r: x.root, copyBuf: x.copyBuf, owner: x.owner}
+}
+
+// publish renames the path written as tmp into place if it was written
+// without error and its NAR hashed to narHash, and removes it otherwise.
+func (x *exporter) publish(it exportItem, tmp string, err error) error {
+	p := it.info.Path
+	base := path.Base(p)
 	if err == nil {
 		if got := (narHash{digest: x.meter.h.Sum(nil)}); !bytes.Equal(got.digest, it.hash.digest) {
 			err = fmt.Errorf("hash mismatch: the NAR hashes to %s, Nix recorded %s", got, it.hash)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/moby/moby/client"
 )
@@ -27,4 +28,14 @@ func (e *Engine) PutFile(ctx context.Context, id, dir, name string, data []byte,
 		return fmt.Errorf("copy %s into container %s: %w", name, short(id), err)
 	}
 	return nil
+}
+
+// Archive streams path out of a container as the daemon's tar of it, the
+// stream `docker cp` reads: no process runs in the container for it.
+func (e *Engine) Archive(ctx context.Context, id, path string) (io.ReadCloser, error) {
+	res, err := e.API.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: path})
+	if err != nil {
+		return nil, fmt.Errorf("copy %s out of container %s: %w", path, short(id), err)
+	}
+	return res.Content, nil
 }
