@@ -13,9 +13,9 @@ import (
 
 // TarSource is a Source that can also stream one store path as the Docker
 // daemon's own tar of it (CopyFromContainer, what `docker cp` reads). That
-// stream leaves out the process and the shim an exec needs and was 1.3x to
-// 1.5x faster than `nix-store --dump` through an exec on the benchmark
-// machine, which for a large path is worth the extra request per path.
+// stream leaves out the process and the shim an exec needs and was 1.2x to
+// 2x faster than a NAR through an exec on the benchmark machine
+// (bench/export), which for a large path is worth a request of its own.
 type TarSource interface {
 	Source
 	// Tar returns the daemon's tar of storePath: its root entry named by
