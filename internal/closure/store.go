@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
 
@@ -32,14 +33,21 @@ type Store struct {
 }
 
 // tempPrefix starts every temporary name; the rest is
-// "<pid>-<random>-<what>", the PID telling OpenStore whether the run that
-// made it is still alive.
+// "<scope>-<pid>-<random>-<what>", scope and PID telling OpenStore whether
+// the run that made it is still alive (see proc.Scope).
 const tempPrefix = ".nixcross-tmp-"
+
+// foreignTempAge is when a temporary from another scope (another
+// container or machine sharing the output directory, whose PIDs cannot
+// be checked from here) counts as abandoned: no export runs for a day.
+const foreignTempAge = 24 * time.Hour
 
 // OpenStore creates root/nix/store if needed (owned by owner, which may be
 // nil) and removes temporaries left in it (and in root, where out-link
-// temporaries live) by runs that are no longer alive. Temporaries of live
-// runs, including concurrent ones into the same store, are left alone.
+// temporaries live) by runs that are no longer alive, or, for runs in
+// another PID namespace or on another machine, that are older than a day.
+// Temporaries of live runs, including concurrent ones into the same
+// store, are left alone.
 // A missing root is created as the process's own: the CLI only ever
 // exports into the existing directory of the out-link.
 func OpenStore(root string, owner *Owner) (*Store, error) {
@@ -106,24 +114,41 @@ func (s *Store) Has(storePath string) bool {
 // tempName makes a fresh temporary name; what says what it is for and must
 // be short, since the whole name must stay under NAME_MAX.
 func tempName(what string) string {
-	return fmt.Sprintf("%s%d-%016x-%s", tempPrefix, os.Getpid(), rand.Uint64(), what)
+	return fmt.Sprintf("%s%s-%d-%016x-%s", tempPrefix, proc.Scope(), os.Getpid(), rand.Uint64(), what)
 }
 
-// tempPID extracts the PID from a temporary name.
-func tempPID(name string) (int, bool) {
+// tempOwner extracts the scope and PID of the run that made a temporary.
+func tempOwner(name string) (scope string, pid int, ok bool) {
 	rest, ok := strings.CutPrefix(name, tempPrefix)
 	if !ok {
-		return 0, false
+		return "", 0, false
+	}
+	scope, rest, ok = strings.Cut(rest, "-")
+	if !ok {
+		return "", 0, false
 	}
 	digits, _, ok := strings.Cut(rest, "-")
 	if !ok {
-		return 0, false
+		return "", 0, false
 	}
 	pid, err := strconv.Atoi(digits)
 	if err != nil || pid <= 0 {
-		return 0, false
+		return "", 0, false
 	}
-	return pid, true
+	return scope, pid, true
+}
+
+// abandoned reports whether the temporary e was left by a run that ended.
+func abandoned(e fs.DirEntry) bool {
+	scope, pid, ok := tempOwner(e.Name())
+	switch {
+	case !ok:
+		return false
+	case scope == proc.Scope():
+		return !proc.Alive(pid)
+	}
+	fi, err := e.Info()
+	return err == nil && time.Since(fi.ModTime()) > foreignTempAge
 }
 
 func removeStaleTemps(dir string) error {
@@ -133,8 +158,7 @@ func removeStaleTemps(dir string) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		pid, ok := tempPID(e.Name())
-		if !ok || proc.Alive(pid) {
+		if !abandoned(e) {
 			continue
 		}
 		// Our temporaries only hold directories we made 0755, so RemoveAll

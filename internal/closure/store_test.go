@@ -67,10 +67,14 @@ func deadPID(t *testing.T) int {
 func TestOpenStoreRemovesStaleTemporaries(t *testing.T) {
 	root := t.TempDir()
 	store := filepath.Join(root, "nix", "store")
-	dead, self := deadPID(t), os.Getpid()
-	stale := fmt.Sprintf("%s%d-00000000deadbeef-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, dead)
-	staleLink := fmt.Sprintf("%s%d-00000000deadbeef-link", tempPrefix, dead)
-	live := fmt.Sprintf("%s%d-00000000cafebabe-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, self)
+	dead, self, scope := deadPID(t), os.Getpid(), proc.Scope()
+	stale := fmt.Sprintf("%s%s-%d-00000000deadbeef-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, scope, dead)
+	staleLink := fmt.Sprintf("%s%s-%d-00000000deadbeef-link", tempPrefix, scope, dead)
+	live := fmt.Sprintf("%s%s-%d-00000000cafebabe-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, scope, self)
+	// Another container's runs: their PIDs mean nothing here, even one
+	// that is dead here (or alive, as ours is) says nothing about theirs.
+	foreignFresh := fmt.Sprintf("%sffffffff-%d-00000000cafebabe-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, dead)
+	foreignOld := fmt.Sprintf("%sffffffff-%d-00000000deadbeef-0jzs0725hwrhapiz765s7h65k87qq5jm", tempPrefix, self)
 	unparsable := tempPrefix + "not-a-pid"
 	published := filepath.Base(fakePath("published"))
 
@@ -79,6 +83,12 @@ func TestOpenStoreRemovesStaleTemporaries(t *testing.T) {
 	writeFile(t, filepath.Join(store, stale, "bin", "tool"), "half", 0o555)
 	writeFile(t, filepath.Join(store, stale, "share", "doc"), "half", 0o444)
 	writeFile(t, filepath.Join(store, live, "bin", "tool"), "in progress", 0o555)
+	writeFile(t, filepath.Join(store, foreignFresh, "bin", "tool"), "in progress elsewhere", 0o555)
+	writeFile(t, filepath.Join(store, foreignOld, "bin", "tool"), "abandoned elsewhere", 0o555)
+	old := time.Now().Add(-foreignTempAge - time.Hour)
+	if err := os.Chtimes(filepath.Join(store, foreignOld), old, old); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(store, unparsable), "?", 0o444)
 	writeFile(t, filepath.Join(store, published, "ok"), "ok", 0o444)
 	symlink(t, "nix/store/x", filepath.Join(root, staleLink))
@@ -93,6 +103,8 @@ func TestOpenStoreRemovesStaleTemporaries(t *testing.T) {
 		{filepath.Join(store, stale), false},
 		{filepath.Join(root, staleLink), false},
 		{filepath.Join(store, live), true},
+		{filepath.Join(store, foreignFresh), true},
+		{filepath.Join(store, foreignOld), false},
 		{filepath.Join(store, unparsable), true},
 		{filepath.Join(store, published), true},
 	} {
@@ -152,7 +164,7 @@ func TestExportAfterSIGKILL(t *testing.T) {
 
 	src, c := testClosure(t, 3) // the same closure the child exports
 	s := &Store{Root: root}
-	prefix := fmt.Sprintf("%s%d-", tempPrefix, cmd.Process.Pid)
+	prefix := fmt.Sprintf("%s%s-%d-", tempPrefix, proc.Scope(), cmd.Process.Pid)
 	deadline := time.Now().Add(30 * time.Second)
 	var temp string
 	for temp == "" {

@@ -1,0 +1,29 @@
+package proc
+
+import (
+	"fmt"
+	"hash/fnv"
+	"os"
+	"sync"
+)
+
+// Scope names where this process's PIDs mean something: the machine's
+// boot and, on Linux, the PID namespace. Two nixcross processes with the
+// same PID in different containers sharing an output directory have
+// different scopes, so neither takes the other's live work for a dead
+// run's leftovers. It is short and stable for the life of the process.
+var Scope = sync.OnceValue(func() string {
+	h := fnv.New32a()
+	// Linux: the boot and the PID namespace. Elsewhere (no /proc) PIDs
+	// are the machine's, and its name stands in.
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, nerr := os.Readlink("/proc/self/ns/pid")
+	if err == nil && nerr == nil {
+		h.Write(boot)
+		h.Write([]byte(ns))
+	} else {
+		name, _ := os.Hostname()
+		h.Write([]byte(name))
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
+})
