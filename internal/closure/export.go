@@ -177,7 +177,11 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 	closeStream := sync.OnceValue(stream.Close)
 	// A Read blocked on the container only returns once the stream closes.
 	stopClose := context.AfterFunc(dctx, func() { closeStream() })
-	ra := newReadAhead(stream, readAheadSize)
+	var total int64
+	for _, it := range items {
+		total += it.info.NarSize
+	}
+	ra := newReadAhead(stream, ringSize(total))
 	finish := func(runErr error) error {
 		if runErr != nil {
 			// Stop the producer rather than wait for it to send the rest.
@@ -214,6 +218,13 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 	}
 	x.meter.report()
 	return finish(nil)
+}
+
+// ringSize is the read-ahead for a stream of n bytes: a small closure
+// (the usual rebuild's) needs no 8 MiB ring; one byte more than the stream
+// lets the filler see its end without waiting for the reader.
+func ringSize(n int64) int {
+	return int(min(n+1, readAheadSize))
 }
 
 type exporter struct {
@@ -259,7 +270,7 @@ func (x *exporter) oneTar(src TarSource, it exportItem) error {
 	closeStream := sync.OnceValue(stream.Close)
 	// A Read blocked on the daemon only returns once the stream closes.
 	stopClose := context.AfterFunc(ctx, func() { closeStream() })
-	ra := newReadAhead(stream, readAheadSize)
+	ra := newReadAhead(stream, ringSize(it.info.NarSize))
 	defer func() {
 		stopClose()
 		closeStream()
