@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -319,6 +320,40 @@ type rootWriter struct {
 	r       *os.Root
 	copyBuf []byte
 	owner   *Owner
+	// caseHack is set inside a path's directories, where a name can
+	// collide with another on a case-insensitive file system.
+	caseHack bool
+}
+
+// caseHackSuffix is what Nix appends (use-case-hack, on by default on
+// macOS) to a name that collides with an earlier one in its directory
+// when case (or Unicode normalisation) is ignored, as on default APFS:
+// ncurses' terminfo alone has both share/terminfo/N and .../n. The copy
+// keeps both entries, the later one renamed, instead of failing.
+const (
+	caseHackSuffix = "~nix~case~hack~"
+	caseHackMax    = 100
+)
+
+// create makes name with mk; where the file system already has an entry
+// of that name (a NAR's names are unique and the directory is new, so
+// only a case-insensitive match can be there) it makes the first free
+// name+caseHackSuffix+N instead. It returns the name made.
+func (w rootWriter) create(name string, mk func(name string) error) (string, error) {
+	err := mk(name)
+	if !w.caseHack || !errors.Is(err, fs.ErrExist) {
+		return name, err
+	}
+	for i := 1; i <= caseHackMax; i++ {
+		n := fmt.Sprintf("%s%s%d", name, caseHackSuffix, i)
+		if len(n) > nameMax {
+			break
+		}
+		if err = mk(n); !errors.Is(err, fs.ErrExist) {
+			return n, err
+		}
+	}
+	return name, err
 }
 
 // The store's modes (0444/0555 files, 0755 directories) are set explicitly
@@ -335,7 +370,11 @@ func (w rootWriter) file(name string, executable bool, contents io.Reader) error
 	if executable {
 		mode = execMode
 	}
-	f, err := w.r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	var f *os.File
+	_, err := w.create(name, func(n string) (err error) {
+		f, err = w.r.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -356,14 +395,16 @@ func (w rootWriter) file(name string, executable bool, contents io.Reader) error
 
 func (w rootWriter) symlink(name, target string) error {
 	// The target is data, stored byte for byte and never resolved here.
-	if err := w.r.Symlink(target, name); err != nil {
+	name, err := w.create(name, func(n string) error { return w.r.Symlink(target, n) })
+	if err != nil {
 		return err
 	}
 	return w.owner.entry(w.r, name)
 }
 
 func (w rootWriter) dir(name string) (narWriter, func() error, error) {
-	if err := w.r.Mkdir(name, dirMode); err != nil {
+	name, err := w.create(name, func(n string) error { return w.r.Mkdir(n, dirMode) })
+	if err != nil {
 		return nil, nil, err
 	}
 	if err := w.owner.entry(w.r, name); err != nil {
@@ -380,7 +421,7 @@ func (w rootWriter) dir(name string) (narWriter, func() error, error) {
 		}
 		return err
 	}
-	return rootWriter{r: sub, copyBuf: w.copyBuf, owner: w.owner}, done, nil
+	return rootWriter{r: sub, copyBuf: w.copyBuf, owner: w.owner, caseHack: true}, done, nil
 }
 
 type writerOnly struct{ io.Writer }
