@@ -117,7 +117,7 @@ func (d *narDecoder) node(w narWriter, name string) error {
 		if err := d.expect("target"); err != nil {
 			return err
 		}
-		target, err := d.readLongString(pathMax)
+		target, err := d.readString(pathMax)
 		if err != nil {
 			return err
 		}
@@ -232,7 +232,8 @@ func (d *narDecoder) readUint64() (uint64, error) {
 	return binary.LittleEndian.Uint64(d.scratch[:8]), nil
 }
 
-// readString reads a short string into the scratch buffer.
+// readString reads a string of at most max bytes: tokens and names into
+// the scratch buffer, longer ones (symlink targets) into a new one.
 func (d *narDecoder) readString(max int) (string, error) {
 	n, err := d.readUint64()
 	if err != nil {
@@ -242,35 +243,17 @@ func (d *narDecoder) readString(max int) (string, error) {
 		return "", fmt.Errorf("%w: string of %d bytes where at most %d are allowed", errNarSyntax, n, max)
 	}
 	padded := (n + 7) &^ 7
-	buf := d.scratch[:padded]
+	var buf []byte
+	if padded <= uint64(len(d.scratch)) {
+		buf = d.scratch[:padded]
+	} else {
+		buf = make([]byte, padded)
+	}
 	if _, err := io.ReadFull(d.r, buf); err != nil {
 		return "", unexpected(err)
 	}
-	for _, b := range buf[n:] {
-		if b != 0 {
-			return "", fmt.Errorf("%w: non-zero padding", errNarSyntax)
-		}
-	}
-	return string(buf[:n]), nil
-}
-
-// readLongString is readString for symlink targets, which exceed scratch.
-func (d *narDecoder) readLongString(max int) (string, error) {
-	n, err := d.readUint64()
-	if err != nil {
+	if err := zeroPadding(buf[n:]); err != nil {
 		return "", err
-	}
-	if n > uint64(max) {
-		return "", fmt.Errorf("%w: string of %d bytes where at most %d are allowed", errNarSyntax, n, max)
-	}
-	buf := make([]byte, (n+7)&^7)
-	if _, err := io.ReadFull(d.r, buf); err != nil {
-		return "", unexpected(err)
-	}
-	for _, b := range buf[n:] {
-		if b != 0 {
-			return "", fmt.Errorf("%w: non-zero padding", errNarSyntax)
-		}
 	}
 	return string(buf[:n]), nil
 }
@@ -284,7 +267,11 @@ func (d *narDecoder) padding(n uint64) error {
 	if _, err := io.ReadFull(d.r, buf); err != nil {
 		return unexpected(err)
 	}
-	for _, b := range buf {
+	return zeroPadding(buf)
+}
+
+func zeroPadding(pad []byte) error {
+	for _, b := range pad {
 		if b != 0 {
 			return fmt.Errorf("%w: non-zero padding", errNarSyntax)
 		}
@@ -379,7 +366,11 @@ func (w rootWriter) file(name string, executable bool, contents io.Reader) error
 		return err
 	}
 	err = w.owner.file(f)
-	if err == nil {
+	if src, ok := contents.(*os.File); ok && err == nil {
+		// File to file (--dereference): io.Copy uses copy_file_range, a
+		// reflink where the file system can.
+		_, err = io.Copy(f, src)
+	} else if err == nil {
 		// writerOnly hides os.File's ReadFrom, whose generic fallback would
 		// allocate its own buffer per file instead of reusing copyBuf.
 		_, err = io.CopyBuffer(writerOnly{f}, contents, w.copyBuf)
@@ -403,16 +394,21 @@ func (w rootWriter) symlink(name, target string) error {
 }
 
 func (w rootWriter) dir(name string) (narWriter, func() error, error) {
+	return w.subdir(name)
+}
+
+// subdir is dir with the concrete writer, for --dereference's copy.
+func (w rootWriter) subdir(name string) (rootWriter, func() error, error) {
 	name, err := w.create(name, func(n string) error { return w.r.Mkdir(n, dirMode) })
 	if err != nil {
-		return nil, nil, err
+		return rootWriter{}, nil, err
 	}
 	if err := w.owner.entry(w.r, name); err != nil {
-		return nil, nil, err
+		return rootWriter{}, nil, err
 	}
 	sub, err := w.r.OpenRoot(name)
 	if err != nil {
-		return nil, nil, err
+		return rootWriter{}, nil, err
 	}
 	done := func() error {
 		err := sub.Chmod(".", dirMode)

@@ -3,12 +3,13 @@ package closure
 import (
 	"archive/tar"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/nix-community/go-nix/pkg/wire"
 )
 
 // TarSource is a Source that can also stream one store path as the Docker
@@ -55,8 +56,7 @@ type tarDecoder struct {
 	tmp     string    // the temporary name the path is written under
 	check   func() error
 	files   map[string]bool // regular files written, by path below the root: executable
-	buf     []byte
-	open    []openDir // the directories being written, outermost first
+	open    []openDir       // the directories being written, outermost first
 }
 
 type openDir struct {
@@ -232,18 +232,21 @@ func (d *tarDecoder) file(w narWriter, name string, exec bool, size int64, r io.
 		d.str("executable", "")
 	}
 	d.str("contents")
-	d.num(uint64(size))
+	// The length field now, the padding on Close.
+	body, _ := wire.NewBytesWriter(narCount{d}, uint64(size))
 	if size < 0 || size > d.narSize-d.n {
 		return fmt.Errorf("file of %d bytes does not fit in the narSize of %d", size, d.narSize)
 	}
 	contents := &io.LimitedReader{R: r, N: size}
-	if err := w.file(name, exec, io.TeeReader(contents, narCount{d})); err != nil {
+	if err := w.file(name, exec, io.TeeReader(contents, body)); err != nil {
 		return err
 	}
 	if contents.N != 0 {
 		return fmt.Errorf("%w: file contents cut short", io.ErrUnexpectedEOF)
 	}
-	d.pad(uint64(size))
+	if err := body.Close(); err != nil {
+		return err
+	}
 	d.str(")")
 	return nil
 }
@@ -267,25 +270,10 @@ func (c narCount) Write(p []byte) (int, error) {
 	return c.d.nar.Write(p)
 }
 
-// str writes NAR strings: length, bytes, zero padding to 8.
+// str writes NAR strings in Nix's wire format. The NAR only goes to the
+// hash and the count, which never fail, so there is no error to return.
 func (d *tarDecoder) str(ss ...string) {
 	for _, s := range ss {
-		d.num(uint64(len(s)))
-		d.buf = append(d.buf[:0], s...)
-		narCount{d}.Write(d.buf)
-		d.pad(uint64(len(s)))
-	}
-}
-
-func (d *tarDecoder) num(n uint64) {
-	d.buf = binary.LittleEndian.AppendUint64(d.buf[:0], n)
-	narCount{d}.Write(d.buf)
-}
-
-var zeros [8]byte
-
-func (d *tarDecoder) pad(n uint64) {
-	if p := (8 - n%8) % 8; p != 0 {
-		narCount{d}.Write(zeros[:p])
+		wire.WriteString(narCount{d}, s)
 	}
 }
