@@ -3,7 +3,6 @@ package closure
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -108,7 +107,7 @@ func (s *Store) Dereference(storePath, dest string, limit int64) (DerefReport, e
 
 	d := &derefer{store: s, src: src, rep: &rep, top: []string{"nix", "store", sp.String()}, left: limit}
 	tmp := tempName("deref")
-	if err := d.copy(out, tmp, d.top, "."); err != nil {
+	if err := d.copy(rootWriter{r: out, owner: s.Owner}, tmp, d.top, "."); err != nil {
 		out.RemoveAll(tmp)
 		if errors.Is(err, ErrDerefTooLarge) {
 			return rep, fmt.Errorf("dereference %s: %w: over %d MB, its links lead to the same directories again and again", storePath, err, limit/1e6)
@@ -167,7 +166,8 @@ func (d *derefer) spend(n int64) error {
 	return nil
 }
 
-func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error {
+// copy writes what loc is, or resolves to, as name in w.
+func (d *derefer) copy(w rootWriter, name string, loc []string, rel string) error {
 	if err := d.spend(0); err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error 
 	if reason == "" {
 		if d.internal(dir, target, res) {
 			d.rep.Relative++
-			return d.symlink(w, target, name)
+			return w.symlink(name, target)
 		}
 		if rfi, err = d.src.Lstat(strings.Join(res, "/")); err != nil {
 			return err
@@ -202,28 +202,17 @@ func (d *derefer) copy(w *os.Root, name string, loc []string, rel string) error 
 	}
 	if reason != "" {
 		d.rep.Kept = append(d.rep.Kept, KeptLink{Path: rel, Target: target, Reason: reason})
-		return d.symlink(w, target, name)
+		return w.symlink(name, target)
 	}
 	d.rep.Resolved++
 	return d.copyReal(w, name, res, rfi, rel)
 }
 
-func (d *derefer) symlink(w *os.Root, target, name string) error {
-	if err := w.Symlink(target, name); err != nil {
-		return err
-	}
-	return d.store.Owner.entry(w, name)
-}
-
 // copyReal copies a file or directory (never a symlink) at loc.
-func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo, rel string) error {
+func (d *derefer) copyReal(w rootWriter, name string, loc []string, fi os.FileInfo, rel string) error {
 	p := strings.Join(loc, "/")
 	switch {
 	case fi.Mode().IsRegular():
-		mode := os.FileMode(fileMode)
-		if fi.Mode()&0o111 != 0 {
-			mode = execMode
-		}
 		if err := d.spend(fi.Size()); err != nil {
 			return err
 		}
@@ -232,23 +221,7 @@ func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo
 			return err
 		}
 		defer in.Close()
-		f, err := w.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-		if err != nil {
-			return err
-		}
-		err = d.store.Owner.file(f)
-		if err == nil {
-			// File to file: io.Copy uses copy_file_range (a reflink where
-			// the file system can).
-			_, err = io.Copy(f, in)
-		}
-		if err == nil {
-			err = f.Chmod(mode)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return w.file(name, fi.Mode()&0o111 != 0, in)
 	case fi.IsDir():
 		dir, err := d.src.Open(p)
 		if err != nil {
@@ -261,26 +234,22 @@ func (d *derefer) copyReal(w *os.Root, name string, loc []string, fi os.FileInfo
 		}
 		// Directory order is the file system's; the report should not be.
 		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-		if err := w.Mkdir(name, dirMode); err != nil {
-			return err
-		}
-		if err := d.store.Owner.entry(w, name); err != nil {
-			return err
-		}
-		sub, err := w.OpenRoot(name)
+		sub, done, err := w.subdir(name)
 		if err != nil {
 			return err
 		}
-		defer sub.Close()
 		d.copying = append(d.copying, loc)
 		defer func() { d.copying = d.copying[:len(d.copying)-1] }()
 		for _, e := range entries {
 			child := append(slices.Clip(loc), e.Name())
-			if err := d.copy(sub, e.Name(), child, path.Join(rel, e.Name())); err != nil {
-				return err
+			if err = d.copy(sub, e.Name(), child, path.Join(rel, e.Name())); err != nil {
+				break
 			}
 		}
-		return sub.Chmod(".", dirMode)
+		if derr := done(); err == nil {
+			err = derr
+		}
+		return err
 	default:
 		return fmt.Errorf("%s: unsupported file type %s", rel, fi.Mode().Type())
 	}

@@ -34,11 +34,9 @@ func (s *Store) Link(outLink, storePath string) error {
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("link %s: %w", outLink, err)
 	}
-	if o := s.Owner; o != nil {
-		if err := os.Lchown(tmp, o.UID, o.GID); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("link %s: %w", outLink, err)
-		}
+	if err := s.Owner.path(tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("link %s: %w", outLink, err)
 	}
 	// rename(2) onto a directory fails (EISDIR/ENOTEMPTY), so even a
 	// directory appearing after the Lstat above is not lost.

@@ -27,3 +27,12 @@ func (o *Owner) entry(r *os.Root, name string) error {
 	}
 	return r.Lchown(name, o.UID, o.GID)
 }
+
+// path is entry for a path of nixcross's own making (the out-link's
+// temporary), outside any os.Root.
+func (o *Owner) path(p string) error {
+	if o == nil {
+		return nil
+	}
+	return os.Lchown(p, o.UID, o.GID)
+}
