@@ -3,45 +3,22 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 )
 
 // runForeign runs the fixture's builder for sys (a static binary) in a
 // plain, unprivileged debian container and returns its output and exit code.
 func runForeign(t *testing.T, sys string) (string, int) {
 	t.Helper()
-	ctx := context.Background()
-	c, err := testcontainers.Run(ctx, "debian:bookworm-slim",
-		testcontainers.WithMounts(testcontainers.BindMount(filepath.Join(fixtureDir, "builders"), "/builders")),
-		testcontainers.WithCmd("/builders/"+sys),
-		testcontainers.WithLabels(map[string]string{"nixcross.test": "foreign"}),
-		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)),
-	)
-	testcontainers.CleanupContainer(t, c)
-	if err != nil {
-		// An exec format error fails the start itself.
-		return err.Error(), -1
-	}
-	st, err := c.State(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs, err := c.Logs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(logs)
-	return string(out), st.ExitCode
+	return runContainer(t, "debian:bookworm-slim", "foreign",
+		testcontainers.ContainerMounts{testcontainers.BindMount(filepath.Join(fixtureDir, "builders"), "/builders")},
+		"/builders/"+sys)
 }
 
 // TestBinfmtCommands: status says foreign systems do not run; install

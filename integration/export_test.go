@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixhash"
 	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	root "github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
@@ -34,35 +32,31 @@ func nixPathInfo(t *testing.T, outputs []string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := testcontainers.Run(ctx, image,
-		testcontainers.WithMounts(testcontainers.VolumeMount(build.CacheVolumeName(img.ID), "/nix")),
-		testcontainers.WithCmd(append([]string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive"}, outputs...)...),
-		testcontainers.WithLabels(map[string]string{"nixcross.test": "path-info"}),
-		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(2*time.Minute)),
-	)
-	testcontainers.CleanupContainer(t, c)
-	if err != nil {
-		t.Fatal(err)
+	text, code := runContainer(t, image, "path-info",
+		testcontainers.ContainerMounts{testcontainers.VolumeMount(build.CacheVolumeName(img.ID), "/nix")},
+		append([]string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive"}, outputs...)...)
+	if code != 0 {
+		t.Fatalf("nix path-info: exit %d\n%s", code, text)
 	}
-	logs, err := c.Logs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(logs)
-	// Docker's log stream frames stdout: keep from the JSON's start.
-	text := string(raw)
-	if i := strings.Index(text, "["); i >= 0 {
+	// Up to Nix 2.18 a list of entries with their path; from 2.19 an
+	// object keyed by path (the builder image's Nix prints that).
+	if i := strings.IndexAny(text, "[{"); i >= 0 {
 		text = text[i:]
 	}
-	if i := strings.LastIndex(text, "]"); i >= 0 {
-		text = text[:i+1]
-	}
-	var infos []struct {
+	type info struct {
 		Path    string `json:"path"`
 		NarHash string `json:"narHash"`
 	}
+	var infos []info
 	if err := json.Unmarshal([]byte(text), &infos); err != nil {
-		t.Fatalf("path-info output: %v\n%q", err, raw)
+		var byPath map[string]info
+		if err := json.Unmarshal([]byte(text), &byPath); err != nil {
+			t.Fatalf("path-info output: %v\n%q", err, text)
+		}
+		for p, i := range byPath {
+			i.Path = p
+			infos = append(infos, i)
+		}
 	}
 	out := map[string]string{}
 	for _, i := range infos {

@@ -20,7 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/nixcross/nixcross/internal/fixture"
 	"github.com/nixcross/nixcross/internal/system"
@@ -124,6 +127,7 @@ type jsonBuild struct {
 	Link     string   `json:"link"`
 	Machines []string `json:"machines"`
 	Native   bool     `json:"native"`
+	Nix      string   `json:"nix"`
 	Error    string   `json:"error"`
 	Closure  struct {
 		Paths    int   `json:"paths"`
@@ -211,4 +215,37 @@ func buildImage(t *testing.T, tag, dockerfile string) string {
 	}
 	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}) })
 	return img.ID
+}
+
+// runContainer runs cmd in a throwaway container of image, labelled with
+// what the test uses it for, and returns its output (stdout, then stderr)
+// and exit code; -1 when it could not start (an exec format error fails the
+// start itself, and is the output then).
+func runContainer(t *testing.T, image, purpose string, mounts testcontainers.ContainerMounts, cmd ...string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := testcontainers.Run(ctx, image,
+		testcontainers.WithMounts(mounts...),
+		testcontainers.WithCmd(cmd...),
+		testcontainers.WithLabels(map[string]string{"nixcross.test": purpose}),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(2*time.Minute)),
+	)
+	testcontainers.CleanupContainer(t, c)
+	if err != nil {
+		return err.Error(), -1
+	}
+	st, err := c.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.Logs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+		t.Fatalf("read the output of %v: %v", cmd, err)
+	}
+	return stdout.String() + stderr.String(), st.ExitCode
 }

@@ -5,11 +5,16 @@
 #
 #   sudo scripts/provision.sh            # as root, or a user with sudo
 #
-# BASE_IMAGE overrides the base image name (default debian:bookworm-slim).
+# BASE_IMAGE/SUITE override the base image (default debian:trixie-slim from
+# trixie). The test suite and the emulation benchmark also use bookworm
+# (Nix 2.8, QEMU 7.2) as the image nixcross must refuse and the old QEMU to
+# compare with: OLD_BASE_IMAGE/OLD_SUITE, "" to skip.
 set -euo pipefail
 
-BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
-SUITE="${SUITE:-bookworm}"
+BASE_IMAGE="${BASE_IMAGE:-debian:trixie-slim}"
+SUITE="${SUITE:-trixie}"
+OLD_BASE_IMAGE="${OLD_BASE_IMAGE-debian:bookworm-slim}"
+OLD_SUITE="${OLD_SUITE:-bookworm}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
@@ -67,13 +72,15 @@ host_mirror() {
 	echo "${uri:-http://deb.debian.org/debian}"
 }
 
+# ensure_base_image IMAGE SUITE: pull IMAGE, or make it from Debian SUITE.
 ensure_base_image() {
-	if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-		log "base image $BASE_IMAGE present"
+	local image=$1 suite=$2
+	if docker image inspect "$image" >/dev/null 2>&1; then
+		log "base image $image present"
 		return
 	fi
-	if timeout 30 docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
-		log "pulled $BASE_IMAGE"
+	if timeout 30 docker pull -q "$image" >/dev/null 2>&1; then
+		log "pulled $image"
 		return
 	fi
 	command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
@@ -81,16 +88,18 @@ ensure_base_image() {
 	mirror=$(host_mirror)
 	rootfs=$(mktemp -d /var/tmp/nixcross-rootfs.XXXXXX)
 	trap 'rm -rf "$rootfs"' RETURN
-	log "no registry: debootstrap $SUITE from $mirror into $rootfs"
-	$SUDO debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" >/var/log/nixcross-debootstrap.log 2>&1 || {
-		tail -20 /var/log/nixcross-debootstrap.log >&2
+	log "no registry: debootstrap $suite from $mirror into $rootfs"
+	$SUDO debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"/var/log/nixcross-debootstrap-$suite.log" 2>&1 || {
+		tail -20 "/var/log/nixcross-debootstrap-$suite.log" >&2
 		exit 1
 	}
-	# Same mirror inside the image, so Dockerfile.nix's apt-get reaches it.
-	echo "deb $mirror $SUITE main" | $SUDO tee "$rootfs/etc/apt/sources.list" >/dev/null
+	# Same mirror inside the image, so Dockerfile.nix's apt-get reaches it;
+	# one-line format, which bookworm and trixie both read.
+	$SUDO rm -f "$rootfs"/etc/apt/sources.list.d/*.sources
+	echo "deb $mirror $suite main" | $SUDO tee "$rootfs/etc/apt/sources.list" >/dev/null
 	$SUDO rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-	$SUDO tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
-	log "imported $BASE_IMAGE"
+	$SUDO tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$image" >/dev/null
+	log "imported $image"
 }
 
 # The test suite also reaches the daemon through ssh:// (a throwaway sshd
@@ -108,5 +117,12 @@ ensure_test_tools() {
 }
 
 ensure_daemon
-ensure_base_image
+# The two debootstraps (about five minutes each) run side by side.
+command -v debootstrap >/dev/null 2>&1 || docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || apt_install debootstrap
+ensure_base_image "$BASE_IMAGE" "$SUITE" &
+base=$!
+if [ -n "$OLD_BASE_IMAGE" ]; then
+	ensure_base_image "$OLD_BASE_IMAGE" "$OLD_SUITE"
+fi
+wait "$base"
 ensure_test_tools

@@ -4,8 +4,15 @@
   # Each system's builder is a static Go program (../builder) compiled for
   # that system and placed at ./builders/<system> before the build; `make
   # demo` and the integration tests do that in a temporary copy.
+  #
+  # The check nixpkgs applies before it evaluates (its default.nix with
+  # lib/minver.nix): every real flake that imports nixpkgs inherits it, so
+  # the fixture does too, and an old Nix fails here as it would there.
   outputs = { self }:
     let
+      requiredVersion = "2.18";
+      nixTooOld = !(builtins ? nixVersion)
+        || builtins.compareVersions requiredVersion builtins.nixVersion == 1;
       systems = [ "x86_64-linux" "aarch64-linux" "riscv64-linux" "armv7l-linux"
                   "i686-linux" "powerpc64le-linux" "s390x-linux" ];
       forSystem = system:
@@ -20,7 +27,10 @@
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
         };
-    in {
+    in
+    if nixTooOld then
+      abort "This version of Nixpkgs requires Nix >= ${requiredVersion}, please upgrade:"
+    else {
       packages = builtins.listToAttrs (map (system: { name = system; value = forSystem system; }) systems);
     };
 }

@@ -47,9 +47,11 @@ type Result struct {
 	Native   bool         `json:"native"`
 	Emulator string       `json:"emulator,omitempty"`
 	Source   string       `json:"source,omitempty"`
-	Deref    string       `json:"dereferenced,omitempty"`
-	Seconds  float64      `json:"seconds"`
-	Error    string       `json:"error,omitempty"`
+	// Nix is the version of Nix that built it.
+	Nix     string  `json:"nix,omitempty"`
+	Deref   string  `json:"dereferenced,omitempty"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"`
 	// KeptContainer names the container --keep-failed left for inspection.
 	KeptContainer string `json:"keptContainer,omitempty"`
 

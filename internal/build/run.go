@@ -67,6 +67,8 @@ type Prepared struct {
 	// auto allows falling back from mount to copy when the daemon cannot
 	// see the directory.
 	auto bool
+	// nix reads the image's Nix version once for all systems.
+	nix *nixCheck
 }
 
 // Run builds every requested system and returns one Result each. The
@@ -145,8 +147,7 @@ func (m *multiError) Error() string {
 func (m *multiError) Unwrap() []error { return m.errs }
 
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	var p Prepared
-	p.Source = src
+	p := Prepared{Source: src, nix: &nixCheck{}}
 	done := r.UI.Phase("", "image")
 	var err error
 	if req.Image != "" {
@@ -394,6 +395,11 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 	if err != nil {
 		return err
 	}
+	version, err := prep.nix.check(ctx, r.Engine, id, prep.Image.Ref)
+	if err != nil {
+		return err
+	}
+	res.Nix = version.String()
 
 	if !res.Native {
 		release, emu, err := r.ensureRunnable(ctx, id, s, prefix, prep.helperImage)
@@ -419,7 +425,10 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 	}
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(prefix, true)
-	cmd := nix.BuildCommand(nix.Installable{Flake: prep.Source.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, req.Nix)
+	flags := req.Nix
+	// The user's --option comes last, so it can override what nixcross sets.
+	flags.Options = append(containerSettings(prep.Image, r.Engine.System), flags.Options...)
+	cmd := nix.BuildCommand(nix.Installable{Flake: prep.Source.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags)
 	prelude := ""
 	if prep.Mode == "mount" {
 		prelude = fmt.Sprintf(`[ -f %q ] || exit %d`, prep.Source.ContainerDir+"/flake.nix", exitMountInvisible)
@@ -457,7 +466,7 @@ func (r *Runner) buildOnce(ctx context.Context, req Request, prepp *Prepared, s 
 			res.KeptContainer = kept
 			r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", prefix, kept)
 		}
-		return r.buildFailure(ctx, id, err, logw.Tail(), prep.Source, req, s)
+		return r.buildFailure(ctx, id, err, logw.Tail(), prep, req, s, version)
 	}
 	buildJSON, closureJSON, err := nix.SplitBuildOutput(stdout.Bytes())
 	if err != nil {
@@ -537,7 +546,8 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	return nil
 }
 
-func (r *Runner) buildFailure(ctx context.Context, id string, err error, tail string, src FlakeSource, req Request, s system.System) error {
+func (r *Runner) buildFailure(ctx context.Context, id string, err error, tail string, prep Prepared, req Request, s system.System, version nix.Version) error {
+	src := prep.Source
 	var exit *engine.ExitError
 	if !errors.As(err, &exit) {
 		return status.Environment(fmt.Errorf("run nix build: %w", err), "")
@@ -550,6 +560,8 @@ func (r *Runner) buildFailure(ctx context.Context, id string, err error, tail st
 	switch adv.Kind {
 	case "emulation", "exec":
 		return status.Environment(cause, adv.Message)
+	case "nix-version":
+		return status.Build(cause, fmt.Sprintf("the flake needs Nix %s or later to evaluate and %s has Nix %s: drop --image to use the built-in builder image, or use an image with a newer Nix", adv.Path, prep.Image.Ref, version))
 	case "untracked":
 		if !src.UntrackedFile(adv.Path) {
 			return status.Build(cause, "")
@@ -590,7 +602,7 @@ const KeptPrefix = "nixcross-kept-"
 func keptName(s system.System) string { return KeptPrefix + s.String() + "-" + randomSuffix() }
 
 // DefaultBase is the base image Dockerfile.nix builds on.
-const DefaultBase = "debian:bookworm-slim"
+const DefaultBase = "debian:trixie-slim"
 
 func baseOr(b string) string {
 	if b == "" {

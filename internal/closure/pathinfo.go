@@ -44,8 +44,8 @@ func ParsePathInfo(data []byte) (Closure, error) {
 			return nil, fmt.Errorf("parse path-info: %w", err)
 		}
 	case len(data) > 0 && data[0] == '{':
-		var byPath map[string]*rawPathInfo
-		if err := json.Unmarshal(data, &byPath); err != nil {
+		byPath, err := pathInfoObject(data)
+		if err != nil {
 			return nil, fmt.Errorf("parse path-info: %w", err)
 		}
 		for key, r := range byPath {
@@ -79,6 +79,59 @@ func ParsePathInfo(data []byte) (Closure, error) {
 	}
 	sort.Slice(c, func(i, j int) bool { return c[i].Path < c[j].Path })
 	return c, nil
+}
+
+// pathInfoObject reads the object forms of `nix path-info --json`: a map
+// from store path to info (Nix 2.19 to 2.32, and --json-format 1 after),
+// possibly with top-level "version" and "storeDir" members beside the
+// paths, or the map nested under "info" (--json-format 2 and 3, Nix 2.33
+// and later: {"version": 2, "storeDir": "/nix/store", "info": {...}}).
+func pathInfoObject(data []byte) (map[string]*rawPathInfo, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, err
+	}
+	if info, ok := top["info"]; ok && !isStorePathKey("info") {
+		var dir string
+		if sd, ok := top["storeDir"]; ok {
+			if err := json.Unmarshal(sd, &dir); err != nil {
+				return nil, fmt.Errorf("storeDir: %w", err)
+			}
+		}
+		if dir != "" && dir != storepath.StoreDir {
+			return nil, fmt.Errorf("store directory %s is not %s", dir, storepath.StoreDir)
+		}
+		return pathInfoObject(info)
+	}
+	byPath := make(map[string]*rawPathInfo, len(top))
+	for key, raw := range top {
+		if !isStorePathKey(key) {
+			switch key {
+			case "version", "storeDir":
+				// Metadata beside the paths; the entries say the same.
+				if key == "storeDir" {
+					var dir string
+					if json.Unmarshal(raw, &dir) == nil && dir != storepath.StoreDir {
+						return nil, fmt.Errorf("store directory %s is not %s", dir, storepath.StoreDir)
+					}
+				}
+				continue
+			}
+		}
+		var r *rawPathInfo
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("entry %s: %w", key, err)
+		}
+		byPath[key] = r
+	}
+	return byPath, nil
+}
+
+// isStorePathKey tells a store path (absolute or a base name) from the
+// metadata members newer Nix puts beside them.
+func isStorePathKey(key string) bool {
+	_, err := storepath.FromAbsolutePath(absStorePath(key))
+	return err == nil
 }
 
 func (r rawPathInfo) normalise() (PathInfo, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 // BuilderRepo is the repository name of images built from Dockerfile.nix.
@@ -25,6 +26,16 @@ const BuilderRepo = "nixcross-builder"
 type Image struct {
 	Ref string // what the user or the tool calls it
 	ID  string // content ID (sha256:…), which keys the cache volume
+	// System is the platform the image's programs are for (zero when
+	// Docker reports one nixcross does not know). An image for another
+	// CPU than the daemon's runs Nix itself under emulation.
+	System system.System
+}
+
+// imageOf describes an inspected image.
+func imageOf(ref string, img client.ImageInspectResult) Image {
+	s, _ := system.FromDocker(img.Os, img.Architecture)
+	return Image{Ref: ref, ID: img.ID, System: s}
 }
 
 // BuilderTag is the tag for an embedded Dockerfile with a given base image:
@@ -44,7 +55,7 @@ func BuilderTag(dockerfile []byte, baseImage string) string {
 func (e *Engine) EnsureBuilderImage(ctx context.Context, dockerfile []byte, baseImage string, onBuild func(ref string) io.Writer) (Image, error) {
 	ref := BuilderTag(dockerfile, baseImage)
 	if img, err := e.API.ImageInspect(ctx, ref); err == nil {
-		return Image{Ref: ref, ID: img.ID}, nil
+		return imageOf(ref, img), nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return Image{}, status.Environment(fmt.Errorf("inspect image %s: %w", ref, err), "")
 	}
@@ -59,7 +70,7 @@ func (e *Engine) EnsureBuilderImage(ctx context.Context, dockerfile []byte, base
 	if err != nil {
 		return Image{}, status.Environment(fmt.Errorf("inspect built image %s: %w", ref, err), "")
 	}
-	return Image{Ref: ref, ID: img.ID}, nil
+	return imageOf(ref, img), nil
 }
 
 // UserImage checks an image the user named with --image is present.
@@ -72,7 +83,7 @@ func (e *Engine) UserImage(ctx context.Context, ref string) (Image, error) {
 		}
 		return Image{}, status.Environment(fmt.Errorf("inspect image %s: %w", ref, err), "")
 	}
-	return Image{Ref: ref, ID: img.ID}, nil
+	return imageOf(ref, img), nil
 }
 
 func (e *Engine) buildImage(ctx context.Context, ref string, dockerfile []byte, baseImage string, log io.Writer) error {

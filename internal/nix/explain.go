@@ -7,18 +7,22 @@ import (
 
 // Advice is a line of help for a Nix failure nixcross recognises.
 type Advice struct {
-	Kind    string // "emulation", "untracked", "packages-nix", "attribute", "exec"
+	Kind    string // "emulation", "untracked", "packages-nix", "attribute", "exec", "nix-version"
 	Message string
 	// System is the system that lacks emulation, for Kind "emulation".
 	System string
-	// Path is the file or attribute the advice is about.
+	// Path is the file or attribute the advice is about; for Kind
+	// "nix-version", the Nix version the flake asked for.
 	Path string
 }
 
 var (
 	reRequired    = regexp.MustCompile(`a '([^']+)' with features \{[^}]*\} is required to build`)
 	reMissingAttr = regexp.MustCompile(`does not provide attribute '([^']+)'`)
-	reNoFile      = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
+	// nixpkgs' own check (default.nix, lib/minver.nix), which flakes that
+	// import nixpkgs inherit.
+	reNixTooOld = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
+	reNoFile    = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
 )
 
 // Explain recognises known failures in Nix's stderr. It returns nil when the
@@ -41,6 +45,10 @@ func Explain(stderr string) *Advice {
 		}
 		return &Advice{Kind: "untracked", Path: rel,
 			Message: "Nix only sees files git tracks: if " + rel + " exists, `git add " + rel + "` and build again"}
+	}
+	if m := reNixTooOld.FindStringSubmatch(stderr); m != nil {
+		return &Advice{Kind: "nix-version", Path: m[1],
+			Message: "the flake needs Nix " + m[1] + " or later to evaluate: drop --image to use the built-in builder image, or use an image with a newer Nix"}
 	}
 	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: "attribute", Path: m[1], Message: "the flake has no attribute " + m[1]}

@@ -76,6 +76,9 @@ func TestExplain(t *testing.T) {
 		{"error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "packages-nix", "packages.nix"},
 		{"error: flake 'path:/src' does not provide attribute 'packages.aarch64-linux.nope'", "attribute", "packages.aarch64-linux.nope"},
 		{"error: builder for '/nix/store/x.drv' failed with exit code 1", "", ""},
+		// nixpkgs' default.nix on an old Nix, as Nix 2.8 prints the abort.
+		{"error: evaluation aborted with the following error message: '\n    This version of Nixpkgs requires Nix >= 2.18, please upgrade:\n'", "nix-version", "2.18"},
+		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
 	}
 	for _, c := range cases {
 		a := Explain(c.stderr)
