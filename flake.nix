@@ -1,7 +1,7 @@
 {
   description = "nixcross's online main job: a shelffiles-style package set from nixpkgs, buildable for any system with `nixcross build --system S`";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.11";
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs = { self, nixpkgs }:
     let
