@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -218,8 +217,8 @@ func buildImage(t *testing.T, tag, dockerfile string) string {
 }
 
 // runContainer runs cmd in a throwaway container of image, labelled with
-// what the test uses it for, and returns its output (stdout, then stderr)
-// and exit code; -1 when it could not start (an exec format error fails the
+// what the test uses it for, and returns its output (stdout and stderr as
+// they came) and exit code; -1 when it could not start (an exec format error fails the
 // start itself, and is the output then).
 func runContainer(t *testing.T, image, purpose string, mounts testcontainers.ContainerMounts, cmd ...string) (string, int) {
 	t.Helper()
@@ -243,9 +242,10 @@ func runContainer(t *testing.T, image, purpose string, mounts testcontainers.Con
 		t.Fatal(err)
 	}
 	defer logs.Close()
-	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+	// testcontainers has already taken Docker's stream frames off.
+	out, err := io.ReadAll(logs)
+	if err != nil {
 		t.Fatalf("read the output of %v: %v", cmd, err)
 	}
-	return stdout.String() + stderr.String(), st.ExitCode
+	return string(out), st.ExitCode
 }
