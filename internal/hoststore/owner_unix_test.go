@@ -1,6 +1,6 @@
 //go:build !windows
 
-package closure
+package hoststore
 
 import (
 	"context"
