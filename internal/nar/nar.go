@@ -319,4 +319,3 @@ func unexpected(err error) error {
 	}
 	return err
 }
-

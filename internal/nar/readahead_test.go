@@ -7,10 +7,12 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 func TestReadAheadDeliversTheStreamExactly(t *testing.T) {
-	data := []byte(randomString(100_000, 3))
+	data := []byte(storetest.RandomString(100_000, 3))
 	tests := []struct {
 		name string
 		src  func() io.Reader

@@ -224,3 +224,29 @@ func RichTree(dep string) Tree {
 		"share/" + strings.Repeat("n", 255): "longest name",
 	}
 }
+
+// CheckModes asserts the host-friendly modes: 0755 directories, 0444 or
+// 0555 files, everything owned by us.
+func CheckModes(t *testing.T, root string) {
+	t.Helper()
+	uid := os.Getuid()
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner := fileOwner(fi); owner != uid {
+			t.Errorf("%s owned by %d, want %d", p, owner, uid)
+		}
+		switch m := fi.Mode(); {
+		case m.IsDir() && m.Perm() != 0o755:
+			t.Errorf("%s: dir mode %v, want 0755", p, m.Perm())
+		case m.IsRegular() && m.Perm() != 0o444 && m.Perm() != 0o555:
+			t.Errorf("%s: file mode %v, want 0444 or 0555", p, m.Perm())
+		}
+		return nil
+	})
+}
