@@ -85,7 +85,7 @@ func FuzzExportTar(f *testing.F) {
 	})
 	data := storetest.Dump(f, dir)
 	sp := storetest.StorePath("fuzz-tar")
-	f.Add(tarOf(f, dir, path.Base(sp)))
+	f.Add(storetest.Tar(f, dir, path.Base(sp)))
 	f.Add([]byte{})
 
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -6,14 +6,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/nixcross/nixcross/internal/storetest"
@@ -39,61 +37,6 @@ func (f *tarFake) Tar(ctx context.Context, storePath string) (io.ReadCloser, err
 		return nil, errors.New("no such container path")
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
-}
-
-// tarOf archives dir the way the daemon does for `docker cp`: a walk with
-// names sorted bytewise, directories with a trailing slash, the root named
-// base, and a file's second name (same inode) as a hard link to its first.
-func tarOf(t testing.TB, dir, base string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	seen := map[uint64]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		name := path.Join(base, filepath.ToSlash(rel))
-		hdr := &tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), Format: tar.FormatPAX}
-		switch {
-		case fi.IsDir():
-			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
-		default:
-			ino := fi.Sys().(*syscall.Stat_t).Ino
-			if first, ok := seen[ino]; ok {
-				hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
-				break
-			}
-			seen[ino] = name
-			hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			_, err = tw.Write(data)
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // withTarMinSize lowers the tar threshold for a test's small paths.
@@ -129,7 +72,7 @@ func TestExportThroughTar(t *testing.T) {
 			sp := storetest.StorePath("tar-" + strings.ReplaceAll(tt.name, " ", "-"))
 			src := newTarFake()
 			info := src.add(sp, data)
-			src.tars[sp] = tarOf(t, srcDir, path.Base(sp))
+			src.tars[sp] = storetest.Tar(t, srcDir, path.Base(sp))
 
 			s := openStore(t, filepath.Join(t.TempDir(), "out"))
 			var failed []error
@@ -163,7 +106,7 @@ func TestExportTarRefused(t *testing.T) {
 	data := storetest.Dump(t, srcDir)
 	sp := storetest.StorePath("refused")
 	base := path.Base(sp)
-	good := tarOf(t, srcDir, base)
+	good := storetest.Tar(t, srcDir, base)
 
 	type entry struct {
 		name, link string
@@ -279,7 +222,7 @@ func TestExportTarThreshold(t *testing.T) {
 		sp := storetest.StorePath(name)
 		c = append(c, src.add(sp, storetest.Dump(t, dir)))
 		if name == "large-1" || name == "large-2" {
-			src.tars[sp] = tarOf(t, dir, path.Base(sp))
+			src.tars[sp] = storetest.Tar(t, dir, path.Base(sp))
 		}
 	}
 	s := openStore(t, t.TempDir())

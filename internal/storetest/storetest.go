@@ -7,6 +7,7 @@
 package storetest
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -249,4 +251,59 @@ func CheckModes(t *testing.T, root string) {
 		}
 		return nil
 	})
+}
+
+// Tar archives dir the way the daemon does for `docker cp`: a walk with
+// names sorted bytewise, directories with a trailing slash, the root named
+// base, and a file's second name (same inode) as a hard link to its first.
+func Tar(t testing.TB, dir, base string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	seen := map[uint64]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		name := path.Join(base, filepath.ToSlash(rel))
+		hdr := &tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), Format: tar.FormatPAX}
+		switch {
+		case fi.IsDir():
+			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
+		default:
+			ino, ok := inode(fi)
+			if first, dup := seen[ino]; ok && dup {
+				hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
+				break
+			}
+			seen[ino] = name
+			hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			_, err = tw.Write(data)
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
