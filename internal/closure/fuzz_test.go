@@ -18,14 +18,7 @@ import (
 // same bytes).
 func FuzzExport(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	storetest.BuildTree(f, dir, storetest.Tree{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"lib/abs":         "->/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
+	storetest.BuildTree(f, dir, storetest.SeedTree())
 	f.Add(storetest.Dump(f, dir))
 	f.Add(new(storetest.Builder).Magic().File("hello").Bytes())
 	f.Add(new(storetest.Builder).Magic().Symlink("../../etc/passwd").Bytes())
@@ -76,13 +69,7 @@ func FuzzExport(f *testing.F) {
 // the tar was accepted or the path came from its NAR instead.
 func FuzzExportTar(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	storetest.BuildTree(f, dir, storetest.Tree{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
+	storetest.BuildTree(f, dir, storetest.SeedTree())
 	data := storetest.Dump(f, dir)
 	sp := storetest.StorePath("fuzz-tar")
 	f.Add(storetest.Tar(f, dir, path.Base(sp)))

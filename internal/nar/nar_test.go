@@ -187,13 +187,7 @@ func TestDecodeChecksBetweenEntries(t *testing.T) {
 // accepts is canonical: its tree serialises to the very same bytes.
 func FuzzDecode(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	storetest.BuildTree(f, dir, storetest.Tree{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
+	storetest.BuildTree(f, dir, storetest.SeedTree())
 	f.Add(storetest.Dump(f, dir))
 	f.Add(new(storetest.Builder).Magic().File("hello").Bytes())
 	f.Add(new(storetest.Builder).Magic().OpenDir().Entry("..", func(b *storetest.Builder) { b.File("x") }).CloseDir().Bytes())

@@ -92,13 +92,7 @@ func TestDecodeTarWrongSize(t *testing.T) {
 // wrote (what gets published).
 func FuzzDecodeTar(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	storetest.BuildTree(f, dir, storetest.Tree{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
+	storetest.BuildTree(f, dir, storetest.SeedTree())
 	f.Add(storetest.Tar(f, dir, tarBase), int64(len(storetest.Dump(f, dir))))
 	f.Add([]byte{}, int64(0))
 

@@ -307,3 +307,16 @@ func Tar(t testing.TB, dir, base string) []byte {
 	}
 	return b.Bytes()
 }
+
+// SeedTree is a small store path with every kind of entry and the names a
+// decoder might stumble on: the fuzzers' first seed.
+func SeedTree() Tree {
+	return Tree{
+		"bin/hello*":      "#!/bin/sh\n",
+		"lib/link":        "->../bin/hello",
+		"lib/abs":         "->/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x",
+		"share/new\nline": "x",
+		"share/)":         "y",
+		"share/empty/":    "",
+	}
+}
