@@ -40,7 +40,7 @@ func DecodeTar(r io.Reader, w Writer, name string, opts TarOptions) error {
 }
 
 // errTarOrder is a tar stream that is not the pre-order, name-sorted walk a
-// NAR is; the path is then exported from its NAR instead.
+// NAR is; the exporter then takes the path from its NAR instead.
 var errTarOrder = errors.New("tar stream is not in NAR order")
 
 // tarDecoder turns the daemon's tar of one store path into the tree, and
