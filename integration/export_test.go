@@ -20,6 +20,7 @@ import (
 	root "github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 )
 
 // nixPathInfo asks Nix itself, in a fresh container on the cache volume,
@@ -121,7 +122,7 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 	for time.Now().Before(deadline) {
 		entries, _ := os.ReadDir(store)
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".nixcross-tmp-") {
+			if strings.HasPrefix(e.Name(), hoststore.TempPrefix) {
 				// Let it copy a little, then kill it mid-way.
 				time.Sleep(150 * time.Millisecond)
 				cmd.Process.Kill()

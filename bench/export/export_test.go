@@ -33,6 +33,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -132,11 +133,11 @@ func BenchmarkExport(b *testing.B) {
 
 	// A first, untimed export checks the result and is the source of the
 	// cp -a rounds.
-	warm, err := closure.OpenStore(filepath.Join(b.TempDir(), "warm"), nil)
+	warm, err := hoststore.Open(filepath.Join(b.TempDir(), "warm"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := warm.Export(ctx, src, c, closure.ExportOptions{}); err != nil {
+	if _, err := closure.Export(ctx, warm, src, c, closure.ExportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	treeBytes, files := treeSize(b, warm.Dir(sp))
@@ -149,17 +150,17 @@ func BenchmarkExport(b *testing.B) {
 	var exportSecs, localSecs, dockerCpSecs, cpSecs []float64
 	var peakRSS, allocs int64
 	exportLocalTo := func(dir string) {
-		s, err := closure.OpenStore(filepath.Join(dir, "local"), nil)
+		s, err := hoststore.Open(filepath.Join(dir, "local"), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		localSecs = append(localSecs, timeIt(b, func() error {
-			_, err := s.Export(ctx, fileSource(narFile), c, closure.ExportOptions{})
+			_, err := closure.Export(ctx, s, fileSource(narFile), c, closure.ExportOptions{})
 			return err
 		}))
 	}
 	exportTo := func(dir string) {
-		s, err := closure.OpenStore(filepath.Join(dir, "out"), nil)
+		s, err := hoststore.Open(filepath.Join(dir, "out"), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func BenchmarkExport(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		t0 := time.Now()
-		st, err := s.Export(ctx, src, c, closure.ExportOptions{})
+		st, err := closure.Export(ctx, s, src, c, closure.ExportOptions{})
 		exportSecs = append(exportSecs, time.Since(t0).Seconds())
 		b.StopTimer()
 		if err != nil {

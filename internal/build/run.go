@@ -19,6 +19,8 @@ import (
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/machine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -37,7 +39,7 @@ type Runner struct {
 	// Verbose shows nixcross's own detail lines.
 	Verbose bool
 	// Owner receives the exported files; nil leaves them to the process.
-	Owner *closure.Owner
+	Owner *hoststore.Owner
 }
 
 // Emulation is what the build needs from binfmt: find out, by running a
@@ -493,13 +495,13 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 	if err != nil {
 		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
 	}
-	store, err := closure.OpenStore(filepath.Dir(absLink), r.Owner)
+	store, err := hoststore.Open(filepath.Dir(absLink), r.Owner)
 	if err != nil {
 		return status.Environment(err, "")
 	}
 	done := r.UI.Phase(prefix, "export")
 	bar := r.UI.Progress(prefix+"export", clo.NarBytes())
-	stats, err := store.Export(ctx, src, clo, closure.ExportOptions{
+	stats, err := closure.Export(ctx, store, src, clo, closure.ExportOptions{
 		Progress: func(n, _ int64) { bar.Set(n) },
 		TarFailed: func(p string, err error) {
 			if r.Verbose {
@@ -517,22 +519,22 @@ func (r *Runner) export(ctx context.Context, src closure.Source, clo closure.Clo
 		return err
 	}
 	res.Link = link
-	files, err := closure.Machines(store.Dir(outs[0]))
+	files, err := machine.Scan(store.Dir(outs[0]))
 	if err != nil {
 		return err
 	}
-	for _, m := range closure.Summarize(files) {
+	for _, m := range machine.Summarize(files) {
 		res.Machines = append(res.Machines, m.Name())
 	}
 	if req.Verify {
-		if err := closure.Verify(files, s); err != nil {
+		if err := machine.Verify(files, s); err != nil {
 			return status.Build(err, "the build produced binaries for another CPU; check the derivation's system and cross-compilation settings")
 		}
 	}
 	if req.Dereference {
 		dest := absLink + "-deref"
-		rep, err := store.Dereference(outs[0], dest, closure.DerefLimit(clo))
-		if errors.Is(err, closure.ErrDerefTooLarge) {
+		rep, err := store.Dereference(outs[0], dest, hoststore.DerefLimit(clo.NarBytes()))
+		if errors.Is(err, hoststore.ErrDerefTooLarge) {
 			return status.Build(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", link, link))
 		}
 		if err != nil {

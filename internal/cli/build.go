@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
-	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -218,7 +217,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		Emulation:  build.Binfmt{},
 		RunID:      engine.RunID(),
 		Verbose:    o.verbose,
-		Owner:      exportOwner(os.Geteuid(), a.streams.getenv),
+		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
 	}
 	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
@@ -269,25 +268,4 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 
 func (a *app) selection() engine.Selection {
 	return engine.Selection{Host: a.global.host, Context: a.global.context, Getenv: a.streams.getenv}
-}
-
-// exportOwner is who the export belongs to. Run through sudo (the usual
-// way on Linux for a user outside the docker group), nixcross is root, yet
-// the result lands in the user's directory: it goes to the user sudo names
-// in SUDO_UID and SUDO_GID, so that deleting it needs no sudo. Anyone else
-// (not root, root logged in as root, Windows with euid -1) keeps the
-// files as the process's own.
-func exportOwner(euid int, getenv func(string) string) *closure.Owner {
-	if euid != 0 {
-		return nil
-	}
-	uid, err := strconv.Atoi(getenv("SUDO_UID"))
-	if err != nil || uid <= 0 {
-		return nil
-	}
-	gid, err := strconv.Atoi(getenv("SUDO_GID"))
-	if err != nil || gid < 0 {
-		return nil
-	}
-	return &closure.Owner{UID: uid, GID: gid}
 }

@@ -1,7 +1,6 @@
 package closure
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,13 +8,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
-	"os"
 	"path"
 	"sync"
-	"syscall"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
+
+	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/nar"
 )
 
 // Stats says what an Export did. Bytes are NAR bytes, the unit of narSize.
@@ -51,7 +50,7 @@ type exportItem struct {
 	hash narHash
 }
 
-// Export copies the paths of c missing from the output store out of src.
+// Export copies the paths of c missing from store out of src.
 //
 // The missing paths are requested with a single src.Dump, whose stream is
 // cut into NARs by each path's narSize. Each NAR is hashed as it is decoded
@@ -74,7 +73,7 @@ type exportItem struct {
 // On cancellation the stream is closed, temporaries are removed and the
 // context's cause is returned. The Source must tolerate Close while a Read
 // is in progress (the Docker exec stream does).
-func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOptions) (Stats, error) {
+func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, opts ExportOptions) (Stats, error) {
 	st := Stats{TotalPaths: len(c), TotalBytes: c.NarBytes()}
 	var todo []exportItem
 	var todoBytes int64
@@ -95,7 +94,7 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 			return st, fmt.Errorf("export %s: invalid narSize %d", p.Path, p.NarSize)
 		}
 		// Final names only ever appear by renaming a verified path.
-		if s.Has(p.Path) {
+		if store.Has(p.Path) {
 			st.Skipped++
 			continue
 		}
@@ -109,21 +108,15 @@ func (s *Store) Export(ctx context.Context, src Source, c Closure, opts ExportOp
 		return st, context.Cause(ctx)
 	}
 
-	root, err := os.OpenRoot(s.storeDir())
+	out, err := store.NewWriter(make([]byte, copyBufSize))
 	if err != nil {
 		return st, fmt.Errorf("export: %w", err)
 	}
-	defer root.Close()
+	defer out.Close()
 
 	m := &meter{h: sha256.New(), progress: opts.Progress, total: todoBytes}
 	m.report()
-	x := exporter{
-		ctx:     ctx,
-		owner:   s.Owner,
-		root:    root,
-		copyBuf: make([]byte, copyBufSize),
-		meter:   m,
-	}
+	x := exporter{ctx: ctx, out: out, meter: m}
 
 	// Large paths come through the daemon's tar when the source has one;
 	// a path the tar route fails on goes with the rest, as a NAR.
@@ -181,7 +174,7 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 	for _, it := range items {
 		total += it.info.NarSize
 	}
-	ra := newReadAhead(stream, ringSize(total))
+	ra := nar.NewReadAhead(stream, ringSize(total))
 	finish := func(runErr error) error {
 		if runErr != nil {
 			// Stop the producer rather than wait for it to send the rest.
@@ -189,7 +182,7 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 		}
 		stopClose()
 		closeStream()
-		ra.stop()
+		ra.Stop()
 		waitErr := wait()
 		switch {
 		case ctx.Err() != nil:
@@ -228,39 +221,29 @@ func ringSize(n int64) int {
 }
 
 type exporter struct {
-	ctx     context.Context
-	owner   *Owner
-	root    *os.Root // the output store's nix/store
-	r       *readAhead
-	copyBuf []byte
-	meter   *meter
+	ctx   context.Context
+	out   *hoststore.Writer
+	r     *nar.ReadAhead // the dump stream, while stream runs
+	meter *meter
 }
 
 func (x *exporter) one(it exportItem) error {
-	p := it.info.Path
-	base := path.Base(p)
-	tmp := tempName(base[:32])
-	lr := &io.LimitedReader{R: x.r, N: it.info.NarSize}
+	tmp, err := x.out.Create(it.info.Path)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", it.info.Path, err)
+	}
 	x.meter.h.Reset()
-	d := narDecoder{
-		r:      io.TeeReader(lr, x.meter),
-		remain: func() int64 { return lr.N },
-		check:  x.ctx.Err,
-	}
-	err := d.decode(x.writer(), tmp)
-	if err == nil && lr.N != 0 {
-		err = fmt.Errorf("NAR ends %d bytes before its narSize of %d", lr.N, it.info.NarSize)
-	} else if errors.Is(err, io.ErrUnexpectedEOF) && lr.N == 0 {
-		err = fmt.Errorf("NAR is longer than its narSize of %d: %w", it.info.NarSize, err)
-	}
+	err = nar.Decode(io.TeeReader(x.r, x.meter), tmp.Parent, tmp.Name, nar.Options{Size: it.info.NarSize, Check: x.ctx.Err})
 	return x.publish(it, tmp, err)
 }
 
 // oneTar exports a path from the daemon's tar of it (see TarSource).
 func (x *exporter) oneTar(src TarSource, it exportItem) error {
 	p := it.info.Path
-	base := path.Base(p)
-	tmp := tempName(base[:32])
+	tmp, err := x.out.Create(p)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", p, err)
+	}
 	ctx, cancel := context.WithCancel(x.ctx)
 	defer cancel()
 	stream, err := src.Tar(ctx, p)
@@ -270,55 +253,37 @@ func (x *exporter) oneTar(src TarSource, it exportItem) error {
 	closeStream := sync.OnceValue(stream.Close)
 	// A Read blocked on the daemon only returns once the stream closes.
 	stopClose := context.AfterFunc(ctx, func() { closeStream() })
-	ra := newReadAhead(stream, ringSize(it.info.NarSize))
+	ra := nar.NewReadAhead(stream, ringSize(it.info.NarSize))
 	defer func() {
 		stopClose()
 		closeStream()
-		ra.stop()
+		ra.Stop()
 	}()
 	x.meter.h.Reset()
-	start := x.meter.copied
-	d := tarDecoder{
-		tr:      tar.NewReader(ra),
-		base:    base,
-		nar:     x.meter,
-		narSize: it.info.NarSize,
-		root:    x.root,
-		tmp:     tmp,
-		check:   x.ctx.Err,
-	}
-	err = d.decode(x.writer())
-	if n := x.meter.copied - start; err == nil && n != it.info.NarSize {
-		err = fmt.Errorf("the tar makes a NAR of %d bytes, Nix recorded a narSize of %d", n, it.info.NarSize)
-	}
+	err = nar.DecodeTar(ra, tmp.Parent, tmp.Name, nar.TarOptions{
+		Size:  it.info.NarSize,
+		Check: x.ctx.Err,
+		Base:  path.Base(p),
+		NAR:   x.meter,
+		Open:  tmp.Open,
+	})
 	return x.publish(it, tmp, err)
-}
-
-func (x *exporter) writer() rootWriter {
-	return rootWriter{r: x.root, copyBuf: x.copyBuf, owner: x.owner}
 }
 
 // publish renames the path written as tmp into place if it was written
 // without error and its NAR hashed to narHash, and removes it otherwise.
-func (x *exporter) publish(it exportItem, tmp string, err error) error {
+func (x *exporter) publish(it exportItem, tmp hoststore.Temp, err error) error {
 	p := it.info.Path
-	base := path.Base(p)
 	if err == nil {
 		if got := (narHash{digest: x.meter.h.Sum(nil)}); !bytes.Equal(got.digest, it.hash.digest) {
 			err = fmt.Errorf("hash mismatch: the NAR hashes to %s, Nix recorded %s", got, it.hash)
 		}
 	}
 	if err != nil {
-		// Should this fail, the next OpenStore removes it.
-		x.root.RemoveAll(tmp)
+		tmp.Discard()
 		return fmt.Errorf("export %s: %w", p, err)
 	}
-	if err := x.root.Rename(tmp, base); err != nil {
-		x.root.RemoveAll(tmp)
-		// A concurrent run renamed the same verified path first.
-		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
-			return nil
-		}
+	if err := tmp.Publish(); err != nil {
 		return fmt.Errorf("export %s: publish: %w", p, err)
 	}
 	return nil

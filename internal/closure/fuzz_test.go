@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 // FuzzExport feeds arbitrary bytes as a store path's NAR, with their true
@@ -16,36 +18,31 @@ import (
 // same bytes).
 func FuzzExport(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	buildTree(f, dir, treeSpec{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"lib/abs":         "->/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
-	f.Add(dumpNAR(f, dir))
-	f.Add(new(narBuilder).magic().file("hello").Bytes())
-	f.Add(new(narBuilder).magic().symlink("../../etc/passwd").Bytes())
-	f.Add(new(narBuilder).magic().openDir().entry("..", func(b *narBuilder) { b.file("x") }).closeDir().Bytes())
-	f.Add(new(narBuilder).magic().openDir().
-		entry("x", func(b *narBuilder) { b.symlink("/tmp") }).
-		entry("x", func(b *narBuilder) { b.openDir().entry("y", func(b *narBuilder) { b.file("z") }).closeDir() }).
-		closeDir().Bytes())
+	storetest.BuildTree(f, dir, storetest.SeedTree())
+	f.Add(storetest.Dump(f, dir))
+	f.Add(new(storetest.Builder).Magic().File("hello").Bytes())
+	f.Add(new(storetest.Builder).Magic().Symlink("../../etc/passwd").Bytes())
+	f.Add(new(storetest.Builder).Magic().OpenDir().Entry("..", func(b *storetest.Builder) { b.File("x") }).CloseDir().Bytes())
+	f.Add(new(storetest.Builder).Magic().OpenDir().
+		Entry("x", func(b *storetest.Builder) { b.Symlink("/tmp") }).
+		Entry("x", func(b *storetest.Builder) {
+			b.OpenDir().Entry("y", func(b *storetest.Builder) { b.File("z") }).CloseDir()
+		}).
+		CloseDir().Bytes())
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
 		}
 		base := t.TempDir()
-		writeFile(t, filepath.Join(base, "sentinel", "keep"), "precious", 0o644)
+		storetest.WriteFile(t, filepath.Join(base, "sentinel", "keep"), "precious", 0o644)
 		s := openStore(t, filepath.Join(base, "out"))
-		before := snapshot(t, base, nil)
-		sp := fakePath("fuzz")
+		before := storetest.Snapshot(t, base, nil)
+		sp := storetest.StorePath("fuzz")
 		src := newFakeSource()
 		info := src.add(sp, data)
 
-		_, err := s.Export(context.Background(), src, Closure{info}, ExportOptions{})
+		_, err := Export(context.Background(), s, src, Closure{info}, ExportOptions{})
 		entries := listStore(t, s)
 		if err != nil {
 			if len(entries) != 0 {
@@ -55,12 +52,12 @@ func FuzzExport(f *testing.F) {
 			if len(entries) != 1 || entries[0] != path.Base(sp) {
 				t.Fatalf("accepted NAR left %q", entries)
 			}
-			if got := dumpNAR(t, s.Dir(sp)); !bytes.Equal(got, data) {
+			if got := storetest.Dump(t, s.Dir(sp)); !bytes.Equal(got, data) {
 				t.Fatalf("accepted a NAR that does not round-trip")
 			}
 		}
-		after := snapshot(t, base, func(rel string) bool { return strings.HasPrefix(rel, "out/nix/store/") })
-		if d := diffSnapshots(before, after); len(d) > 0 {
+		after := storetest.Snapshot(t, base, func(rel string) bool { return strings.HasPrefix(rel, "out/nix/store/") })
+		if d := storetest.Diff(before, after); len(d) > 0 {
 			t.Fatalf("changed outside the store: %v", d)
 		}
 	})
@@ -72,16 +69,10 @@ func FuzzExport(f *testing.F) {
 // the tar was accepted or the path came from its NAR instead.
 func FuzzExportTar(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
-	buildTree(f, dir, treeSpec{
-		"bin/hello*":      "#!/bin/sh\n",
-		"lib/link":        "->../bin/hello",
-		"share/new\nline": "x",
-		"share/)":         "y",
-		"share/empty/":    "",
-	})
-	data := dumpNAR(f, dir)
-	sp := fakePath("fuzz-tar")
-	f.Add(tarOf(f, dir, path.Base(sp)))
+	storetest.BuildTree(f, dir, storetest.SeedTree())
+	data := storetest.Dump(f, dir)
+	sp := storetest.StorePath("fuzz-tar")
+	f.Add(storetest.Tar(f, dir, path.Base(sp)))
 	f.Add([]byte{})
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -89,24 +80,24 @@ func FuzzExportTar(f *testing.F) {
 		tarMinSize = 1
 		defer func() { tarMinSize = old }()
 		base := t.TempDir()
-		writeFile(t, filepath.Join(base, "sentinel", "keep"), "precious", 0o644)
+		storetest.WriteFile(t, filepath.Join(base, "sentinel", "keep"), "precious", 0o644)
 		s := openStore(t, filepath.Join(base, "out"))
-		before := snapshot(t, base, nil)
+		before := storetest.Snapshot(t, base, nil)
 		src := newTarFake()
 		info := src.add(sp, data)
 		src.tars[sp] = raw
 
-		if _, err := s.Export(context.Background(), src, Closure{info}, ExportOptions{}); err != nil {
+		if _, err := Export(context.Background(), s, src, Closure{info}, ExportOptions{}); err != nil {
 			t.Fatalf("export failed although the NAR is good: %v", err)
 		}
 		if entries := listStore(t, s); len(entries) != 1 || entries[0] != path.Base(sp) {
 			t.Fatalf("store holds %q", entries)
 		}
-		if got := dumpNAR(t, s.Dir(sp)); !bytes.Equal(got, data) {
+		if got := storetest.Dump(t, s.Dir(sp)); !bytes.Equal(got, data) {
 			t.Fatalf("published a path that is not the true one")
 		}
-		after := snapshot(t, base, func(rel string) bool { return strings.HasPrefix(rel, "out/nix/store/") })
-		if d := diffSnapshots(before, after); len(d) > 0 {
+		after := storetest.Snapshot(t, base, func(rel string) bool { return strings.HasPrefix(rel, "out/nix/store/") })
+		if d := storetest.Diff(before, after); len(d) > 0 {
 			t.Fatalf("changed outside the store: %v", d)
 		}
 	})

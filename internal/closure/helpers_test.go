@@ -4,26 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 
-	"github.com/nix-community/go-nix/pkg/nar"
-	"github.com/nix-community/go-nix/pkg/nixbase32"
 	"github.com/nix-community/go-nix/pkg/nixhash"
-)
 
-// fakePath makes a syntactically valid store path for name.
-func fakePath(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return "/nix/store/" + nixbase32.EncodeToString(sum[:20]) + "-" + name
-}
+	"github.com/nixcross/nixcross/internal/hoststore"
+)
 
 // sriHash is Nix's narHash of a NAR, in the SRI form Nix 2.8 prints.
 func sriHash(data []byte) string {
@@ -38,17 +29,6 @@ func sriHashOf(digest []byte) string {
 func nix32Hash(data []byte) string {
 	sum := sha256.Sum256(data)
 	return nixhash.MustNewHashWithEncoding(nixhash.SHA256, sum[:], nixhash.NixBase32, true).String()
-}
-
-// dumpNAR serialises a directory with go-nix, the way `nix-store --dump`
-// would.
-func dumpNAR(t testing.TB, p string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := nar.DumpPath(&b, p); err != nil {
-		t.Fatalf("dump %s: %v", p, err)
-	}
-	return b.Bytes()
 }
 
 func infoFor(path string, data []byte) PathInfo {
@@ -122,103 +102,10 @@ func (f *fakeSource) dumpCalls() [][]string {
 	return append([][]string(nil), f.calls...)
 }
 
-// narBuilder writes NAR bytes by hand, so tests can say things go-nix's
-// writer refuses to.
-type narBuilder struct{ bytes.Buffer }
-
-func (b *narBuilder) str(ss ...string) *narBuilder {
-	for _, s := range ss {
-		b.num(uint64(len(s)))
-		b.WriteString(s)
-		b.Write(make([]byte, (8-len(s)%8)%8))
-	}
-	return b
-}
-
-func (b *narBuilder) num(n uint64) *narBuilder {
-	var x [8]byte
-	binary.LittleEndian.PutUint64(x[:], n)
-	b.Write(x[:])
-	return b
-}
-
-// Convenience fragments of the grammar.
-func (b *narBuilder) magic() *narBuilder { return b.str("nix-archive-1") }
-func (b *narBuilder) file(contents string) *narBuilder {
-	return b.str("(", "type", "regular", "contents", contents, ")")
-}
-func (b *narBuilder) symlink(target string) *narBuilder {
-	return b.str("(", "type", "symlink", "target", target, ")")
-}
-func (b *narBuilder) openDir() *narBuilder  { return b.str("(", "type", "directory") }
-func (b *narBuilder) closeDir() *narBuilder { return b.str(")") }
-func (b *narBuilder) entry(name string, node func(*narBuilder)) *narBuilder {
-	b.str("entry", "(", "name", name, "node")
-	node(b)
-	return b.str(")")
-}
-
-// snapshot records everything under dir (without following links), so a
-// test can prove a hostile stream changed nothing it should not have.
-func snapshot(t testing.TB, dir string, skip func(rel string) bool) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if skip != nil && skip(rel) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String()
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			desc += " -> " + target
-		case fi.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" %x", sha256.Sum256(data))
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("snapshot %s: %v", dir, err)
-	}
-	return out
-}
-
-func diffSnapshots(before, after map[string]string) []string {
-	var diffs []string
-	for k, v := range before {
-		if after[k] != v {
-			diffs = append(diffs, fmt.Sprintf("%q: %q -> %q", k, v, after[k]))
-		}
-	}
-	for k, v := range after {
-		if _, ok := before[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("%q: new %q", k, v))
-		}
-	}
-	sort.Strings(diffs)
-	return diffs
-}
-
 // listStore names the entries of the output store's nix/store.
-func listStore(t testing.TB, s *Store) []string {
+func listStore(t testing.TB, s *hoststore.Store) []string {
 	t.Helper()
-	entries, err := os.ReadDir(s.storeDir())
+	entries, err := os.ReadDir(filepath.Join(s.Root, "nix", "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,34 +116,11 @@ func listStore(t testing.TB, s *Store) []string {
 	return names
 }
 
-func openStore(t testing.TB, root string) *Store {
+func openStore(t testing.TB, root string) *hoststore.Store {
 	t.Helper()
-	s, err := OpenStore(root, nil)
+	s, err := hoststore.Open(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func writeFile(t testing.TB, p string, data string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func symlink(t testing.TB, target, p string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, p); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/nix-community/go-nix/pkg/nixbase32"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 func TestParsePathInfo(t *testing.T) {
-	hello, glibc := fakePath("hello-2.12"), fakePath("glibc-2.37")
+	hello, glibc := storetest.StorePath("hello-2.12"), storetest.StorePath("glibc-2.37")
 	// As printed by Debian's Nix 2.8 (SRI narHash).
 	const sri = "sha256-Opqb+N8OdD2Flc46wZtGX1NDtur9hjKglAy1o1Imrmg="
 	digest, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(sri, "sha256-"))
@@ -91,7 +93,7 @@ func TestParsePathInfo(t *testing.T) {
 }
 
 func TestMissingReferences(t *testing.T) {
-	a, b, c := fakePath("a"), fakePath("b"), fakePath("c")
+	a, b, c := storetest.StorePath("a"), storetest.StorePath("b"), storetest.StorePath("c")
 	tests := []struct {
 		name string
 		in   Closure

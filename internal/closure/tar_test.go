@@ -6,15 +6,15 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 // tarFake is a TarSource: NARs as fakeSource serves them, and per path a
@@ -39,61 +39,6 @@ func (f *tarFake) Tar(ctx context.Context, storePath string) (io.ReadCloser, err
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
-// tarOf archives dir the way the daemon does for `docker cp`: a walk with
-// names sorted bytewise, directories with a trailing slash, the root named
-// base, and a file's second name (same inode) as a hard link to its first.
-func tarOf(t testing.TB, dir, base string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	seen := map[uint64]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		name := path.Join(base, filepath.ToSlash(rel))
-		hdr := &tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), Format: tar.FormatPAX}
-		switch {
-		case fi.IsDir():
-			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
-		default:
-			ino := fi.Sys().(*syscall.Stat_t).Ino
-			if first, ok := seen[ino]; ok {
-				hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
-				break
-			}
-			seen[ino] = name
-			hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			_, err = tw.Write(data)
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // withTarMinSize lowers the tar threshold for a test's small paths.
 func withTarMinSize(t *testing.T, n int64) {
 	old := tarMinSize
@@ -103,35 +48,35 @@ func withTarMinSize(t *testing.T, n int64) {
 
 func TestExportThroughTar(t *testing.T) {
 	withTarMinSize(t, 1)
-	dep := fakePath("dep-1.0")
+	dep := storetest.StorePath("dep-1.0")
 	tests := []struct {
 		name string
 		make func(t *testing.T, p string)
 	}{
 		{"directory tree", func(t *testing.T, p string) {
-			buildTree(t, p, richTree(dep))
+			storetest.BuildTree(t, p, storetest.RichTree(dep))
 			// A second name for a file, as Nix's store optimisation makes.
 			if err := os.Link(filepath.Join(p, "share", "odd-size"), filepath.Join(p, "share", "z-hardlink")); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"single file", func(t *testing.T, p string) { writeFile(t, p, "just a file", 0o644) }},
-		{"single executable", func(t *testing.T, p string) { writeFile(t, p, "#!/bin/sh\n", 0o755) }},
+		{"single file", func(t *testing.T, p string) { storetest.WriteFile(t, p, "just a file", 0o644) }},
+		{"single executable", func(t *testing.T, p string) { storetest.WriteFile(t, p, "#!/bin/sh\n", 0o755) }},
 		{"empty directory", func(t *testing.T, p string) { os.Mkdir(p, 0o755) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srcDir := filepath.Join(t.TempDir(), "src")
 			tt.make(t, srcDir)
-			data := dumpNAR(t, srcDir)
-			sp := fakePath("tar-" + strings.ReplaceAll(tt.name, " ", "-"))
+			data := storetest.Dump(t, srcDir)
+			sp := storetest.StorePath("tar-" + strings.ReplaceAll(tt.name, " ", "-"))
 			src := newTarFake()
 			info := src.add(sp, data)
-			src.tars[sp] = tarOf(t, srcDir, path.Base(sp))
+			src.tars[sp] = storetest.Tar(t, srcDir, path.Base(sp))
 
 			s := openStore(t, filepath.Join(t.TempDir(), "out"))
 			var failed []error
-			st, err := s.Export(context.Background(), src, Closure{info}, ExportOptions{
+			st, err := Export(context.Background(), s, src, Closure{info}, ExportOptions{
 				TarFailed: func(_ string, err error) { failed = append(failed, err) },
 			})
 			if err != nil {
@@ -143,10 +88,10 @@ func TestExportThroughTar(t *testing.T) {
 			if st.Paths != 1 || st.Bytes != int64(len(data)) {
 				t.Errorf("stats = %+v", st)
 			}
-			if got := dumpNAR(t, s.Dir(sp)); !bytes.Equal(got, data) {
+			if got := storetest.Dump(t, s.Dir(sp)); !bytes.Equal(got, data) {
 				t.Fatalf("re-dumped NAR differs")
 			}
-			checkModes(t, s.Dir(sp))
+			storetest.CheckModes(t, s.Dir(sp))
 		})
 	}
 }
@@ -157,11 +102,11 @@ func TestExportThroughTar(t *testing.T) {
 func TestExportTarRefused(t *testing.T) {
 	withTarMinSize(t, 1)
 	srcDir := filepath.Join(t.TempDir(), "src")
-	buildTree(t, srcDir, treeSpec{"a/f": "file a/f", "b/g*": "exec b/g", "c": "->a/f"})
-	data := dumpNAR(t, srcDir)
-	sp := fakePath("refused")
+	storetest.BuildTree(t, srcDir, storetest.Tree{"a/f": "file a/f", "b/g*": "exec b/g", "c": "->a/f"})
+	data := storetest.Dump(t, srcDir)
+	sp := storetest.StorePath("refused")
 	base := path.Base(sp)
-	good := tarOf(t, srcDir, base)
+	good := storetest.Tar(t, srcDir, base)
 
 	type entry struct {
 		name, link string
@@ -232,9 +177,9 @@ func TestExportTarRefused(t *testing.T) {
 			info := src.add(sp, data)
 			src.tars[sp] = raw
 			s := openStore(t, out)
-			before := snapshot(t, work, nil)
+			before := storetest.Snapshot(t, work, nil)
 			var failed []error
-			_, err := s.Export(context.Background(), src, Closure{info}, ExportOptions{
+			_, err := Export(context.Background(), s, src, Closure{info}, ExportOptions{
 				TarFailed: func(_ string, err error) { failed = append(failed, err) },
 			})
 			if err != nil {
@@ -246,11 +191,11 @@ func TestExportTarRefused(t *testing.T) {
 			if calls := src.dumpCalls(); len(calls) != 1 || !slices.Equal(calls[0], []string{sp}) {
 				t.Errorf("NAR requests %v", calls)
 			}
-			if got := dumpNAR(t, s.Dir(sp)); !bytes.Equal(got, data) {
+			if got := storetest.Dump(t, s.Dir(sp)); !bytes.Equal(got, data) {
 				t.Errorf("the published path is not the verified NAR's tree")
 			}
 			// Only the store path itself is new.
-			changed := diffSnapshots(before, snapshot(t, work, nil))
+			changed := storetest.Diff(before, storetest.Snapshot(t, work, nil))
 			for _, c := range changed {
 				if !strings.HasPrefix(strings.TrimPrefix(c, `"`), "out/nix/store/"+base) {
 					t.Errorf("changed outside the path: %s", c)
@@ -273,15 +218,15 @@ func TestExportTarThreshold(t *testing.T) {
 		if strings.HasPrefix(name, "large") {
 			size = 8192
 		}
-		buildTree(t, dir, treeSpec{"f": randomString(size, uint64(len(name)))})
-		sp := fakePath(name)
-		c = append(c, src.add(sp, dumpNAR(t, dir)))
+		storetest.BuildTree(t, dir, storetest.Tree{"f": storetest.RandomString(size, uint64(len(name)))})
+		sp := storetest.StorePath(name)
+		c = append(c, src.add(sp, storetest.Dump(t, dir)))
 		if name == "large-1" || name == "large-2" {
-			src.tars[sp] = tarOf(t, dir, path.Base(sp))
+			src.tars[sp] = storetest.Tar(t, dir, path.Base(sp))
 		}
 	}
 	s := openStore(t, t.TempDir())
-	st, err := s.Export(context.Background(), src, c, ExportOptions{})
+	st, err := Export(context.Background(), s, src, c, ExportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

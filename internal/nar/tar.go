@@ -1,41 +1,50 @@
-package closure
+package nar
 
 import (
 	"archive/tar"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"strings"
 
 	"github.com/nix-community/go-nix/pkg/wire"
 )
 
-// TarSource is a Source that can also stream one store path as the Docker
-// daemon's own tar of it (CopyFromContainer, what `docker cp` reads). That
-// stream leaves out the process and the shim an exec needs and was 1.2x to
-// 2x faster than a NAR through an exec on the benchmark machine
-// (bench/export), which for a large path is worth a request of its own.
-type TarSource interface {
-	Source
-	// Tar returns the daemon's tar of storePath: its root entry named by
-	// the path's base name, then everything below it.
-	Tar(ctx context.Context, storePath string) (io.ReadCloser, error)
+// TarOptions says what the daemon's tar of one store path must make.
+type TarOptions struct {
+	// Size is the store path's narSize: the NAR the tar makes must come
+	// to exactly that, and more is refused as soon as it shows.
+	Size int64
+	// Check, when set, is polled between entries, for cancellation.
+	Check func() error
+	// Base is the store path's base name, the tar's root entry.
+	Base string
+	// NAR receives the NAR serialisation of the tree as it is decoded.
+	NAR io.Writer
+	// Open reads back a regular file already written, by its path below
+	// the root ("a/f"): a hard link in the tar is a second copy of it.
+	Open func(rel string) (fs.File, error)
 }
 
-// tarMinSize is the narSize from which a path goes through Tar: below it
-// the request's fixed cost (a round trip and an archive set-up in the
-// daemon, a few milliseconds) outweighs the faster stream.
-var tarMinSize int64 = 16 << 20
+// DecodeTar reads the daemon's tar of one store path (what `docker cp`
+// reads) from r and writes the tree as name in w and its NAR to opts.NAR,
+// so that the path is hashed exactly as if it had come as a NAR.
+func DecodeTar(r io.Reader, w Writer, name string, opts TarOptions) error {
+	d := tarDecoder{tr: tar.NewReader(r), opts: opts}
+	err := d.decode(w, name)
+	if err == nil && d.n != opts.Size {
+		err = fmt.Errorf("the tar makes a NAR of %d bytes, Nix recorded a narSize of %d", d.n, opts.Size)
+	}
+	return err
+}
 
 // errTarOrder is a tar stream that is not the pre-order, name-sorted walk a
-// NAR is; the path is then exported from its NAR instead.
+// NAR is; the exporter then takes the path from its NAR instead.
 var errTarOrder = errors.New("tar stream is not in NAR order")
 
 // tarDecoder turns the daemon's tar of one store path into the tree, and
-// into the NAR Nix would serialise for it, written to nar as it goes so
-// that the path is hashed exactly as if it had come as a NAR.
+// into the NAR Nix would serialise for it.
 //
 // Nothing in the tar is trusted: names are checked like a NAR's (no "",
 // ".", "..", "/" or NUL, sorted and unique per directory), the root entry
@@ -47,27 +56,22 @@ var errTarOrder = errors.New("tar stream is not in NAR order")
 // Nix's) passes; anything else fails before publishing, and the hash is
 // checked regardless.
 type tarDecoder struct {
-	tr      *tar.Reader
-	base    string    // the store path's base name, the tar's root entry
-	nar     io.Writer // receives the NAR serialisation
-	narSize int64     // what the NAR must come to; more is refused early
-	n       int64     // NAR bytes so far
-	root    *os.Root  // the output store's nix/store, for hard link sources
-	tmp     string    // the temporary name the path is written under
-	check   func() error
-	files   map[string]bool // regular files written, by path below the root: executable
-	open    []openDir       // the directories being written, outermost first
+	tr    *tar.Reader
+	opts  TarOptions
+	n     int64           // NAR bytes so far
+	files map[string]bool // regular files written, by path below the root: executable
+	open  []openDir       // the directories being written, outermost first
 }
 
 type openDir struct {
 	rel  string // relative to the path's root, "" for the root
-	w    narWriter
+	w    Writer
 	done func() error
 	last string // the last entry name, to enforce NAR order
 }
 
-// decode writes the whole path as tmp through w.
-func (d *tarDecoder) decode(w narWriter) (err error) {
+// decode writes the whole path as name through w.
+func (d *tarDecoder) decode(w Writer, name string) (err error) {
 	defer func() {
 		// Close what is still open (on failure) so modes are restored
 		// before the caller removes the temporary.
@@ -87,11 +91,11 @@ func (d *tarDecoder) decode(w narWriter) (err error) {
 		}
 		return err
 	}
-	name, isDir := strings.CutSuffix(hdr.Name, "/")
-	if name != d.base {
-		return fmt.Errorf("%w: root entry %q, want %q", errTarOrder, hdr.Name, d.base)
+	root, isDir := strings.CutSuffix(hdr.Name, "/")
+	if root != d.opts.Base {
+		return fmt.Errorf("%w: root entry %q, want %q", errTarOrder, hdr.Name, d.opts.Base)
 	}
-	if err := d.node(w, d.tmp, "", hdr, isDir); err != nil {
+	if err := d.node(w, name, "", hdr, isDir); err != nil {
 		return err
 	}
 	for {
@@ -118,13 +122,13 @@ func (d *tarDecoder) decode(w narWriter) (err error) {
 }
 
 func (d *tarDecoder) next() (*tar.Header, error) {
-	if d.check != nil {
-		if err := d.check(); err != nil {
+	if d.opts.Check != nil {
+		if err := d.opts.Check(); err != nil {
 			return nil, err
 		}
 	}
-	if d.n > d.narSize {
-		return nil, fmt.Errorf("the NAR outgrows its narSize of %d", d.narSize)
+	if d.n > d.opts.Size {
+		return nil, fmt.Errorf("the NAR outgrows its narSize of %d", d.opts.Size)
 	}
 	hdr, err := d.tr.Next()
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -137,9 +141,9 @@ func (d *tarDecoder) next() (*tar.Header, error) {
 // walk has left and checks the entry belongs in the one it is in now.
 func (d *tarDecoder) entry(hdr *tar.Header) error {
 	name, isDir := strings.CutSuffix(hdr.Name, "/")
-	rel, ok := strings.CutPrefix(name, d.base+"/")
+	rel, ok := strings.CutPrefix(name, d.opts.Base+"/")
 	if !ok {
-		return fmt.Errorf("%w: entry %q outside %q", errTarOrder, hdr.Name, d.base)
+		return fmt.Errorf("%w: entry %q outside %q", errTarOrder, hdr.Name, d.opts.Base)
 	}
 	parent, leaf := "", rel
 	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
@@ -167,13 +171,13 @@ func (d *tarDecoder) entry(hdr *tar.Header) error {
 
 // node writes one entry (as name in w) and its NAR up to, not including,
 // the closing parentheses of a directory, which closeDir writes.
-func (d *tarDecoder) node(w narWriter, name, rel string, hdr *tar.Header, isDir bool) error {
+func (d *tarDecoder) node(w Writer, name, rel string, hdr *tar.Header, isDir bool) error {
 	if isDir && hdr.Typeflag != tar.TypeDir {
 		return fmt.Errorf("%w: %q: a name ending in / that is not a directory", errTarOrder, hdr.Name)
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		sub, done, err := w.dir(name)
+		sub, done, err := w.Dir(name)
 		if err != nil {
 			return err
 		}
@@ -188,7 +192,7 @@ func (d *tarDecoder) node(w narWriter, name, rel string, hdr *tar.Header, isDir 
 		if rel != "" {
 			d.str(")") // the entry
 		}
-		return w.symlink(name, hdr.Linkname)
+		return w.Symlink(name, hdr.Linkname)
 	case tar.TypeReg:
 		exec := hdr.Mode&0o100 != 0
 		d.files[rel] = exec
@@ -199,12 +203,12 @@ func (d *tarDecoder) node(w narWriter, name, rel string, hdr *tar.Header, isDir 
 		// Docker writes a file's second name as a link to its first. The
 		// NAR has the contents twice, and so does the copy: they are read
 		// back from the file already written under the first name.
-		target, ok := strings.CutPrefix(hdr.Linkname, d.base+"/")
+		target, ok := strings.CutPrefix(hdr.Linkname, d.opts.Base+"/")
 		exec, known := d.files[target]
 		if !ok || !known {
 			return fmt.Errorf("%w: %q: hard link to %q, not a file of this path", errTarOrder, hdr.Name, hdr.Linkname)
 		}
-		f, err := d.root.Open(d.tmp + "/" + target)
+		f, err := d.opts.Open(target)
 		if err != nil {
 			return err
 		}
@@ -226,7 +230,7 @@ func (d *tarDecoder) node(w narWriter, name, rel string, hdr *tar.Header, isDir 
 	return nil
 }
 
-func (d *tarDecoder) file(w narWriter, name string, exec bool, size int64, r io.Reader) error {
+func (d *tarDecoder) file(w Writer, name string, exec bool, size int64, r io.Reader) error {
 	d.str("(", "type", "regular")
 	if exec {
 		d.str("executable", "")
@@ -234,11 +238,11 @@ func (d *tarDecoder) file(w narWriter, name string, exec bool, size int64, r io.
 	d.str("contents")
 	// The length field now, the padding on Close.
 	body, _ := wire.NewBytesWriter(narCount{d}, uint64(size))
-	if size < 0 || size > d.narSize-d.n {
-		return fmt.Errorf("file of %d bytes does not fit in the narSize of %d", size, d.narSize)
+	if size < 0 || size > d.opts.Size-d.n {
+		return fmt.Errorf("file of %d bytes does not fit in the narSize of %d", size, d.opts.Size)
 	}
 	contents := &io.LimitedReader{R: r, N: size}
-	if err := w.file(name, exec, io.TeeReader(contents, body)); err != nil {
+	if err := w.File(name, exec, io.TeeReader(contents, body)); err != nil {
 		return err
 	}
 	if contents.N != 0 {
@@ -267,7 +271,7 @@ type narCount struct{ d *tarDecoder }
 
 func (c narCount) Write(p []byte) (int, error) {
 	c.d.n += int64(len(p))
-	return c.d.nar.Write(p)
+	return c.d.opts.NAR.Write(p)
 }
 
 // str writes NAR strings in Nix's wire format. The NAR only goes to the

@@ -1,4 +1,4 @@
-package closure
+package machine
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixcross/nixcross/internal/storetest"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -46,10 +47,10 @@ func elfHeaderOrder(class elf.Class, machine elf.Machine, data elf.Data) string 
 
 var hostMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "riscv64": elf.EM_RISCV}
 
-func TestMachines(t *testing.T) {
+func TestScan(t *testing.T) {
 	root := t.TempDir()
 	out := filepath.Join(root, "nix", "store", "x-out")
-	buildTree(t, out, treeSpec{
+	storetest.BuildTree(t, out, storetest.Tree{
 		"bin/arm*":       elfHeader(elf.ELFCLASS64, elf.EM_AARCH64),
 		"bin/rv*":        elfHeader(elf.ELFCLASS64, elf.EM_RISCV),
 		"lib/x86.so":     elfHeader(elf.ELFCLASS64, elf.EM_X86_64),
@@ -61,7 +62,7 @@ func TestMachines(t *testing.T) {
 		"bin/link":       "->arm", // not followed, so not listed twice
 		"bin/outside":    "->/bin/sh",
 	})
-	want := []ELFFile{
+	want := []File{
 		{"bin/arm", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 		{"bin/rv", system.ELF{Machine: elf.EM_RISCV, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 		{"lib/arm32.so", system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}},
@@ -71,15 +72,15 @@ func TestMachines(t *testing.T) {
 	if m, ok := hostMachine[runtime.GOARCH]; ok {
 		exe, err := os.ReadFile("/proc/self/exe")
 		if err == nil {
-			writeFile(t, filepath.Join(out, "bin", "host"), string(exe), 0o755)
-			want = append(want[:1], append([]ELFFile{{"bin/host", system.ELF{Machine: m, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}, want[1:]...)...)
+			storetest.WriteFile(t, filepath.Join(out, "bin", "host"), string(exe), 0o755)
+			want = append(want[:1], append([]File{{"bin/host", system.ELF{Machine: m, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}, want[1:]...)...)
 		}
 	}
 	// Called through an out-link, as the CLI does.
 	outLink := filepath.Join(root, "result")
-	symlink(t, "nix/store/x-out", outLink)
+	storetest.Symlink(t, "nix/store/x-out", outLink)
 
-	got, err := Machines(outLink)
+	got, err := Scan(outLink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,46 +89,46 @@ func TestMachines(t *testing.T) {
 	}
 }
 
-func TestMachinesSingleFile(t *testing.T) {
+func TestScanSingleFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "x-tool")
-	writeFile(t, p, elfHeader(elf.ELFCLASS64, elf.EM_AARCH64), 0o555)
-	got, err := Machines(p)
+	storetest.WriteFile(t, p, elfHeader(elf.ELFCLASS64, elf.EM_AARCH64), 0o555)
+	got, err := Scan(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []ELFFile{{"x-tool", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}; !reflect.DeepEqual(got, want) {
+	if want := []File{{"x-tool", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
-func TestMachinesDoesNotLeaveTheOutput(t *testing.T) {
+func TestScanDoesNotLeaveTheOutput(t *testing.T) {
 	root := t.TempDir()
 	// The top-level output is itself a symlink out of the output store.
-	symlink(t, "/usr", filepath.Join(root, "nix", "store", "x-evil"))
-	symlink(t, "nix/store/x-evil", filepath.Join(root, "result"))
+	storetest.Symlink(t, "/usr", filepath.Join(root, "nix", "store", "x-evil"))
+	storetest.Symlink(t, "nix/store/x-evil", filepath.Join(root, "result"))
 	for _, dir := range []string{filepath.Join(root, "result"), filepath.Join(root, "nix", "store", "x-evil")} {
-		got, err := Machines(dir)
+		got, err := Scan(dir)
 		if err != nil || len(got) != 0 {
-			t.Errorf("Machines(%s) = %v, %v; want nothing", dir, got, err)
+			t.Errorf("Scan(%s) = %v, %v; want nothing", dir, got, err)
 		}
 	}
 }
 
-func TestMachinesMissing(t *testing.T) {
-	if _, err := Machines(filepath.Join(t.TempDir(), "nope")); err == nil {
+func TestScanMissing(t *testing.T) {
+	if _, err := Scan(filepath.Join(t.TempDir(), "nope")); err == nil {
 		t.Error("no error for a missing output")
 	}
 }
 
 func TestSummarize(t *testing.T) {
-	files := []ELFFile{
+	files := []File{
 		{"a", system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 		{"b", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 		{"c", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}},
 		{"d", system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}},
 	}
 	got := Summarize(files)
-	want := []MachineCount{
+	want := []Count{
 		{system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}, 2},
 		{system.ELF{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}, 1},
 		{system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}, 1},
@@ -145,33 +146,33 @@ func TestSummarize(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	aarch64 := system.System{Arch: "aarch64", OS: "linux"}
-	arm := func(p string) ELFFile {
-		return ELFFile{p, system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
+	arm := func(p string) File {
+		return File{p, system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
 	}
-	x86 := func(p string) ELFFile {
-		return ELFFile{p, system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
+	x86 := func(p string) File {
+		return File{p, system.ELF{Machine: elf.EM_X86_64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2LSB}}
 	}
-	var many []ELFFile
+	var many []File
 	for i := range 12 {
 		many = append(many, x86(fmt.Sprintf("bin/x%02d", i)))
 	}
 	tests := []struct {
 		name    string
-		files   []ELFFile
+		files   []File
 		want    system.System
 		wantErr string
 	}{
-		{"all match", []ELFFile{arm("bin/a"), arm("lib/b.so")}, aarch64, ""},
+		{"all match", []File{arm("bin/a"), arm("lib/b.so")}, aarch64, ""},
 		{"no ELF files", nil, aarch64, ""},
-		{"one wrong", []ELFFile{arm("bin/a"), x86("lib/b.so")}, aarch64, "verify: 1 of 2 ELF files are not built for aarch64-linux: lib/b.so (x86_64)"},
-		{"wrong class", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}}}, aarch64, "bin/a (aarch64 32-bit)"},
+		{"one wrong", []File{arm("bin/a"), x86("lib/b.so")}, aarch64, "verify: 1 of 2 ELF files are not built for aarch64-linux: lib/b.so (x86_64)"},
+		{"wrong class", []File{{"bin/a", system.ELF{Machine: elf.EM_AARCH64, Class: elf.ELFCLASS32, Data: elf.ELFDATA2LSB}}}, aarch64, "bin/a (aarch64 32-bit)"},
 		// Same e_machine and class as powerpc64le: only the byte order differs.
-		{"big-endian powerpc64", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_PPC64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "powerpc64le", OS: "linux"}, "bin/a (powerpc64)"},
-		{"big-endian riscv64", []ELFFile{{"bin/a", system.ELF{Machine: elf.EM_RISCV, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "riscv64", OS: "linux"}, "bin/a (riscv64 big-endian)"},
+		{"big-endian powerpc64", []File{{"bin/a", system.ELF{Machine: elf.EM_PPC64, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "powerpc64le", OS: "linux"}, "bin/a (powerpc64)"},
+		{"big-endian riscv64", []File{{"bin/a", system.ELF{Machine: elf.EM_RISCV, Class: elf.ELFCLASS64, Data: elf.ELFDATA2MSB}}}, system.System{Arch: "riscv64", OS: "linux"}, "bin/a (riscv64 big-endian)"},
 		{"many wrong", many, aarch64, "12 of 12 ELF files are not built for aarch64-linux: bin/x00 (x86_64), bin/x01"},
 		{"many wrong, list cut", many, aarch64, "bin/x09 (x86_64) and 2 more"},
-		{"darwin is not ELF", []ELFFile{arm("bin/a")}, system.System{Arch: "aarch64", OS: "darwin"}, "not built for aarch64-darwin"},
-		{"unknown system", []ELFFile{arm("bin/a")}, system.System{Arch: "m68k", OS: "linux"}, "no ELF machine is known for m68k-linux"},
+		{"darwin is not ELF", []File{arm("bin/a")}, system.System{Arch: "aarch64", OS: "darwin"}, "not built for aarch64-darwin"},
+		{"unknown system", []File{arm("bin/a")}, system.System{Arch: "m68k", OS: "linux"}, "no ELF machine is known for m68k-linux"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,32 +1,14 @@
-package closure
+package hoststore
 
 import (
-	"context"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
-
-// exportTree builds spec as a store path named name and exports it into s.
-func exportTree(t *testing.T, s *Store, name string, spec treeSpec) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "src")
-	buildTree(t, dir, spec)
-	return exportDir(t, s, name, dir)
-}
-
-func exportDir(t *testing.T, s *Store, name, dir string) string {
-	t.Helper()
-	sp := fakePath(name)
-	src := newFakeSource()
-	info := src.add(sp, dumpNAR(t, dir))
-	if _, err := s.Export(context.Background(), src, Closure{info}, ExportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return sp
-}
 
 func TestLink(t *testing.T) {
 	tests := []struct {
@@ -37,11 +19,11 @@ func TestLink(t *testing.T) {
 		untouched func(t *testing.T, outLink string)
 	}{
 		{name: "no out-link yet", before: func(*testing.T, string) {}},
-		{name: "replaces an old out-link", before: func(t *testing.T, o string) { symlink(t, "nix/store/old", o) }},
-		{name: "replaces an absolute out-link", before: func(t *testing.T, o string) { symlink(t, "/nix/store/old", o) }},
+		{name: "replaces an old out-link", before: func(t *testing.T, o string) { storetest.Symlink(t, "nix/store/old", o) }},
+		{name: "replaces an absolute out-link", before: func(t *testing.T, o string) { storetest.Symlink(t, "/nix/store/old", o) }},
 		{
 			name:    "refuses a real file",
-			before:  func(t *testing.T, o string) { writeFile(t, o, "user data", 0o644) },
+			before:  func(t *testing.T, o string) { storetest.WriteFile(t, o, "user data", 0o644) },
 			wantErr: "not a symlink",
 			untouched: func(t *testing.T, o string) {
 				if data, err := os.ReadFile(o); err != nil || string(data) != "user data" {
@@ -51,7 +33,7 @@ func TestLink(t *testing.T) {
 		},
 		{
 			name:    "refuses a directory",
-			before:  func(t *testing.T, o string) { writeFile(t, filepath.Join(o, "mine"), "user data", 0o644) },
+			before:  func(t *testing.T, o string) { storetest.WriteFile(t, filepath.Join(o, "mine"), "user data", 0o644) },
 			wantErr: "not a symlink",
 			untouched: func(t *testing.T, o string) {
 				if data, err := os.ReadFile(filepath.Join(o, "mine")); err != nil || string(data) != "user data" {
@@ -64,7 +46,7 @@ func TestLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "build")
 			s := openStore(t, dir)
-			sp := exportTree(t, s, "hello", treeSpec{"bin/hello*": "hi"})
+			sp := addTree(t, s, "hello", storetest.Tree{"bin/hello*": "hi"})
 			outLink := filepath.Join(dir, "result")
 			tt.before(t, outLink)
 
@@ -99,7 +81,7 @@ func TestLink(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(moved)
 			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), tempPrefix) {
+				if strings.HasPrefix(e.Name(), TempPrefix) {
 					t.Errorf("stray temporary %s", e.Name())
 				}
 			}
@@ -110,7 +92,7 @@ func TestLink(t *testing.T) {
 func TestLinkMissingPath(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
-	err := s.Link(filepath.Join(dir, "result"), fakePath("never-exported"))
+	err := s.Link(filepath.Join(dir, "result"), storetest.StorePath("never-exported"))
 	if err == nil || !strings.Contains(err.Error(), "not in the output store") {
 		t.Fatalf("err = %v", err)
 	}

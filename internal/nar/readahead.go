@@ -1,18 +1,18 @@
-package closure
+package nar
 
 import (
 	"io"
 	"sync"
 )
 
-// readAhead decouples reading the container's stream from writing the
+// ReadAhead decouples reading the container's stream from writing the
 // files: a goroutine reads the stream into a fixed ring buffer while the
 // decoder is busy on the disk, so the producer in the container is not
 // stalled behind our writes (nor our writes behind its reads). It is a
 // bounded pipe: memory stays at the ring's size, and whatever has arrived
 // is readable at once, however little (a path must not wait for the next
 // one's bytes to be published).
-type readAhead struct {
+type ReadAhead struct {
 	mu       sync.Mutex
 	readable sync.Cond // signalled when data or the end arrives
 	writable sync.Cond // signalled when the reader frees space or stops
@@ -23,8 +23,10 @@ type readAhead struct {
 	wg       sync.WaitGroup
 }
 
-func newReadAhead(src io.Reader, size int) *readAhead {
-	ra := &readAhead{buf: make([]byte, size)}
+// NewReadAhead starts reading src into a ring of size bytes. The caller
+// must Stop it.
+func NewReadAhead(src io.Reader, size int) *ReadAhead {
+	ra := &ReadAhead{buf: make([]byte, size)}
 	ra.readable.L = &ra.mu
 	ra.writable.L = &ra.mu
 	ra.wg.Add(1)
@@ -32,7 +34,7 @@ func newReadAhead(src io.Reader, size int) *readAhead {
 	return ra
 }
 
-func (ra *readAhead) fill(src io.Reader) {
+func (ra *ReadAhead) fill(src io.Reader) {
 	defer ra.wg.Done()
 	size := int64(len(ra.buf))
 	for {
@@ -65,7 +67,7 @@ func (ra *readAhead) fill(src io.Reader) {
 	}
 }
 
-func (ra *readAhead) Read(p []byte) (int, error) {
+func (ra *ReadAhead) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -93,7 +95,7 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (ra *readAhead) ReadByte() (byte, error) {
+func (ra *ReadAhead) ReadByte() (byte, error) {
 	var b [1]byte
 	if _, err := io.ReadFull(ra, b[:]); err != nil {
 		return 0, err
@@ -101,9 +103,9 @@ func (ra *readAhead) ReadByte() (byte, error) {
 	return b[0], nil
 }
 
-// stop ends the filler. The stream must be closed first, or a Read
+// Stop ends the filler. The stream must be closed first, or a Read
 // blocked inside it keeps the filler (and stop) waiting.
-func (ra *readAhead) stop() {
+func (ra *ReadAhead) Stop() {
 	ra.mu.Lock()
 	ra.stopped = true
 	ra.writable.Broadcast()

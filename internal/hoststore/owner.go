@@ -1,6 +1,9 @@
-package closure
+package hoststore
 
-import "os"
+import (
+	"os"
+	"strconv"
+)
 
 // Owner is who the files an export creates belong to when that is not the
 // process's own user. `sudo nixcross build` runs as root, but the result
@@ -11,6 +14,27 @@ import "os"
 // renamed into place, so that even what a killed run leaves behind is
 // the user's to remove.
 type Owner struct{ UID, GID int }
+
+// SudoOwner is who an export belongs to. Run through sudo (the usual way
+// on Linux for a user outside the docker group), nixcross is root, yet the
+// result lands in the user's directory: it goes to the user sudo names in
+// SUDO_UID and SUDO_GID, so that deleting it needs no sudo. Anyone else
+// (not root, root logged in as root, Windows with euid -1) keeps the
+// files as the process's own: nil.
+func SudoOwner(euid int, getenv func(string) string) *Owner {
+	if euid != 0 {
+		return nil
+	}
+	uid, err := strconv.Atoi(getenv("SUDO_UID"))
+	if err != nil || uid <= 0 {
+		return nil
+	}
+	gid, err := strconv.Atoi(getenv("SUDO_GID"))
+	if err != nil || gid < 0 {
+		return nil
+	}
+	return &Owner{UID: uid, GID: gid}
+}
 
 // file gives an open file to the owner.
 func (o *Owner) file(f *os.File) error {

@@ -1,4 +1,10 @@
-package closure
+// Package machine owns what the exported binaries are built for: it
+// reads the ELF header of every file of an output (Scan), groups them by
+// machine for the summary (Summarize) and checks them against the
+// requested system for --verify (Verify). It is not called elf because
+// it imports debug/elf, and because the question it answers is which
+// machine a build is for.
+package machine
 
 import (
 	"debug/elf"
@@ -14,21 +20,21 @@ import (
 	"github.com/nixcross/nixcross/internal/system"
 )
 
-// ELFFile is one ELF file of an exported output and what it was built for.
-type ELFFile struct {
+// File is one ELF file of an exported output and what it was built for.
+type File struct {
 	Path string // relative to the output, slash-separated
 	system.ELF
 }
 
-// Machines classifies the ELF files under dir (the top-level output as
-// Store.Dir names it, or the out-link pointing at it) by machine, so the
+// Scan classifies the ELF files under dir (the top-level output as
+// hoststore.Store.Dir names it, or the out-link pointing at it) by machine, so the
 // user does not need `file result/bin/...` to see what was built.
 // Symlinks are not followed: they are either in the closure and classified
 // where they point, or not ours to read. The one exception is dir itself
 // when it is an out-link, followed only as far as it stays beside itself:
 // a top-level output that is a link to "/" must not make us walk the host.
 // Files that are not ELF are skipped.
-func Machines(dir string) ([]ELFFile, error) {
+func Scan(dir string) ([]File, error) {
 	root, err := resolveOutLink(dir)
 	if err != nil {
 		return nil, fmt.Errorf("classify %s: %w", dir, err)
@@ -36,7 +42,7 @@ func Machines(dir string) ([]ELFFile, error) {
 	if root == "" {
 		return nil, nil
 	}
-	var files []ELFFile
+	var files []File
 	err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -58,7 +64,7 @@ func Machines(dir string) ([]ELFFile, error) {
 		if rel == "." {
 			rel = filepath.Base(root)
 		}
-		files = append(files, ELFFile{Path: filepath.ToSlash(rel), ELF: id})
+		files = append(files, File{Path: filepath.ToSlash(rel), ELF: id})
 		return nil
 	})
 	if err != nil {
@@ -119,13 +125,13 @@ func elfIdentity(p string) (system.ELF, bool, error) {
 	return system.ELF{Machine: ef.Machine, Class: ef.Class, Data: ef.Data}, true, nil
 }
 
-// MachineCount is how many ELF files were built for one machine.
-type MachineCount struct {
+// Count is how many ELF files were built for one machine.
+type Count struct {
 	system.ELF
 	Files int
 }
 
-func (m MachineCount) String() string {
+func (m Count) String() string {
 	if m.Files == 1 {
 		return m.Name() + " (1 file)"
 	}
@@ -134,14 +140,14 @@ func (m MachineCount) String() string {
 
 // Summarize groups files by machine, word size and byte order, most files
 // first.
-func Summarize(files []ELFFile) []MachineCount {
+func Summarize(files []File) []Count {
 	counts := map[system.ELF]int{}
 	for _, f := range files {
 		counts[f.ELF]++
 	}
-	out := make([]MachineCount, 0, len(counts))
+	out := make([]Count, 0, len(counts))
 	for id, n := range counts {
-		out = append(out, MachineCount{ELF: id, Files: n})
+		out = append(out, Count{ELF: id, Files: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -165,7 +171,7 @@ const verifyListMax = 10
 // Verify fails when any ELF file is not built for want (--verify): its
 // machine, word size or byte order differs, or want is not a Linux system
 // at all.
-func Verify(files []ELFFile, want system.System) error {
+func Verify(files []File, want system.System) error {
 	id, ok := want.ELF()
 	if !ok {
 		return fmt.Errorf("verify: no ELF machine is known for %s", want)

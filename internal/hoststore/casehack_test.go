@@ -1,4 +1,4 @@
-package closure
+package hoststore
 
 import (
 	"errors"
@@ -23,18 +23,18 @@ func TestCaseHack(t *testing.T) {
 	defer r.Close()
 	w := rootWriter{r: r, copyBuf: make([]byte, 4096), caseHack: true}
 	for i, content := range []string{"first", "second", "third"} {
-		if err := w.file("N", false, strings.NewReader(content)); err != nil {
+		if err := w.File("N", false, strings.NewReader(content)); err != nil {
 			t.Fatalf("file %d: %v", i, err)
 		}
 	}
-	if err := w.symlink("link", "N"); err != nil {
+	if err := w.Symlink("link", "N"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.symlink("link", "elsewhere"); err != nil {
+	if err := w.Symlink("link", "elsewhere"); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		_, done, err := w.dir("d")
+		_, done, err := w.Dir("d")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestCaseHack(t *testing.T) {
 	// At a path's top level the name is nixcross's own temporary: a
 	// collision there is an error, never renamed.
 	top := rootWriter{r: r, copyBuf: make([]byte, 4096)}
-	if err := top.file("N", false, strings.NewReader("x")); !errors.Is(err, fs.ErrExist) {
+	if err := top.File("N", false, strings.NewReader("x")); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("top-level collision: %v, want ErrExist", err)
 	}
 }

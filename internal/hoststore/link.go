@@ -1,4 +1,4 @@
-package closure
+package hoststore
 
 import (
 	"fmt"

@@ -1,45 +1,33 @@
 //go:build !windows
 
-package closure
+package hoststore
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
-// fileOwner is the uid owning a file.
-func fileOwner(fi os.FileInfo) int { return int(fi.Sys().(*syscall.Stat_t).Uid) }
-
-// TestExportOwner: with an Owner (nixcross under sudo), everything the
-// store writes, the store directories, every file, directory and symlink
-// of the exported paths, the out-link and the dereferenced copy, belongs
-// to that user and not to the process.
-func TestExportOwner(t *testing.T) {
+// TestOwner: with an Owner (nixcross under sudo), everything the store
+// writes, the store directories, every file, directory and symlink of the
+// exported paths, the out-link and the dereferenced copy, belongs to that
+// user and not to the process.
+func TestOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("giving files to another user needs root")
 	}
 	const uid, gid = 4242, 4343
-	dep := fakePath("dep-1.0")
-	top := fakePath("top")
-	src := newFakeSource()
-	depDir := filepath.Join(t.TempDir(), "dep")
-	buildTree(t, depDir, treeSpec{"bin/tool": "#!/bin/sh\n", "lib/data": "x"})
-	topDir := filepath.Join(t.TempDir(), "top")
-	buildTree(t, topDir, richTree(dep))
-	c := Closure{src.add(dep, dumpNAR(t, depDir)), src.add(top, dumpNAR(t, topDir))}
-
 	out := t.TempDir()
-	s, err := OpenStore(out, &Owner{UID: uid, GID: gid})
+	s, err := Open(out, &Owner{UID: uid, GID: gid})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Export(context.Background(), src, c, ExportOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	dep := addTree(t, s, "dep-1.0", storetest.Tree{"bin/tool": "#!/bin/sh\n", "lib/data": "x"})
+	top := addTree(t, s, "top", storetest.RichTree(dep))
 	if err := s.Link(filepath.Join(out, "result"), top); err != nil {
 		t.Fatal(err)
 	}

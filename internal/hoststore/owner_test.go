@@ -1,21 +1,19 @@
-package cli
+package hoststore
 
 import (
 	"reflect"
 	"testing"
-
-	"github.com/nixcross/nixcross/internal/closure"
 )
 
-func TestExportOwner(t *testing.T) {
+func TestSudoOwner(t *testing.T) {
 	sudo := map[string]string{"SUDO_UID": "1000", "SUDO_GID": "100"}
 	tests := []struct {
 		name string
 		euid int
 		env  map[string]string
-		want *closure.Owner
+		want *Owner
 	}{
-		{"root through sudo", 0, sudo, &closure.Owner{UID: 1000, GID: 100}},
+		{"root through sudo", 0, sudo, &Owner{UID: 1000, GID: 100}},
 		{"a user, whatever the environment says", 1000, sudo, nil},
 		{"root logged in as root", 0, nil, nil},
 		{"root through sudo from root", 0, map[string]string{"SUDO_UID": "0", "SUDO_GID": "0"}, nil},
@@ -25,9 +23,9 @@ func TestExportOwner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := exportOwner(tt.euid, func(k string) string { return tt.env[k] })
+			got := SudoOwner(tt.euid, func(k string) string { return tt.env[k] })
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("exportOwner = %+v, want %+v", got, tt.want)
+				t.Errorf("SudoOwner = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package closure
+package nar
 
 import (
 	"bytes"
@@ -7,10 +7,12 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 func TestReadAheadDeliversTheStreamExactly(t *testing.T) {
-	data := []byte(randomString(100_000, 3))
+	data := []byte(storetest.RandomString(100_000, 3))
 	tests := []struct {
 		name string
 		src  func() io.Reader
@@ -23,8 +25,8 @@ func TestReadAheadDeliversTheStreamExactly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ra := newReadAhead(tt.src(), tt.ring)
-			defer ra.stop()
+			ra := NewReadAhead(tt.src(), tt.ring)
+			defer ra.Stop()
 			// Mixed read sizes, as the decoder does: tokens, then contents.
 			var got bytes.Buffer
 			for i := 0; ; i++ {
@@ -47,8 +49,8 @@ func TestReadAheadDeliversTheStreamExactly(t *testing.T) {
 
 func TestReadAheadReportsTheErrorAfterTheData(t *testing.T) {
 	boom := errors.New("boom")
-	ra := newReadAhead(iotest.DataErrReader(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom))), 16)
-	defer ra.stop()
+	ra := NewReadAhead(iotest.DataErrReader(io.MultiReader(bytes.NewReader([]byte("abc")), iotest.ErrReader(boom))), 16)
+	defer ra.Stop()
 	got, err := io.ReadAll(ra)
 	if string(got) != "abc" || !errors.Is(err, boom) {
 		t.Fatalf("got %q, %v", got, err)
@@ -57,7 +59,7 @@ func TestReadAheadReportsTheErrorAfterTheData(t *testing.T) {
 
 func TestReadAheadHandsOverWhatHasArrived(t *testing.T) {
 	pr, pw := io.Pipe()
-	ra := newReadAhead(pr, 1<<20)
+	ra := NewReadAhead(pr, 1<<20)
 	go pw.Write([]byte("first")) // and then nothing more for now
 	got := make([]byte, 5)
 	done := make(chan error, 1)
@@ -71,14 +73,14 @@ func TestReadAheadHandsOverWhatHasArrived(t *testing.T) {
 		t.Fatal("bytes that arrived were held back")
 	}
 	pr.Close()
-	ra.stop()
+	ra.Stop()
 }
 
 func TestReadAheadStopsWithAFullRing(t *testing.T) {
-	ra := newReadAhead(bytes.NewReader(make([]byte, 1<<20)), 16)
+	ra := NewReadAhead(bytes.NewReader(make([]byte, 1<<20)), 16)
 	ra.Read(make([]byte, 3))
 	done := make(chan struct{})
-	go func() { ra.stop(); close(done) }()
+	go func() { ra.Stop(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

@@ -1,4 +1,11 @@
-package closure
+// Package nar owns Nix's archive format as nixcross receives it from a
+// build container it does not trust: a strict decoder of NAR streams
+// (Decode), the daemon's tar of a store path turned into the same tree
+// and the NAR Nix would serialise for it (DecodeTar), and the read-ahead
+// ring that lets the stream and the disk work at the same time. What the
+// decoded tree is written to, and whether its hash is right, belong to the
+// callers (internal/hoststore and internal/closure).
+package nar
 
 import (
 	"bytes"
@@ -6,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 )
 
 // The NAR decoder is our own rather than go-nix's nar.Reader, because the
@@ -22,8 +27,8 @@ import (
 
 const (
 	narMagic = "nix-archive-1"
-	// nameMax is NAME_MAX: a longer entry could not be created anyway.
-	nameMax = 255
+	// NameMax is NAME_MAX: a longer entry could not be created anyway.
+	NameMax = 255
 	// pathMax is PATH_MAX less the NUL. It bounds the depth of the tree,
 	// hence the recursion and the directory descriptors held open.
 	pathMax = 4095
@@ -33,36 +38,53 @@ const (
 
 var errNarSyntax = errors.New("malformed NAR")
 
-// narWriter receives the decoded tree. Every name it is given has been
+// Writer receives the decoded tree. Every name it is given has been
 // checked by validName and is unique within its directory.
-type narWriter interface {
-	file(name string, executable bool, contents io.Reader) error
-	symlink(name, target string) error
-	// dir creates a directory and returns the writer for its entries;
+type Writer interface {
+	File(name string, executable bool, contents io.Reader) error
+	Symlink(name, target string) error
+	// Dir creates a directory and returns the writer for its entries;
 	// done is called after the last entry, also on failure.
-	dir(name string) (sub narWriter, done func() error, err error)
+	Dir(name string) (sub Writer, done func() error, err error)
 }
 
-// narDecoder reads one NAR from r. r must end exactly where the NAR ends
-// (Export gives it an io.LimitReader of narSize) so that a NAR claiming
-// more than its declared size fails instead of eating the next path.
-type narDecoder struct {
+// Options says what a stream must be.
+type Options struct {
+	// Size is the NAR's length as Nix recorded it (narSize). The stream
+	// is read up to there and no further, so that a NAR claiming more
+	// than its declared size fails instead of eating the next path.
+	Size int64
+	// Check, when set, is polled between entries, for cancellation.
+	Check func() error
+}
+
+// Decode reads one NAR of exactly opts.Size bytes from r and writes its
+// root as name in w. Whatever r holds after those bytes is left unread.
+func Decode(r io.Reader, w Writer, name string, opts Options) error {
+	lr := &io.LimitedReader{R: r, N: opts.Size}
+	d := decoder{r: lr, remain: func() int64 { return lr.N }, check: opts.Check}
+	err := d.expect(narMagic)
+	if err == nil {
+		err = d.node(w, name)
+	}
+	if err == nil && lr.N != 0 {
+		err = fmt.Errorf("NAR ends %d bytes before its narSize of %d", lr.N, opts.Size)
+	} else if errors.Is(err, io.ErrUnexpectedEOF) && lr.N == 0 {
+		err = fmt.Errorf("NAR is longer than its narSize of %d: %w", opts.Size, err)
+	}
+	return err
+}
+
+// decoder reads one NAR from r, which ends exactly where the NAR must.
+type decoder struct {
 	r       io.Reader
 	remain  func() int64 // bytes left in r; a declared size beyond it is rejected up front
-	scratch [nameMax + 8]byte
+	scratch [NameMax + 8]byte
 	pathLen int
 	check   func() error // polled between entries, for cancellation
 }
 
-// decode reads a whole NAR and writes its root as name in w.
-func (d *narDecoder) decode(w narWriter, name string) error {
-	if err := d.expect(narMagic); err != nil {
-		return err
-	}
-	return d.node(w, name)
-}
-
-func (d *narDecoder) node(w narWriter, name string) error {
+func (d *decoder) node(w Writer, name string) error {
 	if d.check != nil {
 		if err := d.check(); err != nil {
 			return err
@@ -104,7 +126,7 @@ func (d *narDecoder) node(w narWriter, name string) error {
 			return fmt.Errorf("%w: file of %d bytes does not fit in the rest of the NAR", errNarSyntax, size)
 		}
 		contents := &io.LimitedReader{R: d.r, N: int64(size)}
-		if err := w.file(name, executable, contents); err != nil {
+		if err := w.File(name, executable, contents); err != nil {
 			return err
 		}
 		if contents.N != 0 {
@@ -124,11 +146,11 @@ func (d *narDecoder) node(w narWriter, name string) error {
 		if target == "" || bytes.IndexByte([]byte(target), 0) >= 0 {
 			return fmt.Errorf("%w: invalid symlink target %q", errNarSyntax, target)
 		}
-		if err := w.symlink(name, target); err != nil {
+		if err := w.Symlink(name, target); err != nil {
 			return err
 		}
 	case "directory":
-		sub, done, err := w.dir(name)
+		sub, done, err := w.Dir(name)
 		if err != nil {
 			return err
 		}
@@ -148,7 +170,7 @@ func (d *narDecoder) node(w narWriter, name string) error {
 }
 
 // entries reads a directory's entries up to and including its ")".
-func (d *narDecoder) entries(w narWriter) error {
+func (d *decoder) entries(w Writer) error {
 	var prev string
 	for first := true; ; first = false {
 		tok, err := d.readString(tokenMax)
@@ -167,7 +189,7 @@ func (d *narDecoder) entries(w narWriter) error {
 		if err := d.expect("name"); err != nil {
 			return err
 		}
-		name, err := d.readString(nameMax)
+		name, err := d.readString(NameMax)
 		if err != nil {
 			return err
 		}
@@ -225,7 +247,7 @@ type entryError struct {
 func (e *entryError) Error() string { return fmt.Sprintf("at %q: %v", e.path, e.err) }
 func (e *entryError) Unwrap() error { return e.err }
 
-func (d *narDecoder) readUint64() (uint64, error) {
+func (d *decoder) readUint64() (uint64, error) {
 	if _, err := io.ReadFull(d.r, d.scratch[:8]); err != nil {
 		return 0, unexpected(err)
 	}
@@ -234,7 +256,7 @@ func (d *narDecoder) readUint64() (uint64, error) {
 
 // readString reads a string of at most max bytes: tokens and names into
 // the scratch buffer, longer ones (symlink targets) into a new one.
-func (d *narDecoder) readString(max int) (string, error) {
+func (d *decoder) readString(max int) (string, error) {
 	n, err := d.readUint64()
 	if err != nil {
 		return "", err
@@ -258,7 +280,7 @@ func (d *narDecoder) readString(max int) (string, error) {
 	return string(buf[:n]), nil
 }
 
-func (d *narDecoder) padding(n uint64) error {
+func (d *decoder) padding(n uint64) error {
 	p := (8 - n%8) % 8
 	if p == 0 {
 		return nil
@@ -279,7 +301,7 @@ func zeroPadding(pad []byte) error {
 	return nil
 }
 
-func (d *narDecoder) expect(want string) error {
+func (d *decoder) expect(want string) error {
 	got, err := d.readString(tokenMax)
 	if err != nil {
 		return err
@@ -297,127 +319,3 @@ func unexpected(err error) error {
 	}
 	return err
 }
-
-// rootWriter writes a decoded NAR through an os.Root, so that every
-// operation names a single entry directly inside a directory this process
-// created: no path is ever joined from the stream, no symlink is ever
-// followed (files are created O_EXCL, which refuses an existing symlink),
-// and an entry cannot be written twice.
-type rootWriter struct {
-	r       *os.Root
-	copyBuf []byte
-	owner   *Owner
-	// caseHack is set inside a path's directories, where a name can
-	// collide with another on a case-insensitive file system.
-	caseHack bool
-}
-
-// caseHackSuffix is what Nix appends (use-case-hack, on by default on
-// macOS) to a name that collides with an earlier one in its directory
-// when case (or Unicode normalisation) is ignored, as on default APFS:
-// ncurses' terminfo alone has both share/terminfo/N and .../n. The copy
-// keeps both entries, the later one renamed, instead of failing.
-const (
-	caseHackSuffix = "~nix~case~hack~"
-	caseHackMax    = 100
-)
-
-// create makes name with mk; where the file system already has an entry
-// of that name (a NAR's names are unique and the directory is new, so
-// only a case-insensitive match can be there) it makes the first free
-// name+caseHackSuffix+N instead. It returns the name made.
-func (w rootWriter) create(name string, mk func(name string) error) (string, error) {
-	err := mk(name)
-	if !w.caseHack || !errors.Is(err, fs.ErrExist) {
-		return name, err
-	}
-	for i := 1; i <= caseHackMax; i++ {
-		n := fmt.Sprintf("%s%s%d", name, caseHackSuffix, i)
-		if len(n) > nameMax {
-			break
-		}
-		if err = mk(n); !errors.Is(err, fs.ErrExist) {
-			return n, err
-		}
-	}
-	return name, err
-}
-
-// The store's modes (0444/0555 files, 0755 directories) are set explicitly
-// rather than left to the umask: they are what Nix gives every store path,
-// and a directory the user cannot write would make `rm -rf` fail.
-const (
-	fileMode = 0o444
-	execMode = 0o555
-	dirMode  = 0o755
-)
-
-func (w rootWriter) file(name string, executable bool, contents io.Reader) error {
-	mode := os.FileMode(fileMode)
-	if executable {
-		mode = execMode
-	}
-	var f *os.File
-	_, err := w.create(name, func(n string) (err error) {
-		f, err = w.r.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = w.owner.file(f)
-	if src, ok := contents.(*os.File); ok && err == nil {
-		// File to file (--dereference): io.Copy uses copy_file_range, a
-		// reflink where the file system can.
-		_, err = io.Copy(f, src)
-	} else if err == nil {
-		// writerOnly hides os.File's ReadFrom, whose generic fallback would
-		// allocate its own buffer per file instead of reusing copyBuf.
-		_, err = io.CopyBuffer(writerOnly{f}, contents, w.copyBuf)
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func (w rootWriter) symlink(name, target string) error {
-	// The target is data, stored byte for byte and never resolved here.
-	name, err := w.create(name, func(n string) error { return w.r.Symlink(target, n) })
-	if err != nil {
-		return err
-	}
-	return w.owner.entry(w.r, name)
-}
-
-func (w rootWriter) dir(name string) (narWriter, func() error, error) {
-	return w.subdir(name)
-}
-
-// subdir is dir with the concrete writer, for --dereference's copy.
-func (w rootWriter) subdir(name string) (rootWriter, func() error, error) {
-	name, err := w.create(name, func(n string) error { return w.r.Mkdir(n, dirMode) })
-	if err != nil {
-		return rootWriter{}, nil, err
-	}
-	if err := w.owner.entry(w.r, name); err != nil {
-		return rootWriter{}, nil, err
-	}
-	sub, err := w.r.OpenRoot(name)
-	if err != nil {
-		return rootWriter{}, nil, err
-	}
-	done := func() error {
-		err := sub.Chmod(".", dirMode)
-		if cerr := sub.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}
-	return rootWriter{r: sub, copyBuf: w.copyBuf, owner: w.owner, caseHack: true}, done, nil
-}
-
-type writerOnly struct{ io.Writer }

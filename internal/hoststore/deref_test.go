@@ -1,4 +1,4 @@
-package closure
+package hoststore
 
 import (
 	"errors"
@@ -9,24 +9,26 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/storetest"
 )
 
 func TestDereference(t *testing.T) {
 	root := t.TempDir()
 	s := openStore(t, root)
-	dep, top := fakePath("dep"), fakePath("top")
+	dep, top := storetest.StorePath("dep"), storetest.StorePath("top")
 	// Decoys inside Root but outside the closure: links must not reach them.
-	writeFile(t, filepath.Join(root, "etc", "passwd"), "decoy", 0o644)
-	writeFile(t, filepath.Join(root, "nix", "var", "db"), "decoy", 0o644)
+	storetest.WriteFile(t, filepath.Join(root, "etc", "passwd"), "decoy", 0o644)
+	storetest.WriteFile(t, filepath.Join(root, "nix", "var", "db"), "decoy", 0o644)
 
-	exportTree(t, s, "dep", treeSpec{
+	addTree(t, s, "dep", storetest.Tree{
 		"bin/dep*":          "dep binary",
 		"lib/libdep.so.1":   "libdep",
 		"share/data.txt":    "data",
 		"share/up":          "->" + top,             // back to the output being copied
 		"share/rel-sibling": "->../lib/libdep.so.1", // relative inside dep
 	})
-	exportTree(t, s, "top", treeSpec{
+	addTree(t, s, "top", storetest.Tree{
 		"bin/tool*":     "tool",
 		"bin/dep-tool":  "->" + dep + "/bin/dep",
 		"lib/libdep.so": "->../../" + path.Base(dep) + "/lib/libdep.so.1",
@@ -37,7 +39,7 @@ func TestDereference(t *testing.T) {
 		"nix-var":       "->/nix/var/db",
 		"escape":        "->../../../../../../etc/shadow",
 		"dangling":      "->" + top + "/nope",
-		"notinclosure":  "->" + fakePath("not-exported") + "/bin/x",
+		"notinclosure":  "->" + storetest.StorePath("not-exported") + "/bin/x",
 		"loop1":         "->loop2",
 		"loop2":         "->loop1",
 		"self":          "->.",
@@ -60,7 +62,7 @@ func TestDereference(t *testing.T) {
 		{"loop1", "loop2", ReasonLoop},
 		{"loop2", "loop1", ReasonLoop},
 		{"nix-var", "/nix/var/db", ReasonOutside},
-		{"notinclosure", fakePath("not-exported") + "/bin/x", ReasonOutside},
+		{"notinclosure", storetest.StorePath("not-exported") + "/bin/x", ReasonOutside},
 		{"share/up", top, ReasonLoop},
 		{"through-file", "bin/tool/x", ReasonDangling},
 	}
@@ -118,10 +120,10 @@ func TestDereference(t *testing.T) {
 	if fi, err := os.Lstat(filepath.Join(dest, "share")); err != nil || !fi.IsDir() {
 		t.Errorf("share is not a copied directory: %v", err)
 	}
-	checkModes(t, dest)
+	storetest.CheckModes(t, dest)
 
 	// A rerun replaces the previous copy.
-	writeFile(t, filepath.Join(dest, "stale"), "from before", 0o644)
+	storetest.WriteFile(t, filepath.Join(dest, "stale"), "from before", 0o644)
 	if _, err := s.Dereference(top, dest, 1<<40); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestDereference(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), TempPrefix) {
 			t.Errorf("stray temporary %s", e.Name())
 		}
 	}
@@ -139,7 +141,7 @@ func TestDereference(t *testing.T) {
 func TestDereferenceTopLevelSymlink(t *testing.T) {
 	root := t.TempDir()
 	s := openStore(t, root)
-	dep := exportTree(t, s, "dep", treeSpec{"bin/dep*": "dep binary"})
+	dep := addTree(t, s, "dep", storetest.Tree{"bin/dep*": "dep binary"})
 	tests := []struct {
 		name     string
 		target   string
@@ -152,8 +154,8 @@ func TestDereferenceTopLevelSymlink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "link")
-			symlink(t, tt.target, dir)
-			sp := exportDir(t, s, "link-"+strings.ReplaceAll(tt.name, " ", "-"), dir)
+			storetest.Symlink(t, tt.target, dir)
+			sp := addDir(t, s, "link-"+strings.ReplaceAll(tt.name, " ", "-"), dir)
 			dest := filepath.Join(t.TempDir(), "copy")
 			rep, err := s.Dereference(sp, dest, 1<<40)
 			if err != nil {
@@ -178,30 +180,30 @@ func TestDereferenceTopLevelSymlink(t *testing.T) {
 func TestDereferenceRefuses(t *testing.T) {
 	root := t.TempDir()
 	s := openStore(t, root)
-	top := exportTree(t, s, "top", treeSpec{"f": "x"})
+	top := addTree(t, s, "top", storetest.Tree{"f": "x"})
 	tests := []struct {
 		name      string
 		storePath string
 		dest      func(t *testing.T) string
 		wantErr   string
 	}{
-		{"not exported", fakePath("absent"), func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "not in the output store"},
+		{"not exported", storetest.StorePath("absent"), func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "not in the output store"},
 		{"invalid store path", "/etc", func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "dereference /etc"},
 		{"dest is a symlink", top, func(t *testing.T) string {
 			d := filepath.Join(t.TempDir(), "d")
-			symlink(t, "/tmp", d)
+			storetest.Symlink(t, "/tmp", d)
 			return d
 		}, "refusing to replace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dest := tt.dest(t)
-			before := snapshot(t, filepath.Dir(dest), nil)
+			before := storetest.Snapshot(t, filepath.Dir(dest), nil)
 			_, err := s.Dereference(tt.storePath, dest, 1<<40)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
-			if d := diffSnapshots(before, snapshot(t, filepath.Dir(dest), nil)); len(d) > 0 {
+			if d := storetest.Diff(before, storetest.Snapshot(t, filepath.Dir(dest), nil)); len(d) > 0 {
 				t.Errorf("changed: %v", d)
 			}
 		})
@@ -215,17 +217,17 @@ func TestDereferenceFanOut(t *testing.T) {
 	root := t.TempDir()
 	s := openStore(t, root)
 	const levels = 30
-	fan := fakePath("fan")
-	spec := treeSpec{fmt.Sprintf("l%d/file", levels): strings.Repeat("x", 1024)}
+	fan := storetest.StorePath("fan")
+	spec := storetest.Tree{fmt.Sprintf("l%d/file", levels): strings.Repeat("x", 1024)}
 	for i := range levels {
 		next := fmt.Sprintf("->%s/l%d", fan, i+1)
 		spec[fmt.Sprintf("l%d/a", i)] = next
 		spec[fmt.Sprintf("l%d/b", i)] = next
 	}
-	if got := exportTree(t, s, "fan", spec); got != fan {
+	if got := addTree(t, s, "fan", spec); got != fan {
 		t.Fatalf("exported %s, want %s", got, fan)
 	}
-	top := exportTree(t, s, "top", treeSpec{"share": "->" + fan + "/l0"})
+	top := addTree(t, s, "top", storetest.Tree{"share": "->" + fan + "/l0"})
 
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "copy")
@@ -238,7 +240,7 @@ func TestDereferenceFanOut(t *testing.T) {
 	}
 
 	// The same links a few levels deep are an ordinary copy.
-	small := exportTree(t, s, "small", treeSpec{"share": "->" + fan + fmt.Sprintf("/l%d", levels-3)})
+	small := addTree(t, s, "small", storetest.Tree{"share": "->" + fan + fmt.Sprintf("/l%d", levels-3)})
 	rep, err := s.Dereference(small, dest, 1<<20)
 	if err != nil {
 		t.Fatal(err)

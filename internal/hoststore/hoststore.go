@@ -1,4 +1,13 @@
-package closure
+// Package hoststore owns the output store on the host: nix/store beside
+// the out-link holding the exported paths, written under temporary names
+// and published by rename (Writer), whatever a killed run left removed
+// (Open), the relative out-link (Link), who the files belong to under
+// sudo (Owner, SudoOwner), Nix's case hack for case-insensitive file
+// systems, and the self-contained copy for machines without Nix
+// (Dereference). It is "host" as opposed to the build container's store,
+// which internal/nix and internal/cache look after; "output" alone would
+// be read as the CLI's output.
+package hoststore
 
 import (
 	"errors"
@@ -22,27 +31,27 @@ import (
 // dir), so a relative link resolves wherever the directory is moved.
 //
 // Only verified paths ever carry their final name: everything is written
-// under a temporary name (tempPrefix) and renamed into place after its hash
-// matched. A path's presence therefore means it is complete and correct,
-// and whatever a killed run left behind is a temporary that OpenStore
-// removes.
+// under a temporary name (TempPrefix) and renamed into place after its hash
+// matched (see Writer). A path's presence therefore means it is complete
+// and correct, and whatever a killed run left behind is a temporary that
+// Open removes.
 type Store struct {
 	Root string
 	// Owner, when set, receives everything the store writes (see Owner).
 	Owner *Owner
 }
 
-// tempPrefix starts every temporary name; the rest is
-// "<scope>-<pid>-<random>-<what>", scope and PID telling OpenStore whether
+// TempPrefix starts every temporary name; the rest is
+// "<scope>-<pid>-<random>-<what>", scope and PID telling Open whether
 // the run that made it is still alive (see proc.Scope).
-const tempPrefix = ".nixcross-tmp-"
+const TempPrefix = ".nixcross-tmp-"
 
 // foreignTempAge is when a temporary from another scope (another
 // container or machine sharing the output directory, whose PIDs cannot
 // be checked from here) counts as abandoned: no export runs for a day.
 const foreignTempAge = 24 * time.Hour
 
-// OpenStore creates root/nix/store if needed (owned by owner, which may be
+// Open creates root/nix/store if needed (owned by owner, which may be
 // nil) and removes temporaries left in it (and in root, where out-link
 // temporaries live) by runs that are no longer alive, or, for runs in
 // another PID namespace or on another machine, that are older than a day.
@@ -50,7 +59,7 @@ const foreignTempAge = 24 * time.Hour
 // store, are left alone.
 // A missing root is created as the process's own: the CLI only ever
 // exports into the existing directory of the out-link.
-func OpenStore(root string, owner *Owner) (*Store, error) {
+func Open(root string, owner *Owner) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open output store %s: %w", root, err)
@@ -114,12 +123,12 @@ func (s *Store) Has(storePath string) bool {
 // tempName makes a fresh temporary name; what says what it is for and must
 // be short, since the whole name must stay under NAME_MAX.
 func tempName(what string) string {
-	return fmt.Sprintf("%s%s-%d-%016x-%s", tempPrefix, proc.Scope(), os.Getpid(), rand.Uint64(), what)
+	return fmt.Sprintf("%s%s-%d-%016x-%s", TempPrefix, proc.Scope(), os.Getpid(), rand.Uint64(), what)
 }
 
 // tempOwner extracts the scope and PID of the run that made a temporary.
 func tempOwner(name string) (scope string, pid int, ok bool) {
-	rest, ok := strings.CutPrefix(name, tempPrefix)
+	rest, ok := strings.CutPrefix(name, TempPrefix)
 	if !ok {
 		return "", 0, false
 	}
