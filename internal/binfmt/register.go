@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
-
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -298,18 +295,14 @@ func parseReport(report string, systems []system.System, image string) ([]Regist
 
 // installation reports whether the install holder exists and what it holds.
 func installation(ctx context.Context, eng *engine.Engine) (bool, []system.System, error) {
-	res, err := eng.API.ContainerInspect(ctx, InstallName, client.ContainerInspectOptions{})
-	if cerrdefs.IsNotFound(err) {
+	labels, found, err := eng.ContainerLabels(ctx, InstallName)
+	if err != nil {
+		return false, nil, status.Environment(err, "")
+	}
+	if !found {
 		return false, nil, nil
 	}
-	if err != nil {
-		return false, nil, status.Environment(fmt.Errorf("inspect %s: %w", InstallName, err), "")
-	}
-	var labels map[string]string
-	if res.Container.Config != nil {
-		labels = res.Container.Config.Labels
-	}
-	if labels[engine.LabelManaged] != "true" || labels[LabelBinfmt] != "install" {
+	if labels[engine.LabelManaged] != "true" || labels[LabelBinfmt] != engine.BinfmtInstalled {
 		return false, nil, status.Environment(fmt.Errorf("a container named %s exists that nixcross did not create", InstallName),
 			"remove or rename it (`docker rm -f "+InstallName+"` if it is not needed)")
 	}
@@ -322,13 +315,12 @@ func installation(ctx context.Context, eng *engine.Engine) (bool, []system.Syste
 
 // heldSystems lists the systems running builds' holders keep.
 func heldSystems(ctx context.Context, eng *engine.Engine) (map[system.System]bool, error) {
-	f := engine.ManagedFilter(engine.RoleBinfmt).Add("label", LabelBinfmt+"=hold")
-	res, err := eng.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	holders, err := eng.Containers(ctx, engine.RoleBinfmt, LabelBinfmt+"=hold")
 	if err != nil {
 		return nil, status.Environment(fmt.Errorf("list binfmt holders: %w", err), "")
 	}
 	held := map[system.System]bool{}
-	for _, c := range res.Items {
+	for _, c := range holders {
 		if c.State != "running" && c.State != "created" && c.State != "restarting" {
 			continue
 		}

@@ -31,7 +31,7 @@ func TestSweepLeftovers(t *testing.T) {
 		{ID: "dead-holder", Names: []string{"/h"}, Labels: map[string]string{engine.LabelRun: deadRun, engine.LabelRole: engine.RoleBinfmt, binfmt.LabelBinfmt: "hold"}},
 		{ID: "live", Names: []string{"/nixcross-build-y"}, Labels: map[string]string{engine.LabelRun: liveRun}},
 		{ID: "other-host", Names: []string{"/z"}, Labels: map[string]string{engine.LabelRun: "elsewhere:1"}},
-		{ID: "kept", Names: []string{"/" + KeptPrefix + "aarch64-linux-1"}, Labels: map[string]string{engine.LabelRun: deadRun}},
+		{ID: "kept", Names: []string{"/" + engine.KeptPrefix + "aarch64-linux-1"}, Labels: map[string]string{engine.LabelRun: deadRun}},
 		{ID: "installed", Names: []string{"/nixcross-binfmt"}, Labels: map[string]string{binfmt.LabelBinfmt: "install"}},
 		{ID: "mine", Names: []string{"/nixcross-build-z"}, Labels: map[string]string{engine.LabelRun: engine.RunID()}},
 	}
@@ -48,7 +48,7 @@ func TestSweepLeftovers(t *testing.T) {
 			return client.ContainerRemoveResult{}, nil
 		},
 	}
-	r := &Runner{Engine: &engine.Engine{API: fake}, RunID: engine.RunID()}
+	r := &Runner{Engine: &engine.Engine{API: fake}}
 	r.sweepLeftovers(context.Background())
 	sort.Strings(removed)
 	if fmt.Sprint(removed) != "[dead-build dead-holder]" {
@@ -88,15 +88,5 @@ func TestResolveFlake(t *testing.T) {
 	}
 	if !src.UntrackedFile("untracked.nix") || src.UntrackedFile("flake.nix") || src.UntrackedFile("missing.nix") {
 		t.Error("UntrackedFile is wrong")
-	}
-}
-
-func TestCacheVolumeName(t *testing.T) {
-	a := CacheVolumeName("sha256:c5c1781b5ec2b28bc9d433590525c135cd2e0aa3dc1c")
-	if a != "nixcross-store-c5c1781b5ec2b28b" {
-		t.Fatalf("got %s", a)
-	}
-	if CacheVolumeName("sha256:d5c1781b5ec2b28b0000") == a {
-		t.Fatal("two images share a volume name")
 	}
 }
