@@ -23,6 +23,8 @@ type Fake struct {
 	ContainerListFunc     func(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 	ContainerRemoveFunc   func(ctx context.Context, container string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
 	ContainerRenameFunc   func(ctx context.Context, container string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error)
+	ContainerWaitFunc     func(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerLogsFunc     func(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	CopyToContainerFunc   func(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 	CopyFromContainerFunc func(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
 	// ExecFunc answers ExecCreate, ExecAttach and ExecInspect together: it
@@ -67,6 +69,14 @@ func (f *Fake) ContainerRemove(ctx context.Context, container string, options cl
 
 func (f *Fake) ContainerRename(ctx context.Context, container string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error) {
 	return f.ContainerRenameFunc(ctx, container, options)
+}
+
+func (f *Fake) ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult {
+	return f.ContainerWaitFunc(ctx, container, options)
+}
+
+func (f *Fake) ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	return f.ContainerLogsFunc(ctx, container, options)
 }
 
 func (f *Fake) CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error) {
