@@ -227,27 +227,10 @@ func (e *fakeEmulation) Hold(ctx context.Context, eng *engine.Engine, helper str
 	}, nil
 }
 
-// syncBuffer is stderr shared by the runner's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runner is a Runner on d whose stderr the test can read.
-func (d *daemon) runner() (*Runner, *syncBuffer, *fakeEmulation) {
-	var out syncBuffer
+// The reporter serialises the goroutines' writes; tests read it after Run.
+func (d *daemon) runner() (*Runner, *bytes.Buffer, *fakeEmulation) {
+	var out bytes.Buffer
 	emu := &fakeEmulation{}
 	return &Runner{Engine: d.engine(), UI: ui.New(&out, ui.Options{}), Dockerfile: []byte("FROM scratch\n"), Emulation: emu}, &out, emu
 }

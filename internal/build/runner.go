@@ -54,7 +54,8 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		return nil, err
 	}
 	r.trace("image and cache volume", t0)
-	go r.sweepLeftovers(context.WithoutCancel(ctx))
+	// Leftovers of killed runs go in the background; see engine.Container.Stale.
+	go r.Engine.RemoveStale(context.WithoutCancel(ctx))
 
 	results := make([]*Result, len(systems))
 	sem := make(chan struct{}, max(req.Jobs, 1))

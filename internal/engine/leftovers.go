@@ -32,6 +32,21 @@ func (c Container) Stale() bool {
 	return c.Run == RunDead && !c.Kept && !c.Installed
 }
 
+// RemoveStale removes the stale containers (see Container.Stale) of earlier
+// runs: build, shell and probe containers and per-run emulation holders.
+// It is best effort: what cannot be listed or removed now, a later run will.
+func (e *Engine) RemoveStale(ctx context.Context) {
+	containers, err := e.Containers(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, c := range containers {
+		if c.Stale() {
+			e.RemoveContainer(ctx, c.ID)
+		}
+	}
+}
+
 // Containers lists the containers nixcross made, optionally of one role and
 // with more "key=value" labels, stopped ones included.
 func (e *Engine) Containers(ctx context.Context, role string, labels ...string) ([]Container, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -13,16 +14,56 @@ import (
 	"github.com/nixcross/nixcross/internal/proc"
 )
 
+// runs returns run labels of this machine: a process that has exited and
+// a live one.
+func runs(t *testing.T) (dead, live string) {
+	t.Helper()
+	host, _ := os.Hostname()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:%d", host, cmd.Process.Pid), fmt.Sprintf("%s:%d", host, os.Getppid())
+}
+
+// TestSweepLeftovers: RemoveStale, the sweep of every build, removes only containers of dead runs on this machine go;
+// live runs, other machines, kept containers and installed emulation stay.
+func TestSweepLeftovers(t *testing.T) {
+	deadRun, liveRun := runs(t)
+	items := []container.Summary{
+		{ID: "dead-build", Names: []string{"/nixcross-build-x"}, Labels: map[string]string{LabelRun: deadRun, LabelRole: RoleBuild}},
+		{ID: "dead-holder", Names: []string{"/h"}, Labels: map[string]string{LabelRun: deadRun, LabelRole: RoleBinfmt, LabelBinfmt: "hold"}},
+		{ID: "live", Names: []string{"/nixcross-build-y"}, Labels: map[string]string{LabelRun: liveRun}},
+		{ID: "other-host", Names: []string{"/z"}, Labels: map[string]string{LabelRun: "elsewhere:1"}},
+		{ID: "kept", Names: []string{"/" + KeptPrefix + "aarch64-linux-1"}, Labels: map[string]string{LabelRun: deadRun}},
+		{ID: "installed", Names: []string{"/nixcross-binfmt"}, Labels: map[string]string{LabelBinfmt: "install"}},
+		{ID: "mine", Names: []string{"/nixcross-build-z"}, Labels: map[string]string{LabelRun: RunID()}},
+	}
+	var removed []string
+	fake := &Fake{
+		ContainerListFunc: func(ctx context.Context, o client.ContainerListOptions) (client.ContainerListResult, error) {
+			return client.ContainerListResult{Items: items}, nil
+		},
+		ContainerRemoveFunc: func(ctx context.Context, id string, o client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
+			if !o.Force {
+				t.Errorf("%s removed without force", id)
+			}
+			removed = append(removed, id)
+			return client.ContainerRemoveResult{}, nil
+		},
+	}
+	(&Engine{API: fake}).RemoveStale(context.Background())
+	sort.Strings(removed)
+	if fmt.Sprint(removed) != "[dead-build dead-holder]" {
+		t.Fatalf("removed %v, want [dead-build dead-holder]", removed)
+	}
+}
+
 // TestContainersStale: one rule says what is stale, for the sweep and
 // for clean: dead runs of this machine, neither kept nor installed.
 func TestContainersStale(t *testing.T) {
 	host, _ := os.Hostname()
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	deadRun := fmt.Sprintf("%s:%d", host, dead.Process.Pid)
-	liveRun := fmt.Sprintf("%s:%d", host, os.Getppid())
+	deadRun, liveRun := runs(t)
 	cases := []struct {
 		name   string
 		names  []string
