@@ -202,45 +202,6 @@ func TestKeepFailed(t *testing.T) {
 	}
 }
 
-// TestFailureClassification: Nix's log decides whose problem a failed
-// build is, and the advice under it.
-func TestFailureClassification(t *testing.T) {
-	cases := []struct {
-		name     string
-		log      string
-		eval     string // `nix eval` of the flake's packages; "" fails
-		wantExit int
-		wantErr  string
-		wantHint string
-	}{
-		{"plain failure", "error: builder for '/nix/store/x.drv' failed with exit code 2", "", status.ExitBuild, "nix build of ./flake#hello for x86_64-linux failed (exit 1)", ""},
-		{"no emulation", "error: executing '/nix/store/x-builder': Exec format error", "", status.ExitEnvironment, "failed (exit 1)", "binfmt"},
-		{"no machine for the system", "error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "failed (exit 1)", "binfmt status"},
-		{"missing attribute", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", `["cowsay","world"]`, status.ExitUsage, "./flake#hello has no packages.x86_64-linux.hello", "packages for x86_64-linux in this flake: cowsay, world"},
-		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
-		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
-		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			flake, out := flakeDir(t)
-			d := newDaemon()
-			failingBuild(d, c.log+"\n")
-			d.eval = func(*fakeContainer) (string, int) {
-				if c.eval == "" {
-					return "", 1
-				}
-				return c.eval, 0
-			}
-			r, _, _ := d.runner()
-			_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
-			if status.ExitCode(err) != c.wantExit || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(status.HintOf(err), c.wantHint) || (c.wantHint == "" && status.HintOf(err) != "") {
-				t.Errorf("err = %v (exit %d, hint %q), want exit %d, %q, hint %q", err, status.ExitCode(err), status.HintOf(err), c.wantExit, c.wantErr, c.wantHint)
-			}
-		})
-	}
-}
-
 // TestParallelSystems: every system gets its own result, out-link and
 // container; the error is the failure, and with several the first one's
 // kind decides the exit code.
@@ -295,49 +256,6 @@ func TestParallelSystems(t *testing.T) {
 	}
 	if status.ExitCode(err) != status.ExitUsage || !strings.Contains(err.Error(), results[0].Error) || !strings.Contains(err.Error(), results[1].Error) {
 		t.Errorf("err = %v (exit %d), want both failures with the first's kind", err, status.ExitCode(err))
-	}
-}
-
-// TestRunnable: a system the probe runs needs no QEMU (native when the
-// CPU's compatibility mode ran it); one it does not run gets QEMU held
-// and released; one that still does not run fails with the diagnosis.
-func TestRunnable(t *testing.T) {
-	cases := []struct {
-		system       string
-		probeCodes   []int
-		wantNative   bool
-		wantEmulator Emulator
-		wantHeld     bool
-		wantErr      string
-	}{
-		{"i686-linux", nil, true, EmulatorNone, false, ""},
-		{"aarch64-linux", nil, false, EmulatorHost, false, ""},
-		{"aarch64-linux", []int{1}, false, EmulatorNixcross, true, ""},
-		{"riscv64-linux", []int{1, 1}, false, EmulatorNone, true, "cannot run riscv64-linux binaries on the Docker host even after registering QEMU: no handler"},
-	}
-	for _, c := range cases {
-		t.Run(c.system+strings.Repeat("+", len(c.probeCodes)), func(t *testing.T) {
-			flake, out := flakeDir(t)
-			d := newDaemon()
-			d.succeed()
-			d.probeCodes = c.probeCodes
-			r, _, emu := d.runner()
-			results, err := r.Run(context.Background(), request(t, out, sys(t, c.system)), localFlake(flake))
-			res := results[0]
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) || status.HintOf(err) != "install one" {
-					t.Errorf("err = %v", err)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if res.Native != c.wantNative || res.Emulator != c.wantEmulator {
-				t.Errorf("native %v emulator %q, want %v %q", res.Native, res.Emulator, c.wantNative, c.wantEmulator)
-			}
-			if (len(emu.held) == 1) != c.wantHeld || len(emu.released) != len(emu.held) {
-				t.Errorf("held %v, released %d times", emu.held, len(emu.released))
-			}
-		})
 	}
 }
 
