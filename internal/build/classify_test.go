@@ -25,6 +25,7 @@ func TestFailureClassification(t *testing.T) {
 		{"missing attribute", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", `["cowsay","world"]`, status.ExitUsage, "./flake#hello has no packages.x86_64-linux.hello", "packages for x86_64-linux in this flake: cowsay, world"},
 		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
 		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
+		{"flake needs a newer Nix", "error: evaluation aborted: This version of Nixpkgs requires Nix >= 2.30, please upgrade:", "", status.ExitBuild, "failed (exit 1)", "the flake needs Nix 2.30 or later to evaluate and nixcross-builder:"},
 		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
 	}
 	for _, c := range cases {

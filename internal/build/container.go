@@ -27,7 +27,8 @@ type buildContainer struct {
 }
 
 // containerSpec is every build and shell container's configuration: the
-// one place for its mounts, environment, capabilities and Nix settings.
+// one place for its mounts, environment and capabilities (the Nix settings
+// every build needs are containerSettings, below).
 func containerSpec(prep Prepared, mode SourceMode, s system.System, role string) engine.ContainerSpec {
 	mounts := []mount.Mount{}
 	if prep.Volume != "" {
@@ -52,6 +53,19 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		Labels:     engine.Labels(role, append([]string{engine.LabelSystem, s.String()}, engine.RunLabels()...)...),
 		Mounts:     mounts,
 	}
+}
+
+// containerSettings are the Nix settings every build in this container
+// needs, whatever the user asked: the place to add one.
+func containerSettings(img engine.Image, daemon system.System) []nix.Option {
+	var opts []nix.Option
+	if !img.System.IsZero() && img.System != daemon && !img.System.CompatibleWith(daemon) {
+		// Nix itself runs under QEMU, which does not emulate seccomp:
+		// loading Nix's syscall filter fails ("unable to load seccomp BPF
+		// program") unless it is off.
+		opts = append(opts, nix.Option{Name: "filter-syscalls", Value: "false"})
+	}
+	return opts
 }
 
 // errMountInvisible marks a bind mount the daemon cannot make or fills

@@ -42,6 +42,12 @@ type daemon struct {
 	// on a context that survived cancellation.
 	removeCtxErr []error
 	nar          []byte // what `nix-store --dump` streams
+	// nixVersion is what `nix --version` prints ("" for the builder
+	// image's); versionReads counts how often it ran.
+	nixVersion   string
+	versionReads int
+	// imageArch is the builder image's architecture ("" when unknown).
+	imageArch string
 	// probeCodes are the exit statuses of the probe's runs, in order
 	// (then 0).
 	probeCodes []int
@@ -66,7 +72,7 @@ func newDaemon() *daemon {
 func (d *daemon) engine() *engine.Engine {
 	f := &engine.Fake{
 		ImageInspectFunc: func(ctx context.Context, ref string) (client.ImageInspectResult, error) {
-			return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: "sha256:0123456789abcdef0123"}}, nil
+			return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: "sha256:0123456789abcdef0123", Os: "linux", Architecture: d.imageArch}}, nil
 		},
 		VolumeCreateFunc: func(ctx context.Context, o client.VolumeCreateOptions) (client.VolumeCreateResult, error) {
 			return client.VolumeCreateResult{}, nil
@@ -159,6 +165,14 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 		return d.build(ctx, c)
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-dump":
 		return string(d.nar), "", 0
+	case cmd[0] == "nix" && cmd[1] == "--version":
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.versionReads++
+		if d.nixVersion == "" {
+			return "nix (Nix) 2.26.3\n", "", 0
+		}
+		return d.nixVersion, "", 0
 	case cmd[0] == "nix" && cmd[1] == "eval":
 		if d.eval == nil {
 			return "", "", 1
