@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/system"
 	"github.com/nixcross/nixcross/internal/ui"
 )
