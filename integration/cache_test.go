@@ -16,6 +16,7 @@ import (
 
 	root "github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 )
 
@@ -118,7 +119,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	// seeded from it.
 	dockerfile := "FROM " + base + "\nLABEL nixcross.test=derived\nRUN mkdir -p /nix/var/seed && echo seeded-from-image > /nix/var/seed/marker\n"
 	imageID := buildImage(t, tag, dockerfile)
-	derivedVolume := build.CacheVolumeName(imageID)
+	derivedVolume := cache.VolumeName(imageID)
 	t.Cleanup(func() {
 		docker.VolumeRemove(ctx, derivedVolume, client.VolumeRemoveOptions{Force: true})
 	})
@@ -153,10 +154,10 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	if present, ok := found[derivedVolume]; !ok || !present {
 		t.Fatalf("derived image's volume %s not listed as live: %+v", derivedVolume, doc.Volumes)
 	}
-	if _, ok := found[build.CacheVolumeName(builderImg.ID)]; !ok {
+	if _, ok := found[cache.VolumeName(builderImg.ID)]; !ok {
 		t.Fatalf("builder image's volume not listed: %+v", doc.Volumes)
 	}
-	if derivedVolume == build.CacheVolumeName(builderImg.ID) {
+	if derivedVolume == cache.VolumeName(builderImg.ID) {
 		t.Fatal("two images share one volume")
 	}
 	if _, err := docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
@@ -169,7 +170,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	if _, err := docker.VolumeInspect(ctx, derivedVolume, client.VolumeInspectOptions{}); err == nil {
 		t.Fatal("volume of the removed image still exists")
 	}
-	if _, err := docker.VolumeInspect(ctx, build.CacheVolumeName(builderImg.ID), client.VolumeInspectOptions{}); err != nil {
+	if _, err := docker.VolumeInspect(ctx, cache.VolumeName(builderImg.ID), client.VolumeInspectOptions{}); err != nil {
 		t.Fatalf("prune removed the live volume: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	root "github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
 )
@@ -34,7 +35,7 @@ func nixPathInfo(t *testing.T, outputs []string) map[string]string {
 		t.Fatal(err)
 	}
 	text, code := runContainer(t, image, "path-info",
-		testcontainers.ContainerMounts{testcontainers.VolumeMount(build.CacheVolumeName(img.ID), "/nix")},
+		testcontainers.ContainerMounts{testcontainers.VolumeMount(cache.VolumeName(img.ID), "/nix")},
 		append([]string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive"}, outputs...)...)
 	if code != 0 {
 		t.Fatalf("nix path-info: exit %d\n%s", code, text)

@@ -1,5 +1,9 @@
 //go:build integration
 
+// Over 350 lines: the registration scenarios against a real kernel share
+// the helpers at the top (the engine, what is handled, holders); split,
+// each file would repeat them.
+
 package binfmt
 
 import (

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/status"
@@ -59,7 +58,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 // container would run the system's binaries, and reports which ran. No
 // systems means every supported Linux system. The container is removed
 // even when ctx is cancelled.
-func Detect(ctx context.Context, eng *engine.Engine, image string, systems []system.System) (statuses []Status, err error) {
+func Detect(ctx context.Context, eng *engine.Engine, image string, systems []system.System) ([]Status, error) {
 	if len(systems) == 0 {
 		systems = system.LinuxSystems()
 	}
@@ -69,36 +68,32 @@ func Detect(ctx context.Context, eng *engine.Engine, image string, systems []sys
 	}
 	ctx, cancel := context.WithTimeout(ctx, detectTimeout)
 	defer cancel()
-	id, err := eng.CreateContainer(ctx, engine.ContainerSpec{
-		Image:      image,
-		Entrypoint: []string{"sh", "-c", probeScript(systems)},
-		Labels:     engine.Labels(engine.RoleProbe),
-		ReadOnly:   true,
-		NoNetwork:  true,
-		// An anonymous volume, removed with the container: the probes
-		// need a place that is writable for the copy and executable.
-		Mounts: []mount.Mount{{
-			Type:          mount.TypeVolume,
-			Target:        probeDir,
-			VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: engine.Labels(engine.RoleProbe)},
-		}},
-	})
-	if err != nil {
-		return nil, status.Environment(fmt.Errorf("probe container from %s: %w", image, err), "")
-	}
-	defer func() { err = errors.Join(err, eng.RemoveContainer(ctx, id)) }()
-	if _, err := eng.API.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: probeDir, Content: archive}); err != nil {
-		return nil, status.Environment(fmt.Errorf("copy probes: %w", err), "")
-	}
-	if err := eng.StartContainer(ctx, id); err != nil {
-		return nil, status.Environment(fmt.Errorf("probe container: %w", err), "")
-	}
-	code, err := eng.WaitContainer(ctx, id)
-	if err != nil {
-		return nil, status.Environment(fmt.Errorf("probe container: %w", err), "")
-	}
 	var stdout, stderr bytes.Buffer
-	if err := eng.ContainerOutput(ctx, id, &stdout, &stderr); err != nil {
+	code, err := eng.RunOnce(ctx, engine.OneShot{
+		Spec: engine.ContainerSpec{
+			Image:      image,
+			Entrypoint: []string{"sh", "-c", probeScript(systems)},
+			Labels:     engine.Labels(engine.RoleProbe),
+			ReadOnly:   true,
+			NoNetwork:  true,
+			// An anonymous volume, removed with the container: the probes
+			// need a place that is writable for the copy and executable.
+			Mounts: []mount.Mount{{
+				Type:          mount.TypeVolume,
+				Target:        probeDir,
+				VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: engine.Labels(engine.RoleProbe)},
+			}},
+		},
+		Upload: archive, UploadDir: probeDir,
+		Stdout: &stdout, Stderr: &stderr,
+	})
+	switch engine.FailedStep(err) {
+	case "":
+	case engine.StepCreate:
+		return nil, status.Environment(fmt.Errorf("probe container from %s: %w", image, err), "")
+	case engine.StepUpload:
+		return nil, status.Environment(fmt.Errorf("copy probes: %w", err), "")
+	default:
 		return nil, status.Environment(fmt.Errorf("probe container: %w", err), "")
 	}
 	if code != 0 {

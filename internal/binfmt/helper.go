@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/client"
-
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -21,9 +18,9 @@ import (
 // Labels on binfmt helpers, beside engine.Labels(engine.RoleBinfmt).
 const (
 	// LabelBinfmt says what a helper is for: "hold" (one build), "install"
-	// (the long-lived container of `nixcross binfmt install`) or "helper"
-	// (a short-lived listing or unregistering run).
-	LabelBinfmt = "nixcross.binfmt"
+	// (engine.BinfmtInstalled: the long-lived container of `nixcross binfmt
+	// install`) or "helper" (a short-lived listing or unregistering run).
+	LabelBinfmt = engine.LabelBinfmt
 	// LabelSystems lists the systems a holder keeps registered, comma-separated.
 	LabelSystems = "nixcross.systems"
 )
@@ -45,12 +42,12 @@ func helperSecurity(ctx context.Context, eng *engine.Engine) ([]string, error) {
 		return nil, status.Environment(errors.New("rootless Docker cannot register binfmt_misc handlers for the host kernel"),
 			"register QEMU on the host instead (Debian/Ubuntu: `sudo apt install qemu-user-static`), or use a rootful daemon")
 	}
-	info, err := eng.API.Info(ctx, client.InfoOptions{})
+	secopts, err := eng.SecurityOptions(ctx)
 	if err != nil {
-		return nil, status.Environment(fmt.Errorf("docker info: %w", err), "")
+		return nil, status.Environment(err, "")
 	}
 	var opts []string
-	for _, o := range info.Info.SecurityOptions {
+	for _, o := range secopts {
 		switch {
 		case strings.Contains(o, "name=userns"):
 			// binfmt_misc mounted inside a user namespace is that
@@ -76,17 +73,17 @@ type helperSpec struct {
 	Restart string // restart policy, "" for none
 }
 
-// createHelper creates a binfmt helper with the least privilege that can
+// helperContainer is a binfmt helper with the least privilege that can
 // register: CAP_SYS_ADMIN to mount binfmt_misc, and /proc/sys neither
 // masked nor read-only (systempaths=unconfined). No network, a read-only
 // root. --privileged is never used: it fails on hosts that lack
 // capabilities it asks for.
-func createHelper(ctx context.Context, eng *engine.Engine, spec helperSpec) (string, error) {
+func helperContainer(ctx context.Context, eng *engine.Engine, spec helperSpec) (engine.ContainerSpec, error) {
 	secopt, err := helperSecurity(ctx, eng)
 	if err != nil {
-		return "", err
+		return engine.ContainerSpec{}, err
 	}
-	id, err := eng.CreateContainer(ctx, engine.ContainerSpec{
+	return engine.ContainerSpec{
 		Name:              spec.Name,
 		Image:             spec.Image,
 		Entrypoint:        []string{"sh", "-c", spec.Script},
@@ -97,11 +94,24 @@ func createHelper(ctx context.Context, eng *engine.Engine, spec helperSpec) (str
 		ReadOnly:          true,
 		NoNetwork:         true,
 		Restart:           spec.Restart,
-	})
+	}, nil
+}
+
+// createHelper creates (but does not start) a helper.
+func createHelper(ctx context.Context, eng *engine.Engine, spec helperSpec) (string, error) {
+	cs, err := helperContainer(ctx, eng, spec)
 	if err != nil {
-		return "", status.Environment(fmt.Errorf("create binfmt helper from %s: %w", spec.Image, err), "")
+		return "", err
+	}
+	id, err := eng.CreateContainer(ctx, cs)
+	if err != nil {
+		return "", helperCreateError(spec, err)
 	}
 	return id, nil
+}
+
+func helperCreateError(spec helperSpec, err error) error {
+	return status.Environment(fmt.Errorf("create binfmt helper from %s: %w", spec.Image, err), "")
 }
 
 // helperLabels labels a helper. Every helper but the install holder dies
@@ -113,28 +123,28 @@ func helperLabels(purpose string, systems []system.System) map[string]string {
 	if len(systems) > 0 {
 		extra = append(extra, LabelSystems, joinSystems(systems))
 	}
-	if purpose != "install" {
-		extra = append(extra, engine.LabelRun, engine.RunID())
+	if purpose != engine.BinfmtInstalled {
+		extra = append(extra, engine.RunLabels()...)
 	}
 	return engine.Labels(engine.RoleBinfmt, extra...)
 }
 
 // runHelper runs script in a short-lived helper and returns its stdout.
-func runHelper(ctx context.Context, eng *engine.Engine, image, script, purpose string) (out string, err error) {
-	id, err := createHelper(ctx, eng, helperSpec{Image: image, Script: script, Labels: helperLabels("helper", nil)})
-	if err != nil {
-		return "", fmt.Errorf("binfmt %s helper: %w", purpose, err)
-	}
-	defer func() { err = errors.Join(err, eng.RemoveContainer(ctx, id)) }()
-	if err := eng.StartContainer(ctx, id); err != nil {
-		return "", status.Environment(fmt.Errorf("binfmt %s helper: %w", purpose, err), privilegeHint)
-	}
-	code, err := eng.WaitContainer(ctx, id)
+func runHelper(ctx context.Context, eng *engine.Engine, image, script, purpose string) (string, error) {
+	spec := helperSpec{Image: image, Script: script, Labels: helperLabels("helper", nil)}
+	cs, err := helperContainer(ctx, eng, spec)
 	if err != nil {
 		return "", fmt.Errorf("binfmt %s helper: %w", purpose, err)
 	}
 	var stdout, stderr bytes.Buffer
-	if err := eng.ContainerOutput(ctx, id, &stdout, &stderr); err != nil {
+	code, err := eng.RunOnce(ctx, engine.OneShot{Spec: cs, Stdout: &stdout, Stderr: &stderr})
+	switch engine.FailedStep(err) {
+	case "":
+	case engine.StepCreate:
+		return "", fmt.Errorf("binfmt %s helper: %w", purpose, helperCreateError(spec, err))
+	case engine.StepStart:
+		return "", status.Environment(fmt.Errorf("binfmt %s helper: %w", purpose, err), privilegeHint)
+	default:
 		return "", fmt.Errorf("binfmt %s helper: %w", purpose, err)
 	}
 	if err := helperExit(code, stderr.String()); err != nil {
@@ -186,16 +196,13 @@ func startHolder(ctx context.Context, eng *engine.Engine, spec helperSpec) (id, 
 func waitReady(ctx context.Context, eng *engine.Engine, id string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	logs, err := eng.API.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
-	if err != nil {
-		return "", fmt.Errorf("binfmt holder logs: %w", err)
-	}
-	defer logs.Close()
 	pr, pw := io.Pipe()
 	defer pr.Close()
 	var stderr bytes.Buffer
+	followed := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(pw, &stderr, logs)
+		err := eng.Output(ctx, id, true, pw, &stderr)
+		followed <- err // before the close: the reader checks it after EOF
 		pw.CloseWithError(err)
 	}()
 	var out strings.Builder
@@ -210,6 +217,13 @@ func waitReady(ctx context.Context, eng *engine.Engine, id string) (string, erro
 	// exited, or ctx ended.
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("binfmt holder not ready: %w", context.Cause(ctx))
+	}
+	select {
+	case err := <-followed:
+		if err != nil {
+			return "", fmt.Errorf("binfmt holder logs: %w", err)
+		}
+	default:
 	}
 	code, err := eng.WaitContainer(ctx, id)
 	if err != nil {

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/moby/moby/client"
-
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
@@ -59,7 +57,7 @@ func copySource(ctx context.Context, eng *engine.Engine, id string, src FlakeSou
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	_, cerr := eng.API.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: src.ContainerTop, Content: pr})
+	cerr := eng.PutArchive(ctx, id, src.ContainerTop, pr)
 	// Unblocks the writer if the daemon stopped reading early.
 	pr.CloseWithError(errStoppedReading)
 	werr := <-written

@@ -10,7 +10,6 @@ import (
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
-	"github.com/nixcross/nixcross/internal/system"
 )
 
 // nixCheck reads the image's Nix version once per run, in the first build
@@ -56,17 +55,4 @@ func (c *nixCheck) check(ctx context.Context, eng *engine.Engine, id, image stri
 		}
 	}
 	return c.version, c.err
-}
-
-// containerSettings are the Nix settings every build in this container
-// needs, whatever the user asked: the place to add one.
-func containerSettings(img engine.Image, daemon system.System) []nix.Option {
-	var opts []nix.Option
-	if !img.System.IsZero() && img.System != daemon && !img.System.CompatibleWith(daemon) {
-		// Nix itself runs under QEMU, which does not emulate seccomp:
-		// loading Nix's syscall filter fails ("unable to load seccomp BPF
-		// program") unless it is off.
-		opts = append(opts, nix.Option{Name: "filter-syscalls", Value: "false"})
-	}
-	return opts
 }

@@ -1,14 +1,11 @@
-// Package build orchestrates one `nixcross build`: reach the daemon, ensure
-// the builder image and its store cache, make the target runnable, run Nix
-// in a labelled container with the flake visible, and export the closure
-// with a relative out-link. Every container it makes is removed at the end,
-// on success, failure or interruption (unless --keep-failed says otherwise).
 package build
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -26,8 +23,9 @@ type Request struct {
 	Jobs        int
 	Dereference bool
 	Verify      bool
-	// Source is how the flake reaches the container: "auto", "mount" or "copy".
-	Source string
+	// Source is how the flake reaches the container: SourceAuto,
+	// SourceMount or SourceCopy.
+	Source SourceMode
 	// Builders is Nix's machine spec for remote builders ("" for none);
 	// BuildersSSHKey a private key file on the client for reaching them.
 	Builders       string
@@ -45,8 +43,8 @@ type Result struct {
 	Copied   CopyStats    `json:"copied"`
 	Machines []string     `json:"machines"`
 	Native   bool         `json:"native"`
-	Emulator string       `json:"emulator,omitempty"`
-	Source   string       `json:"source,omitempty"`
+	Emulator Emulator     `json:"emulator,omitempty"`
+	Source   SourceMode   `json:"source,omitempty"`
 	// Nix is the version of Nix that built it.
 	Nix     string  `json:"nix,omitempty"`
 	Deref   string  `json:"dereferenced,omitempty"`
@@ -61,6 +59,43 @@ type Result struct {
 
 // Err is the failure of this build, nil on success.
 func (r *Result) Err() error { return r.err }
+
+// SourceMode is how a local flake reaches the build container.
+type SourceMode string
+
+const (
+	// SourceAuto mounts when the daemon is local and copies otherwise,
+	// falling back to a copy when the daemon cannot see the mount.
+	SourceAuto SourceMode = "auto"
+	// SourceMount bind-mounts the flake read-only at its own path.
+	SourceMount SourceMode = "mount"
+	// SourceCopy sends the flake's files through the Docker API.
+	SourceCopy SourceMode = "copy"
+	// SourceFetched: Nix fetches the flake itself (github:…); nothing to send.
+	SourceFetched SourceMode = ""
+)
+
+// ParseSourceMode reads --source.
+func ParseSourceMode(s string) (SourceMode, error) {
+	switch m := SourceMode(s); m {
+	case SourceAuto, SourceMount, SourceCopy:
+		return m, nil
+	}
+	return "", status.Usage(fmt.Errorf("--source must be auto, mount or copy, got %q", s), "")
+}
+
+// Emulator is what ran a foreign system's binaries.
+type Emulator string
+
+const (
+	// EmulatorNone: the CPU ran them itself (a native build).
+	EmulatorNone Emulator = ""
+	// EmulatorHost: a handler the Docker host already had (its own
+	// qemu-user-static, or `nixcross binfmt install`).
+	EmulatorHost Emulator = "host"
+	// EmulatorNixcross: QEMU nixcross registered for this build.
+	EmulatorNixcross Emulator = "nixcross"
+)
 
 // ClosureStats sizes what the result needs.
 type ClosureStats struct {

@@ -1,29 +1,79 @@
-// Package cache owns the persistent Nix store volumes: listing them with
-// their image, size and last use, and garbage-collecting them with Nix.
-// Creating them belongs to the build (see build.CacheVolumeName).
+// Package cache owns the persistent Nix store volumes, one per builder
+// image: their name, creating them, the GC roots builds leave in them,
+// listing them with their image, size and last use, garbage-collecting
+// them with Nix, and removing them.
 package cache
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
 )
+
+// VolumePrefix names the volumes that hold a builder image's Nix store.
+const VolumePrefix = "nixcross-store-"
+
+// VolumeName is keyed to the image's content ID, never its tag: a
+// rebuilt or different image gets a fresh volume instead of a stale store
+// that would shadow the new image's /nix.
+func VolumeName(imageID string) string {
+	id := strings.TrimPrefix(imageID, "sha256:")
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	return VolumePrefix + id
+}
+
+// Ensure creates (or finds) the cache volume for img. Docker seeds an
+// empty named volume from the image's /nix on first mount, which is what
+// makes images that keep Nix itself under /nix (nixos/nix) work.
+func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image) (string, error) {
+	name := VolumeName(img.ID)
+	if err := eng.CreateVolume(ctx, name, engine.Labels(engine.RoleCache, engine.LabelImage, img.Ref, engine.LabelImageID, img.ID)); err != nil {
+		return "", status.Environment(fmt.Errorf("create cache volume %s: %w", name, err), "")
+	}
+	return name, nil
+}
 
 // LastUsedFile is touched by every build that uses a volume.
 const LastUsedFile = "/nix/var/nixcross/last-used"
 
 // RootsDir holds the GC roots of results built in a volume.
 const RootsDir = "/nix/var/nix/gcroots/nixcross"
+
+// Root is where a build of attr for system from key (the flake's
+// directory, or its reference when Nix fetches it) keeps its GC root: one
+// per result, replaced by the next build of the same.
+func Root(system, attr, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return fmt.Sprintf("%s/%s-%s-%s", RootsDir, system, sanitize(attr), hex.EncodeToString(sum[:])[:12])
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// BuildPrelude is the shell a build runs before Nix in a cached store: it
+// makes the roots directory and records the volume's last use.
+const BuildPrelude = "mkdir -p " + RootsDir + " /nix/var/nixcross && touch " + LastUsedFile
 
 // Volume is one cache volume.
 type Volume struct {
@@ -39,28 +89,19 @@ type Volume struct {
 // List returns every cache volume nixcross made. LastUsed is left zero:
 // reading it costs a container per volume (see LastUsed).
 func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
-	res, err := eng.API.VolumeList(ctx, client.VolumeListOptions{Filters: engine.ManagedFilter(engine.RoleCache)})
+	vols, err := eng.Volumes(ctx, engine.RoleCache)
 	if err != nil {
-		return nil, fmt.Errorf("list volumes: %w", err)
+		return nil, err
 	}
-	sizes := map[string]int64{}
-	if du, err := eng.API.DiskUsage(ctx, client.DiskUsageOptions{Volumes: true}); err == nil {
-		for _, v := range du.Volumes.Items {
-			if v.UsageData != nil {
-				sizes[v.Name] = v.UsageData.Size
-			}
-		}
-	}
+	sizes := eng.VolumeSizes(ctx)
 	var out []Volume
-	for _, v := range res.Items {
-		vol := Volume{Name: v.Name, Image: v.Labels[engine.LabelImage], ImageID: v.Labels[engine.LabelImageID], Size: -1, Created: v.CreatedAt}
+	for _, v := range vols {
+		vol := Volume{Name: v.Name, Image: v.Labels[engine.LabelImage], ImageID: v.Labels[engine.LabelImageID], Size: -1, Created: v.Created}
 		if s, ok := sizes[v.Name]; ok {
 			vol.Size = s
 		}
 		if vol.ImageID != "" {
-			if _, err := eng.API.ImageInspect(ctx, vol.ImageID); err == nil {
-				vol.ImagePresent = true
-			}
+			vol.ImagePresent = eng.HasImage(ctx, vol.ImageID)
 		}
 		out = append(out, vol)
 	}
@@ -89,25 +130,17 @@ func LastUsed(ctx context.Context, eng *engine.Engine, v Volume) time.Time {
 // runInVolume runs cmd in a short-lived container of the volume's own
 // image with the volume at /nix, and removes it afterwards.
 func runInVolume(ctx context.Context, eng *engine.Engine, v Volume, cmd []string, stdout, stderr io.Writer) error {
-	id, err := eng.CreateContainer(ctx, engine.ContainerSpec{
-		Image:     v.ImageID,
-		Cmd:       cmd,
-		Labels:    engine.Labels(engine.RoleGC),
-		Mounts:    []mount.Mount{{Type: mount.TypeVolume, Source: v.Name, Target: "/nix"}},
-		NoNetwork: true,
+	code, err := eng.RunOnce(ctx, engine.OneShot{
+		Spec: engine.ContainerSpec{
+			Image:     v.ImageID,
+			Cmd:       cmd,
+			Labels:    engine.Labels(engine.RoleGC),
+			Mounts:    []mount.Mount{{Type: mount.TypeVolume, Source: v.Name, Target: "/nix"}},
+			NoNetwork: true,
+		},
+		Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
-		return err
-	}
-	defer eng.RemoveContainer(ctx, id)
-	if err := eng.StartContainer(ctx, id); err != nil {
-		return err
-	}
-	code, err := eng.WaitContainer(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := eng.ContainerOutput(ctx, id, stdout, stderr); err != nil {
 		return err
 	}
 	if code != 0 {
@@ -144,4 +177,30 @@ func GC(ctx context.Context, eng *engine.Engine, keep time.Duration, rep *ui.Rep
 		}
 	}
 	return nil
+}
+
+// Prune removes the cache volumes whose builder image is gone, or all of
+// them, in name order, and returns the names removed. A volume a running
+// build uses is left alone, with a warning.
+func Prune(ctx context.Context, eng *engine.Engine, all bool, rep *ui.Reporter) ([]string, error) {
+	vols, err := List(ctx, eng)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
+	var removed []string
+	for _, v := range vols {
+		if v.ImagePresent && !all {
+			continue
+		}
+		if err := eng.RemoveVolume(ctx, v.Name, false); err != nil {
+			if engine.InUse(err) {
+				rep.Warnf("volume %s is in use by a running build; left alone", v.Name)
+				continue
+			}
+			return removed, err
+		}
+		removed = append(removed, v.Name)
+	}
+	return removed, nil
 }

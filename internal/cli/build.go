@@ -118,7 +118,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	flake, attr := nix.SplitRef(ref)
 	req := build.Request{
 		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
-		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify, Source: o.source,
+		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
 		Builders: o.builders, BuildersSSHKey: o.buildersKey,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
@@ -159,10 +159,8 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	case o.outLink == "":
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--out-link cannot be empty"), "")
 	}
-	switch o.source {
-	case "auto", "mount", "copy":
-	default:
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--source must be auto, mount or copy, got %q", o.source), "")
+	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
+		return req, build.FlakeSource{}, err
 	}
 	if err := checkOutLink(o.outLink, len(systems) > 1); err != nil {
 		return req, build.FlakeSource{}, err
@@ -215,7 +213,6 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		UI:         rep,
 		Dockerfile: nixcross.Dockerfile,
 		Emulation:  build.Binfmt{},
-		RunID:      engine.RunID(),
 		Verbose:    o.verbose,
 		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
 	}

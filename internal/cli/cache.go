@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/nixcross/nixcross/internal/cache"
@@ -123,26 +119,13 @@ func runCachePrune(ctx context.Context, a *app, all bool) error {
 		return err
 	}
 	defer eng.Close()
-	vols, err := cache.List(ctx, eng)
+	removed, err := cache.Prune(ctx, eng, all, rep)
+	for _, name := range removed {
+		fmt.Fprintln(a.streams.Out, name)
+	}
 	if err != nil {
 		return err
 	}
-	sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
-	removed := 0
-	for _, v := range vols {
-		if v.ImagePresent && !all {
-			continue
-		}
-		if _, err := eng.API.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{}); err != nil {
-			if cerrdefs.IsConflict(err) || strings.Contains(err.Error(), "in use") {
-				rep.Warnf("volume %s is in use by a running build; left alone", v.Name)
-				continue
-			}
-			return fmt.Errorf("remove volume %s: %w", v.Name, err)
-		}
-		fmt.Fprintln(a.streams.Out, v.Name)
-		removed++
-	}
-	rep.Printf("removed %d cache volume(s)", removed)
+	rep.Printf("removed %d cache volume(s)", len(removed))
 	return nil
 }

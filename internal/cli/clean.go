@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/nixcross/nixcross"
@@ -49,7 +47,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		// Unregister installed emulation properly (hosts with a persistent
 		// binfmt_misc mount keep entries after the container goes).
 		ref := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
-		if _, err := eng.API.ImageInspect(ctx, ref); err == nil {
+		if eng.HasImage(ctx, ref) {
 			if regs, err := binfmt.Uninstall(ctx, eng, ref, system.LinuxSystems()); err != nil {
 				rep.Warnf("uninstall emulation: %v", err)
 			} else {
@@ -61,47 +59,46 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 			}
 		}
 	}
-	list, err := eng.API.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: engine.ManagedFilter("")})
+	containers, err := eng.Containers(ctx, "")
 	if err != nil {
-		return fmt.Errorf("list containers: %w", err)
+		return err
 	}
 	removed := 0
-	for _, c := range list.Items {
-		name := strings.TrimPrefix(strings.Join(c.Names, ","), "/")
-		if c.Labels["nixcross.binfmt"] == "install" && !o.all {
+	for _, c := range containers {
+		if c.Installed && !o.all {
 			continue
 		}
-		if c.Labels[engine.LabelRun] != engine.RunID() && engine.RunAlive(c.Labels[engine.LabelRun]) {
-			rep.Printf("skipping %s: its build is still running", name)
+		if c.Run == engine.RunLive {
+			rep.Printf("skipping %s: its build is still running", c.Name)
 			continue
 		}
 		if err := eng.RemoveContainer(ctx, c.ID); err != nil {
 			return err
 		}
-		rep.Printf("removed container %s (%s)", name, c.Labels[engine.LabelRole])
+		rep.Printf("removed container %s (%s)", c.Name, c.Role)
 		removed++
 	}
 	if o.all {
-		vols, err := eng.API.VolumeList(ctx, client.VolumeListOptions{Filters: engine.ManagedFilter("")})
+		vols, err := eng.Volumes(ctx, "")
 		if err != nil {
-			return fmt.Errorf("list volumes: %w", err)
+			return err
 		}
-		for _, v := range vols.Items {
-			if _, err := eng.API.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
-				return fmt.Errorf("remove volume %s: %w", v.Name, err)
+		for _, v := range vols {
+			if err := eng.RemoveVolume(ctx, v.Name, true); err != nil {
+				return err
 			}
 			rep.Printf("removed volume %s", v.Name)
 			removed++
 		}
-		imgs, err := eng.API.ImageList(ctx, client.ImageListOptions{Filters: engine.ManagedFilter(engine.RoleImage)})
+		imgs, err := eng.Images(ctx)
 		if err != nil {
-			return fmt.Errorf("list images: %w", err)
+			return err
 		}
-		for _, img := range imgs.Items {
-			if _, err := eng.API.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
-				return fmt.Errorf("remove image %s: %w", strings.Join(img.RepoTags, ","), err)
+		for _, img := range imgs {
+			if err := eng.RemoveImage(ctx, img); err != nil {
+				return err
 			}
-			rep.Printf("removed image %s", strings.Join(img.RepoTags, ","))
+			rep.Printf("removed image %s", strings.Join(img.Tags, ","))
 			removed++
 		}
 	}

@@ -62,12 +62,12 @@ func runDoctor(ctx context.Context, a *app) error {
 	}
 	ref := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
 	image := ""
-	if _, err := eng.API.ImageInspect(ctx, ref); err == nil {
+	if eng.HasImage(ctx, ref) {
 		fmt.Fprintf(out, "builder image     %s present\n", ref)
 		image = ref
 	} else {
 		fmt.Fprintf(out, "builder image     %s not built yet (the first build builds it)\n", ref)
-		if _, err := eng.API.ImageInspect(ctx, build.DefaultBase); err != nil {
+		if !eng.HasImage(ctx, build.DefaultBase) {
 			problems = append(problems, "the base image "+build.DefaultBase+" is missing and may not be pullable: run scripts/provision.sh or `docker pull "+build.DefaultBase+"`")
 		}
 	}

@@ -81,7 +81,7 @@ func runShell(ctx context.Context, a *app, o shellOptions, ref string, command [
 		return err
 	}
 	defer eng.Close()
-	r := &build.Runner{Engine: eng, UI: a.reporter(), Dockerfile: nixcross.Dockerfile, Emulation: build.Binfmt{}, RunID: engine.RunID()}
+	r := &build.Runner{Engine: eng, UI: a.reporter(), Dockerfile: nixcross.Dockerfile, Emulation: build.Binfmt{}}
 	t := build.Terminal{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err}
 	if _, inTerm := term.GetFdInfo(a.streams.In); inTerm {
 		if _, outTerm := term.GetFdInfo(a.streams.Out); outTerm {

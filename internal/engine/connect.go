@@ -108,3 +108,13 @@ func unreachable(ep Endpoint, err error) error {
 
 // Close releases the client.
 func (e *Engine) Close() error { return e.API.Close() }
+
+// SecurityOptions asks the daemon for its security options now (AppArmor,
+// SELinux, userns, rootless): what a privileged helper must allow for.
+func (e *Engine) SecurityOptions(ctx context.Context) ([]string, error) {
+	info, err := e.API.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker info: %w", err)
+	}
+	return info.Info.SecurityOptions, nil
+}

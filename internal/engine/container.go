@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -126,17 +124,6 @@ func (e *Engine) WaitContainer(ctx context.Context, id string) (int, error) {
 	case err := <-w.Error:
 		return -1, fmt.Errorf("wait for container %s: %w", short(id), err)
 	}
-}
-
-// ContainerOutput returns a stopped container's stdout and stderr.
-func (e *Engine) ContainerOutput(ctx context.Context, id string, stdout, stderr io.Writer) error {
-	rc, err := e.API.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
-	if err != nil {
-		return fmt.Errorf("container logs: %w", err)
-	}
-	defer rc.Close()
-	_, err = stdcopy.StdCopy(stdout, stderr, rc)
-	return err
 }
 
 func short(id string) string {

@@ -39,3 +39,10 @@ func (e *Engine) Archive(ctx context.Context, id, path string) (io.ReadCloser, e
 	}
 	return res.Content, nil
 }
+
+// PutArchive extracts a tar stream at dir in a container (created or
+// running). The error is the daemon's as it is: callers say what they copied.
+func (e *Engine) PutArchive(ctx context.Context, id, dir string, content io.Reader) error {
+	_, err := e.API.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: dir, Content: content})
+	return err
+}

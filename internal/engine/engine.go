@@ -1,7 +1,9 @@
-// Package engine owns nixcross's access to the Docker Engine API: finding
-// and reaching the daemon, the narrow set of client calls the tool uses,
-// the labels on everything it creates, and container and exec plumbing
-// (streamed, demultiplexed, torn down even after cancellation).
+// Package engine owns nixcross's access to the Docker Engine API and is the
+// only package that imports the Docker client: finding and reaching the
+// daemon, the narrow set of client calls the tool uses (API, faked by
+// Fake), the labels on everything it creates and which of it is stale,
+// and container and exec plumbing (run-once containers, streamed and
+// interactive execs, copies; torn down even after cancellation).
 package engine
 
 import (
@@ -11,13 +13,13 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// API lists the Docker client methods nixcross uses. *client.Client
-// satisfies it; unit tests use Fake.
+// API lists the Docker client methods nixcross uses, and no others: every
+// one is a method a fake must cover. *client.Client satisfies it; unit
+// tests use Fake.
 type API interface {
 	Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error)
 	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 	ServerVersion(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error)
-	DaemonHost() string
 	Close() error
 
 	ImageInspect(ctx context.Context, image string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error)
@@ -32,8 +34,6 @@ type API interface {
 	ContainerRemove(ctx context.Context, container string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
 	ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult
 	ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
-	ContainerAttach(ctx context.Context, container string, options client.ContainerAttachOptions) (client.ContainerAttachResult, error)
-	ContainerResize(ctx context.Context, container string, options client.ContainerResizeOptions) (client.ContainerResizeResult, error)
 	ContainerRename(ctx context.Context, container string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error)
 	CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 	CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
@@ -44,7 +44,6 @@ type API interface {
 	ExecResize(ctx context.Context, execID string, options client.ExecResizeOptions) (client.ExecResizeResult, error)
 
 	VolumeCreate(ctx context.Context, options client.VolumeCreateOptions) (client.VolumeCreateResult, error)
-	VolumeInspect(ctx context.Context, volumeID string, options client.VolumeInspectOptions) (client.VolumeInspectResult, error)
 	VolumeList(ctx context.Context, options client.VolumeListOptions) (client.VolumeListResult, error)
 	VolumeRemove(ctx context.Context, volumeID string, options client.VolumeRemoveOptions) (client.VolumeRemoveResult, error)
 	DiskUsage(ctx context.Context, options client.DiskUsageOptions) (client.DiskUsageResult, error)

@@ -149,3 +149,36 @@ func readBuildStream(r io.Reader, log io.Writer) error {
 		}
 	}
 }
+
+// HasImage reports whether the daemon has the image ref (a name or an ID).
+func (e *Engine) HasImage(ctx context.Context, ref string) bool {
+	_, err := e.API.ImageInspect(ctx, ref)
+	return err == nil
+}
+
+// ImageSummary is an image nixcross built.
+type ImageSummary struct {
+	ID   string
+	Tags []string
+}
+
+// Images lists the images nixcross built.
+func (e *Engine) Images(ctx context.Context) ([]ImageSummary, error) {
+	res, err := e.API.ImageList(ctx, client.ImageListOptions{Filters: managedFilter(RoleImage)})
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	out := make([]ImageSummary, 0, len(res.Items))
+	for _, img := range res.Items {
+		out = append(out, ImageSummary{ID: img.ID, Tags: img.RepoTags})
+	}
+	return out, nil
+}
+
+// RemoveImage force-removes an image and its untagged parents.
+func (e *Engine) RemoveImage(ctx context.Context, img ImageSummary) error {
+	if _, err := e.API.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
+		return fmt.Errorf("remove image %s: %w", strings.Join(img.Tags, ","), err)
+	}
+	return nil
+}

@@ -8,14 +8,22 @@ const (
 	LabelManaged = "nixcross.managed"
 	LabelRole    = "nixcross.role"
 	// LabelRun identifies the invocation (client PID and host) that made a
-	// container, so a later run can tell its own leftovers from live ones.
-	LabelRun = "nixcross.run"
+	// container, so a later run can tell its own leftovers from live ones;
+	// LabelRunScope and LabelRunBoot say where that PID means something
+	// (see RunLabels).
+	LabelRun      = "nixcross.run"
+	LabelRunScope = "nixcross.run-scope"
+	LabelRunBoot  = "nixcross.run-boot"
 	// LabelImage records which builder image a cache volume belongs to.
 	LabelImage   = "nixcross.image"
 	LabelImageID = "nixcross.image-id"
 	LabelSystem  = "nixcross.system"
 	// LabelHash is the content hash of the embedded Dockerfile.nix.
 	LabelHash = "nixcross.dockerfile-hash"
+	// LabelBinfmt says what a binfmt helper is for (see package binfmt);
+	// BinfmtInstalled marks the long-lived one of `nixcross binfmt install`.
+	LabelBinfmt     = "nixcross.binfmt"
+	BinfmtInstalled = "install"
 )
 
 // Roles.
@@ -29,6 +37,10 @@ const (
 	RoleGC     = "gc"
 )
 
+// KeptPrefix starts the names of containers kept by --keep-failed: the name
+// tells later runs' sweep to leave them alone.
+const KeptPrefix = "nixcross-kept-"
+
 // Labels returns the labels for a resource of the given role plus extra
 // key/value pairs.
 func Labels(role string, extra ...string) map[string]string {
@@ -39,11 +51,15 @@ func Labels(role string, extra ...string) map[string]string {
 	return l
 }
 
-// ManagedFilter selects resources nixcross made, optionally of one role.
-func ManagedFilter(role string) client.Filters {
+// managedFilter selects resources nixcross made, optionally of one role
+// and with more "key=value" labels.
+func managedFilter(role string, labels ...string) client.Filters {
 	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	if role != "" {
 		f = f.Add("label", LabelRole+"="+role)
+	}
+	for _, l := range labels {
+		f = f.Add("label", l)
 	}
 	return f
 }

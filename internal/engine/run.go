@@ -15,19 +15,60 @@ func RunID() string {
 	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
+// RunLabels are the labels that tie a container to this invocation, so
+// that later runs and `nixcross clean` can tell whether it is still alive
+// (see proc.Owner).
+func RunLabels() []string {
+	return []string{LabelRun, RunID(), LabelRunScope, proc.Scope(), LabelRunBoot, proc.Boot()}
+}
+
 // RunAlive reports whether a LabelRun value names a process alive on this
 // machine. Runs of other machines count as alive: only they can tell.
 func RunAlive(run string) bool {
-	h, pidStr, ok := strings.Cut(run, ":")
-	if !ok {
-		return false
+	st := runState(map[string]string{LabelRun: run})
+	return st == RunThis || st == RunLive
+}
+
+// RunState is how a container's run relates to this process.
+type RunState int
+
+const (
+	// RunNone: no run label (made by a command that does not outlive it).
+	RunNone RunState = iota
+	// RunThis: this invocation made it.
+	RunThis
+	// RunLive: a run that is still going, or one this machine cannot judge.
+	RunLive
+	// RunDead: the run that made it has exited.
+	RunDead
+)
+
+// runState reads the run labels with proc's liveness rule; a malformed
+// label counts as dead.
+func runState(labels map[string]string) RunState {
+	run := labels[LabelRun]
+	if run == "" {
+		return RunNone
 	}
-	if host, _ := os.Hostname(); h != host {
-		return true
+	scope := labels[LabelRunScope]
+	if run == RunID() && (scope == "" || scope == proc.Scope()) {
+		return RunThis
+	}
+	host, pidStr, ok := strings.Cut(run, ":")
+	if !ok {
+		return RunDead
+	}
+	o := proc.Owner{Host: host, Scope: scope, Boot: labels[LabelRunBoot]}
+	if h, _ := os.Hostname(); host != h {
+		return RunLive
 	}
 	pid, err := strconv.Atoi(pidStr)
 	if err != nil {
-		return false
+		return RunDead
 	}
-	return proc.Alive(pid)
+	o.PID = pid
+	if o.Gone() {
+		return RunDead
+	}
+	return RunLive
 }

@@ -5,14 +5,32 @@ import (
 	"strings"
 )
 
+// AdviceKind is the kind of Nix failure nixcross recognised.
+type AdviceKind string
+
+const (
+	// AdviceEmulation: no machine Nix may use can build the system.
+	AdviceEmulation AdviceKind = "emulation"
+	// AdviceExec: a builder's binary did not execute (no QEMU handler).
+	AdviceExec AdviceKind = "exec"
+	// AdviceUntracked: the flake names a file Nix does not see.
+	AdviceUntracked AdviceKind = "untracked"
+	// AdvicePackagesNix: the shelffiles layout lacks packages.nix.
+	AdvicePackagesNix AdviceKind = "packages-nix"
+	// AdviceAttribute: the flake has no such attribute.
+	AdviceAttribute AdviceKind = "attribute"
+	// AdviceNixVersion: the flake needs a newer Nix than the image's.
+	AdviceNixVersion AdviceKind = "nix-version"
+)
+
 // Advice is a line of help for a Nix failure nixcross recognises.
 type Advice struct {
-	Kind    string // "emulation", "untracked", "packages-nix", "attribute", "exec", "nix-version"
+	Kind    AdviceKind
 	Message string
-	// System is the system that lacks emulation, for Kind "emulation".
+	// System is the system that lacks emulation, for AdviceEmulation.
 	System string
-	// Path is the file or attribute the advice is about; for Kind
-	// "nix-version", the Nix version the flake asked for.
+	// Path is the file or attribute the advice is about; for
+	// AdviceNixVersion, the Nix version the flake asked for.
 	Path string
 }
 
@@ -29,29 +47,29 @@ var (
 // failure is not one it knows.
 func Explain(stderr string) *Advice {
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
-		return &Advice{Kind: "emulation", System: m[1],
+		return &Advice{Kind: AdviceEmulation, System: m[1],
 			Message: "no machine Nix may use can build " + m[1] + ": check `nixcross binfmt status` (or run `nixcross binfmt install --system " + m[1] + "`), and with --builders, that a builder lists " + m[1] + " and allows it (extra-platforms on that machine)"}
 	}
 	low := strings.ToLower(stderr)
 	if strings.Contains(low, "exec format error") || strings.Contains(low, "cannot execute binary file") {
-		return &Advice{Kind: "exec",
+		return &Advice{Kind: AdviceExec,
 			Message: "a builder could not be executed: the kernel has no working QEMU handler for its architecture; check `nixcross binfmt status` and run `nixcross binfmt install`"}
 	}
 	if m := reNoFile.FindStringSubmatch(stderr); m != nil {
 		rel := m[2]
 		if rel == "packages.nix" || strings.HasSuffix(rel, "/packages.nix") {
-			return &Advice{Kind: "packages-nix", Path: rel,
+			return &Advice{Kind: AdvicePackagesNix, Path: rel,
 				Message: "the flake expects packages.nix (the shelffiles layout): copy example/packages.nix to packages.nix and list your packages there, then `git add packages.nix`"}
 		}
-		return &Advice{Kind: "untracked", Path: rel,
+		return &Advice{Kind: AdviceUntracked, Path: rel,
 			Message: "Nix only sees files git tracks: if " + rel + " exists, `git add " + rel + "` and build again"}
 	}
 	if m := reNixTooOld.FindStringSubmatch(stderr); m != nil {
-		return &Advice{Kind: "nix-version", Path: m[1],
+		return &Advice{Kind: AdviceNixVersion, Path: m[1],
 			Message: "the flake needs Nix " + m[1] + " or later to evaluate: drop --image to use the built-in builder image, or use an image with a newer Nix"}
 	}
 	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
-		return &Advice{Kind: "attribute", Path: m[1], Message: "the flake has no attribute " + m[1]}
+		return &Advice{Kind: AdviceAttribute, Path: m[1], Message: "the flake has no attribute " + m[1]}
 	}
 	return nil
 }

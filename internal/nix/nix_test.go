@@ -67,7 +67,9 @@ func TestParseBuildJSON(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	cases := []struct {
-		stderr, kind, path string
+		stderr string
+		kind   AdviceKind
+		path   string
 	}{
 		{"error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv', but I am a 'x86_64-linux' with features {benchmark}", "emulation", ""},
 		{"error: executing '/nix/store/x-builder': Exec format error", "exec", ""},

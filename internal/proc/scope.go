@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -26,4 +27,15 @@ var Scope = sync.OnceValue(func() string {
 		h.Write([]byte(name))
 	}
 	return fmt.Sprintf("%08x", h.Sum32())
+})
+
+// Boot is the kernel's boot ID ("" where there is none to read). The host
+// kernel's, even inside a container: it tells a run of an earlier boot,
+// whose processes are all gone, from a run in another PID namespace.
+var Boot = sync.OnceValue(func() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 })

@@ -1,0 +1,65 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// classifyFailure turns a failed `nix build` into the error the user sees,
+// with its kind (exit code) and advice, where the cause is known: Nix's
+// log tail says whether emulation, the flake or the build itself failed.
+func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err error, tail string, j job) error {
+	req, s, src := j.req, j.system, j.prep.Source
+	var exit *engine.ExitError
+	if !errors.As(err, &exit) {
+		return status.Environment(fmt.Errorf("run nix build: %w", err), "")
+	}
+	adv := nix.Explain(tail)
+	cause := fmt.Errorf("nix build of %s#%s for %s failed (exit %d)", req.Flake, req.Attr, s, exit.Code)
+	if adv == nil {
+		return status.Build(cause, "")
+	}
+	switch adv.Kind {
+	case nix.AdviceEmulation, nix.AdviceExec:
+		return status.Environment(cause, adv.Message)
+	case nix.AdviceNixVersion:
+		return status.Build(cause, fmt.Sprintf("the flake needs Nix %s or later to evaluate and %s has Nix %s: drop --image to use the built-in builder image, or use an image with a newer Nix", adv.Path, j.prep.Image.Ref, c.nix))
+	case nix.AdviceUntracked:
+		if !src.UntrackedFile(adv.Path) {
+			return status.Build(cause, "")
+		}
+	case nix.AdviceAttribute:
+		msg := fmt.Sprintf("%s#%s has no packages.%s.%s", req.Flake, req.Attr, s, req.Attr)
+		hint := "see what the flake offers with `nix flake show`"
+		if names := r.offeredAttrs(ctx, c.id, j); names != "" {
+			hint = "packages for " + s.String() + " in this flake: " + names
+		} else if names == "" {
+			hint = "the flake offers no packages for " + s.String()
+		}
+		return status.Usage(errors.New(msg), hint)
+	}
+	return status.Build(cause, adv.Message)
+}
+
+// offeredAttrs lists packages.<s> of the flake, for the advice under a
+// missing attribute; "" when there are none or they cannot be listed.
+func (r *Runner) offeredAttrs(ctx context.Context, id string, j job) string {
+	var out bytes.Buffer
+	cmd := []string{"nix", "eval", "--json", "--no-write-lock-file", j.prep.Source.Ref(j.req.Flake) + "#packages." + j.system.String(), "--apply", "builtins.attrNames"}
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &out}); err != nil {
+		return ""
+	}
+	var names []string
+	if json.Unmarshal(out.Bytes(), &names) != nil {
+		return ""
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,49 @@
+package build
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// TestFailureClassification: Nix's log decides whose problem a failed
+// build is, and the advice under it.
+func TestFailureClassification(t *testing.T) {
+	cases := []struct {
+		name     string
+		log      string
+		eval     string // `nix eval` of the flake's packages; "" fails
+		wantExit int
+		wantErr  string
+		wantHint string
+	}{
+		{"plain failure", "error: builder for '/nix/store/x.drv' failed with exit code 2", "", status.ExitBuild, "nix build of ./flake#hello for x86_64-linux failed (exit 1)", ""},
+		{"no emulation", "error: executing '/nix/store/x-builder': Exec format error", "", status.ExitEnvironment, "failed (exit 1)", "binfmt"},
+		{"no machine for the system", "error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "failed (exit 1)", "binfmt status"},
+		{"missing attribute", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", `["cowsay","world"]`, status.ExitUsage, "./flake#hello has no packages.x86_64-linux.hello", "packages for x86_64-linux in this flake: cowsay, world"},
+		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
+		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
+		{"flake needs a newer Nix", "error: evaluation aborted: This version of Nixpkgs requires Nix >= 2.30, please upgrade:", "", status.ExitBuild, "failed (exit 1)", "the flake needs Nix 2.30 or later to evaluate and nixcross-builder:"},
+		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			flake, out := flakeDir(t)
+			d := newDaemon()
+			failingBuild(d, c.log+"\n")
+			d.eval = func(*fakeContainer) (string, int) {
+				if c.eval == "" {
+					return "", 1
+				}
+				return c.eval, 0
+			}
+			r, _, _ := d.runner()
+			_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
+			if status.ExitCode(err) != c.wantExit || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(status.HintOf(err), c.wantHint) || (c.wantHint == "" && status.HintOf(err) != "") {
+				t.Errorf("err = %v (exit %d, hint %q), want exit %d, %q, hint %q", err, status.ExitCode(err), status.HintOf(err), c.wantExit, c.wantErr, c.wantHint)
+			}
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/nixcross/nixcross/internal/closure"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// containerSource streams store paths out of the build container: NARs
+// from `nix-store --dump` through a Docker exec (stderr goes to the log),
+// and single paths as the daemon's tar.
+type containerSource struct {
+	eng    *engine.Engine
+	id     string
+	stderr io.Writer
+}
+
+func (c containerSource) Dump(ctx context.Context, paths []string) (io.ReadCloser, func() error, error) {
+	return c.eng.ExecStream(ctx, c.id, engine.ExecSpec{Cmd: nix.DumpCommand(paths), Stderr: c.stderr})
+}
+
+// Tar makes containerSource a closure.TarSource: large paths come as the
+// daemon's own tar, the faster stream.
+func (c containerSource) Tar(ctx context.Context, storePath string) (io.ReadCloser, error) {
+	return c.eng.Archive(ctx, c.id, storePath)
+}
+
+// exported is the output of the "export" stage: the closure in the host
+// store beside the out-link, verified against Nix's hashes, and the link.
+type exported struct {
+	store   *hoststore.Store
+	absLink string
+}
+
+// export copies the closure out of container c into nix/store beside the
+// out-link and points the link at the first output.
+func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, res *Result) (exported, error) {
+	absLink, err := filepath.Abs(j.link)
+	if err != nil {
+		return exported{}, status.Usage(fmt.Errorf("out-link %s: %w", j.link, err), "")
+	}
+	store, err := hoststore.Open(filepath.Dir(absLink), r.Owner)
+	if err != nil {
+		return exported{}, status.Environment(err, "")
+	}
+	src := containerSource{eng: r.Engine, id: c.id, stderr: r.UI.Lines(j.prefix, true)}
+	done := r.UI.Phase(j.prefix, "export")
+	bar := r.UI.Progress(j.prefix+"export", b.closure.NarBytes())
+	stats, err := closure.Export(ctx, store, src, b.closure, closure.ExportOptions{
+		Progress: func(n, _ int64) { bar.Set(n) },
+		TarFailed: func(p string, err error) {
+			if r.Verbose {
+				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %v", j.prefix, p, err)
+			}
+		},
+	})
+	bar.Done()
+	done(err)
+	if err != nil {
+		return exported{}, err
+	}
+	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}
+	if err := store.Link(absLink, b.outputs[0]); err != nil {
+		return exported{}, err
+	}
+	res.Link = j.link
+	return exported{store: store, absLink: absLink}, nil
+}
+
+// dereference writes <out-link>-deref under --dereference: a copy of the
+// result with the closure's links resolved, for machines without Nix.
+func (r *Runner) dereference(j job, out exported, b built, res *Result) error {
+	if !j.req.Dereference {
+		return nil
+	}
+	dest := out.absLink + "-deref"
+	rep, err := out.store.Dereference(b.outputs[0], dest, hoststore.DerefLimit(b.closure.NarBytes()))
+	if errors.Is(err, hoststore.ErrDerefTooLarge) {
+		return status.Build(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", j.link, j.link))
+	}
+	if err != nil {
+		return err
+	}
+	res.Deref = j.link + "-deref"
+	for _, l := range rep.Kept {
+		r.UI.Warnf("%s%s: link %s leaves the closure; kept as a link", j.prefix, res.Deref, l)
+	}
+	return nil
+}

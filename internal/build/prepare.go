@@ -1,0 +1,96 @@
+package build
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/engine"
+)
+
+// DefaultBase is the base image Dockerfile.nix builds on.
+const DefaultBase = "debian:trixie-slim"
+
+func baseOr(b string) string {
+	if b == "" {
+		return DefaultBase
+	}
+	return b
+}
+
+// Prepared is what every system's build of one request shares: the output
+// of the "prepare image and store" stage.
+type Prepared struct {
+	Image  engine.Image
+	Volume string // cache volume; "" with --no-cache
+	Source FlakeSource
+	// helperImage carries static QEMU for registration: the built-in
+	// builder image, built on demand when --image names another.
+	helperImage func(context.Context) (string, error)
+	// Mode is how the flake reaches the container: SourceMount,
+	// SourceCopy, or SourceFetched for flakes Nix fetches itself.
+	Mode SourceMode
+	// auto allows falling back from mount to copy when the daemon cannot
+	// see the directory (see withSourceFallback).
+	auto bool
+	// nix reads the image's Nix version once for all systems.
+	nix *nixCheck
+}
+
+// prepare finds or builds the image, decides how the source travels, and
+// creates the store cache volume.
+func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
+	p := Prepared{Source: src, nix: &nixCheck{}}
+	done := r.UI.Phase("", "image")
+	var err error
+	if req.Image != "" {
+		p.Image, err = r.Engine.UserImage(ctx, req.Image)
+	} else {
+		p.Image, err = r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), r.announceImageBuild)
+	}
+	done(err)
+	if err != nil {
+		return p, err
+	}
+	if src.Local {
+		p.Mode = req.Source
+		if p.Mode == "" || p.Mode == SourceAuto {
+			p.auto = true
+			p.Mode = SourceCopy
+			if r.Engine.Endpoint.Local() {
+				p.Mode = SourceMount
+			}
+		}
+	}
+	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
+	if req.Image != "" {
+		var once sync.Once
+		var ref string
+		var herr error
+		p.helperImage = func(ctx context.Context) (string, error) {
+			once.Do(func() {
+				img, err := r.Engine.EnsureBuilderImage(ctx, r.Dockerfile, baseOr(req.Base), r.announceImageBuild)
+				ref, herr = img.Ref, err
+			})
+			return ref, herr
+		}
+	}
+	if !req.NoCache {
+		p.Volume, err = cache.Ensure(ctx, r.Engine, p.Image)
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// announceImageBuild says the builder image is being built (the first
+// run's long wait) and, under --verbose, shows the build's log.
+func (r *Runner) announceImageBuild(ref string) io.Writer {
+	r.UI.Printf("building the builder image %s from Dockerfile.nix (first use only; about a minute)", ref)
+	if r.Verbose {
+		return r.UI.Lines("image> ", true)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package build
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestResolveFlake(t *testing.T) {
+	for _, remote := range []string{"github:NixOS/nixpkgs", "git+https://example.com/x", "https://example.com/x.tar.gz"} {
+		src, err := ResolveFlake(remote)
+		if err != nil || src.Local || src.Ref(remote) != remote {
+			t.Errorf("%s: %+v %v", remote, src, err)
+		}
+	}
+	top := t.TempDir()
+	top, _ = filepath.EvalSymlinks(top)
+	sub := filepath.Join(top, "sub")
+	os.MkdirAll(sub, 0o755)
+	os.WriteFile(filepath.Join(sub, "flake.nix"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(sub, "untracked.nix"), []byte("{}"), 0o644)
+	src, err := ResolveFlake(sub)
+	if err != nil || src.InGit || src.Top != sub || src.ContainerDir != sub {
+		t.Fatalf("outside git: %+v %v", src, err)
+	}
+	git := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", top, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("add", "sub/flake.nix")
+	git("commit", "-qm", "x")
+	src, err = ResolveFlake(sub)
+	if err != nil || !src.InGit || src.Top != top || src.ContainerTop != top || src.ContainerDir != top+"/sub" {
+		t.Fatalf("in git: %+v %v", src, err)
+	}
+	if !src.UntrackedFile("untracked.nix") || src.UntrackedFile("flake.nix") || src.UntrackedFile("missing.nix") {
+		t.Error("UntrackedFile is wrong")
+	}
+}
