@@ -40,6 +40,7 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 	if mode == SourceMount {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}
+	mounts = append(mounts, prep.storeMounts...)
 	workdir := ""
 	if prep.Source.Local {
 		workdir = prep.Source.ContainerDir

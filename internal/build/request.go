@@ -30,6 +30,16 @@ type Request struct {
 	// BuildersSSHKey a private key file on the client for reaching them.
 	Builders       string
 	BuildersSSHKey string
+	// Push lists the stores the result goes to after a good build
+	// (--push, then --to-cache), PushWhat how much of it, and SignKey a
+	// Nix secret key file on the client that signs what is pushed.
+	Push     []Store
+	PushWhat PushWhat
+	SignKey  string
+	// Substituters and TrustedKeys add to Nix's defaults
+	// (extra-substituters, extra-trusted-public-keys).
+	Substituters []Store
+	TrustedKeys  []string
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -52,6 +62,8 @@ type Result struct {
 	Error   string  `json:"error,omitempty"`
 	// KeptContainer names the container --keep-failed left for inspection.
 	KeptContainer string `json:"keptContainer,omitempty"`
+	// Pushed lists each --push and --to-cache store the result reached.
+	Pushed []PushStats `json:"pushed,omitempty"`
 
 	err      error
 	duration time.Duration
@@ -101,6 +113,14 @@ const (
 type ClosureStats struct {
 	Paths    int   `json:"paths"`
 	NarBytes int64 `json:"narBytes"`
+}
+
+// PushStats is one store a result was pushed to: the paths it holds for
+// the result afterwards (those already there included) and their NAR size.
+type PushStats struct {
+	Store string `json:"store"`
+	Paths int    `json:"paths"`
+	Bytes int64  `json:"bytes"`
 }
 
 // CopyStats is what this run actually copied (0 on a no-op rebuild).
