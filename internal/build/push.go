@@ -37,7 +37,8 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 	n, size := pushSet(req.PushWhat, b)
 	for i, st := range req.Push {
 		p := nix.Push{URL: st.inContainer(i, pushMount), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
-		if st.HostDir != "" && r.CacheOwner != nil {
+		// Rootless Docker's root already is the user on the host.
+		if st.HostDir != "" && r.CacheOwner != nil && !r.Engine.Rootless {
 			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))

@@ -115,6 +115,8 @@ const (
 // ParsePushWhat reads --push-what.
 func ParsePushWhat(s string) (PushWhat, error) {
 	switch w := PushWhat(s); w {
+	case "":
+		return PushClosure, nil
 	case PushClosure, PushOutputs:
 		return w, nil
 	}
