@@ -29,9 +29,11 @@ const (
 // unsigned, or signed by a key the build does not trust.
 const UntrustedMessage = "Nix refused paths from a substituter because no trusted key signed them (\"ignoring substitute … not signed by any of the keys in 'trusted-public-keys'\"): pass the cache's public key with --trusted-key NAME:BASE64 (the line in NAME.pub), and push with --sign-key NAME.sec of that same pair; Nix never accepts unsigned paths from a substituter"
 
-// untrustedSubstitute is Nix's warning (2.8 to 2.26) when it skips a
-// substitute for want of a trusted signature.
-const untrustedSubstitute = "as it's not signed by any of the keys in 'trusted-public-keys'"
+// untrustedSubstitute ends Nix's warning when it skips a substitute for
+// want of a trusted signature: "the substitute for '…' from '…' is not
+// signed by …" (2.8), "ignoring substitute for '…' from '…', as it's not
+// signed by …" (2.26).
+const untrustedSubstitute = "not signed by any of the keys in 'trusted-public-keys'"
 
 // RefusedSubstitute says whether Nix's log reports a substitute it
 // refused for want of a trusted signature.

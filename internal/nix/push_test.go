@@ -75,10 +75,13 @@ func TestBuildCommandSubstituters(t *testing.T) {
 }
 
 func TestExplainUntrustedSubstitute(t *testing.T) {
-	log := "warning: ignoring substitute for '/nix/store/bbbb-x' from 'file:///run/nixcross/substituters/0', as it's not signed by any of the keys in 'trusted-public-keys'\n" +
-		"error: unable to start any build; either increase '--max-jobs' or enable remote builds."
-	a := Explain(log)
-	if a == nil || a.Kind != AdviceUntrusted || !strings.Contains(a.Message, "--trusted-key") {
-		t.Fatalf("got %+v", a)
+	for _, warning := range []string{
+		"warning: the substitute for '/nix/store/bbbb-x' from 'file:///run/nixcross/substituters/0' is not signed by any of the keys in 'trusted-public-keys'",            // Nix 2.8
+		"warning: ignoring substitute for '/nix/store/bbbb-x' from 'file:///run/nixcross/substituters/0', as it's not signed by any of the keys in 'trusted-public-keys'", // Nix 2.26
+	} {
+		a := Explain(warning + "\nerror: unable to start any build; either increase '--max-jobs' or enable remote builds.")
+		if a == nil || a.Kind != AdviceUntrusted || !strings.Contains(a.Message, "--trusted-key") {
+			t.Errorf("%s: got %+v", warning, a)
+		}
 	}
 }
