@@ -117,7 +117,7 @@ func TestPushFailureKeepsResult(t *testing.T) {
 	dir := workdir(t)
 	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux",
 		"--push", "ssh-ng://nobody@nixcross-no-such-host.invalid"}, offline...)...)
-	if r.code != 1 || !strings.Contains(r.stderr, "push to ssh-ng://nobody@nixcross-no-such-host.invalid") {
+	if r.code != 1 || !strings.Contains(r.stderr, "push to ssh-ng://nobody@nixcross-no-such-host.invalid: failed to start SSH connection") {
 		t.Fatalf("exit %d, want 1 naming the store", r.code)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "result")); err != nil {

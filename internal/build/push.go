@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
@@ -50,7 +51,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return status.Build(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix's message above says why the store refused the copy", res.Link))
+			return status.Build(fmt.Errorf("push to %s: %s", st.URL, nixError(logw.Tail(), err)), fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link))
 		}
 		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
 	}
@@ -74,4 +75,15 @@ func pushSet(what PushWhat, b built) (paths int, bytes int64) {
 		}
 	}
 	return len(b.outputs), bytes
+}
+
+// nixError is Nix's last "error:" line in log, or err when there is none.
+func nixError(log string, err error) string {
+	lines := strings.Split(log, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "error: "); ok {
+			return msg
+		}
+	}
+	return err.Error()
 }

@@ -84,7 +84,7 @@ func TestPush(t *testing.T) {
 	}
 	r, _, _ = d.runner()
 	results, err = r.Run(context.Background(), req, localFlake(flake))
-	if status.ExitCode(err) != status.ExitBuild || !strings.Contains(err.Error(), "push to ssh-ng://me@box") {
+	if status.ExitCode(err) != status.ExitBuild || err.Error() != "push to ssh-ng://me@box: cannot connect to 'me@box'" {
 		t.Fatalf("err = %v (exit %d)", err, status.ExitCode(err))
 	}
 	if _, lerr := os.Lstat(req.OutLink); lerr != nil || results[0].Link == "" || len(results[0].Pushed) != 1 {
