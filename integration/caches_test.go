@@ -37,7 +37,8 @@ func keyPair(t *testing.T, dir, name string) (secFile, pub string) {
 }
 
 // TestPushAndSubstitute: an aarch64 build pushed, signed, to a file://
-// cache on the host (handed to the sudo user); then a build with an empty
+// cache on the host (handed to the sudo user) and written by --to-cache
+// to another; then a build with an empty
 // store and no permission to build (max-jobs 0) substitutes everything
 // from that cache, builds no derivation, and exports the same NAR hashes;
 // with a key that did not sign the cache, Nix refuses the paths and the
@@ -46,11 +47,12 @@ func TestPushAndSubstitute(t *testing.T) {
 	dir := workdir(t)
 	sec, pub := keyPair(t, dir, "nixcross-it-1")
 	cache := filepath.Join(dir, "cache")
-	const uid = 4242 // SUDO_UID: who the cache must belong to
+	toCache := filepath.Join(dir, "to-cache") // --to-cache, created by nixcross
+	const uid = 4242                          // SUDO_UID: who the cache must belong to
 	sudo := []string{"SUDO_UID=4242", "SUDO_GID=4242"}
 
 	r := nixcross(t, dir, sudo, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json",
-		"--push", "file://" + cache, "--sign-key", sec}, offline...)...)
+		"--push", "file://" + cache, "--sign-key", sec, "--to-cache", toCache}, offline...)...)
 	if r.code != 0 {
 		t.Fatalf("push build: exit %d", r.code)
 	}
@@ -59,8 +61,17 @@ func TestPushAndSubstitute(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := doc.Builds[0]
-	if len(b.Pushed) != 1 || b.Pushed[0].Store != "file://"+cache || b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[0].Bytes <= 0 {
+	if len(b.Pushed) != 2 || b.Pushed[0].Store != "file://"+cache || b.Pushed[1].Store != "file://"+toCache ||
+		b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[1].Paths != b.Closure.Paths || b.Pushed[0].Bytes <= 0 {
 		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
+	}
+	for _, c := range []string{cache, toCache} {
+		if _, err := os.Stat(filepath.Join(c, "nix-cache-info")); err != nil {
+			t.Errorf("%s is not a binary cache: %v", c, err)
+		}
+		if nars, _ := filepath.Glob(filepath.Join(c, "nar", "*.nar*")); len(nars) != b.Closure.Paths {
+			t.Errorf("%s holds %d NARs, the closure has %d paths", c, len(nars), b.Closure.Paths)
+		}
 	}
 	narinfos, _ := filepath.Glob(filepath.Join(cache, "*.narinfo"))
 	if len(narinfos) != b.Closure.Paths {
