@@ -24,6 +24,9 @@ type buildContainer struct {
 	keptAs string
 	// nix is the image's Nix version (see nixCheck).
 	nix nix.Version
+	// sshEnv makes Nix's ssh use --builders-ssh-key, once installed (see
+	// remoteBuilders): for the builders and for ssh pushes.
+	sshEnv []string
 }
 
 // containerSpec is every build and shell container's configuration: the

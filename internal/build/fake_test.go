@@ -63,6 +63,7 @@ type fakeContainer struct {
 	// copied lists the directories archives were extracted to.
 	copied  []string
 	cmds    [][]string
+	envs    [][]string // each command's environment
 	removed bool
 }
 
@@ -161,6 +162,7 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 	c := d.container(id)
 	d.mu.Lock()
 	c.cmds = append(c.cmds, cmd)
+	c.envs = append(c.envs, env)
 	d.mu.Unlock()
 	switch {
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-build":

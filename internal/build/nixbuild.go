@@ -44,6 +44,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	flags.Substituters, flags.TrustedKeys = substituterURLs(req), req.TrustedKeys
 	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags))
 	env, err := r.remoteBuilders(ctx, c.id, req)
+	c.sshEnv = env
 	if err != nil {
 		done(err)
 		return nil, err
@@ -93,7 +94,8 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
 const builderKeyPath = "/run/nixcross/ssh/builders-key"
 
 // remoteBuilders installs the --builders-ssh-key and returns the
-// environment that makes Nix's ssh use it.
+// environment that makes Nix's ssh use it (for --builders and for ssh://
+// and ssh-ng:// --push stores).
 func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]string, error) {
 	if req.BuildersSSHKey == "" {
 		return nil, nil

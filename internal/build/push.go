@@ -44,7 +44,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
 		logw := r.UI.Lines(j.prefix, true)
-		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Stdout: logw, Stderr: logw})
+		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
 		logw.Flush()
 		done(err)
 		if err != nil {

@@ -49,7 +49,7 @@ func TestPush(t *testing.T) {
 	r.CacheOwner = &hoststore.Owner{UID: 1000, GID: 100}
 	req := request(t, out)
 	req.Push = []Store{store(t, "file://"+cacheDir+"?compression=zstd"), store(t, "ssh-ng://me@box")}
-	req.PushWhat, req.SignKey = PushClosure, key
+	req.PushWhat, req.SignKey, req.BuildersSSHKey = PushClosure, key, key
 	results, err := r.Run(context.Background(), req, localFlake(flake))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +66,13 @@ func TestPush(t *testing.T) {
 		!strings.Contains(scripts[0], "--to 'file:///run/nixcross/push/0?compression=zstd'") || !strings.Contains(scripts[0], "--key-file '/run/nixcross/keys/sign.sec'") || !strings.Contains(scripts[0], "chown -R '1000:100' '/run/nixcross/push/0'") ||
 		!strings.Contains(scripts[1], "--to 'ssh-ng://me@box'") || strings.Contains(scripts[1], "chown") {
 		t.Fatalf("push scripts:\n%s", strings.Join(scripts, "\n---\n"))
+	}
+	for i, cmd := range c.cmds {
+		if len(cmd) > 3 && cmd[3] == "nix-push" && strings.Contains(cmd[2], "ssh-ng://") && !slices.ContainsFunc(c.envs[i], func(e string) bool {
+			return strings.HasPrefix(e, "NIX_SSHOPTS=-i "+builderKeyPath)
+		}) {
+			t.Errorf("the ssh-ng push does not use the ssh key: env %q", c.envs[i])
+		}
 	}
 	narSize := int64(len(d.nar))
 	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}

@@ -27,7 +27,8 @@ type Request struct {
 	// SourceMount or SourceCopy.
 	Source SourceMode
 	// Builders is Nix's machine spec for remote builders ("" for none);
-	// BuildersSSHKey a private key file on the client for reaching them.
+	// BuildersSSHKey a private key file on the client for reaching them
+	// and ssh:// or ssh-ng:// --push stores.
 	Builders       string
 	BuildersSSHKey string
 	// Push lists the stores the result goes to after a good build

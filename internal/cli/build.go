@@ -121,7 +121,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
 	f.StringVar(&o.builders, "builders", "", "Nix remote builders (Nix's machine spec, e.g. 'ssh://me@arm-box aarch64-linux')")
-	f.StringVar(&o.buildersKey, "builders-ssh-key", "", "private key `FILE` for reaching --builders (copied into the build container for the run only)")
+	f.StringVar(&o.buildersKey, "builders-ssh-key", "", "private key `FILE` for reaching --builders and ssh:// or ssh-ng:// --push stores (copied into the build container for the run only)")
 	f.StringArrayVar(&o.push, "push", nil, "after a good build, copy the result to this Nix store `URL` (repeatable): file:///dir, ssh-ng://user@host, s3://bucket, https://…")
 	f.StringVar(&o.pushWhat, "push-what", string(build.PushClosure), "what --push copies: closure or outputs")
 	f.StringVar(&o.signKey, "sign-key", "", "Nix secret key `FILE` that signs what is pushed (nixcross key generate; copied into the build container for the run only)")
@@ -162,8 +162,8 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
 	}
 	if o.buildersKey != "" {
-		if o.builders == "" {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders"), "")
+		if o.builders == "" && !pushesOverSSH(o.push) {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders or an ssh:// or ssh-ng:// --push"), "")
 		}
 		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key %s is not a readable file", o.buildersKey), "")
@@ -191,6 +191,17 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		return req, src, err
 	}
 	return req, src, nil
+}
+
+// pushesOverSSH says whether a --push store is reached over ssh, with
+// --builders-ssh-key.
+func pushesOverSSH(push []string) bool {
+	for _, u := range push {
+		if strings.HasPrefix(u, "ssh://") || strings.HasPrefix(u, "ssh-ng://") {
+			return true
+		}
+	}
+	return false
 }
 
 // parseCaches reads the binary cache flags: the stores to push to (--push

@@ -151,6 +151,11 @@ func TestBuildersOptions(t *testing.T) {
 	if _, _, err := parseBuildRequest(o, dir, nil); err == nil {
 		t.Fatal("a key without --builders was accepted")
 	}
+	o.push = []string{"ssh-ng://me@cache-box"}
+	if _, _, err := parseBuildRequest(o, dir, nil); err != nil {
+		t.Fatalf("a key for an ssh-ng push: %v", err)
+	}
+	o.push = nil
 	o.builders, o.buildersKey = "ssh://x", filepath.Join(dir, "missing")
 	if _, _, err := parseBuildRequest(o, dir, nil); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("missing key: %v", err)
