@@ -3,7 +3,9 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,4 +136,52 @@ func TestPushFailureKeepsResult(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "result")); err != nil {
 		t.Fatalf("the result is gone after a failed push: %v", err)
 	}
+}
+
+// TestPushSSHNG: --push ssh-ng:// copies the signed closure into another
+// machine's store over ssh with --builders-ssh-key: refused (and
+// explained) while that store does not trust the key, accepted once it
+// does; Nix there lists the result as valid, with our signature.
+func TestPushSSHNG(t *testing.T) {
+	ctx := context.Background()
+	remote, ip, sshKey := sshNixMachine(t)
+	dir := workdir(t)
+	sec, pub := keyPair(t, dir, "nixcross-it-ssh-1")
+	// A store accepts only what a key it trusts signed: first without.
+	args := append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json",
+		"--push", "ssh-ng://root@" + ip, "--builders-ssh-key", sshKey, "--sign-key", sec}, offline...)
+	r := nixcross(t, dir, nil, args...)
+	if r.code != 1 || !strings.Contains(r.stderr, "lacks a signature by a trusted key") || !strings.Contains(r.stderr, "Hint: the store accepts only paths signed by a key it trusts") {
+		t.Fatalf("push to a store that does not trust the key: exit %d", r.code)
+	}
+	if code, _, err := remote.Exec(ctx, []string{"sh", "-c", "echo 'extra-trusted-public-keys = " + pub + "' >> /etc/nix/nix.conf"}); err != nil || code != 0 {
+		t.Fatalf("trust the key on the remote: exit %d, %v", code, err)
+	}
+	r = nixcross(t, dir, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("ssh-ng push: exit %d", r.code)
+	}
+	if strings.Contains(r.stderr+r.stdout, "PRIVATE KEY") || strings.Contains(r.stderr+r.stdout, secretOf(t, sec)) {
+		t.Fatal("a private key was printed")
+	}
+	outs := parseBuilds(t, r.stdout)[0].Outputs
+	code, reader, err := remote.Exec(ctx, []string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--sigs", outs[0]})
+	var out strings.Builder
+	if reader != nil {
+		io.Copy(&out, reader)
+	}
+	if err != nil || code != 0 || !strings.Contains(out.String(), "nixcross-it-ssh-1:") {
+		t.Fatalf("%s in the remote store: exit %d, %v\n%s", outs[0], code, err, out.String())
+	}
+}
+
+// secretOf is the base64 part of a secret key file.
+func secretOf(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, _ := strings.Cut(strings.TrimSpace(string(b)), ":")
+	return secret
 }

@@ -51,7 +51,12 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return status.Build(fmt.Errorf("push to %s: %s", st.URL, nixError(logw.Tail(), err)), fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link))
+			msg := nixError(logw.Tail(), err)
+			hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link)
+			if strings.Contains(msg, "lacks a signature by a trusted key") {
+				hint = "the store accepts only paths signed by a key it trusts: push with --sign-key NAME.sec and add NAME.pub's line to trusted-public-keys there; " + hint
+			}
+			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
 		}
 		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
 	}

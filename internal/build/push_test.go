@@ -97,6 +97,15 @@ func TestPush(t *testing.T) {
 	if _, lerr := os.Lstat(req.OutLink); lerr != nil || results[0].Link == "" || len(results[0].Pushed) != 1 {
 		t.Errorf("after a failed push: link %v, result %+v", lerr, results[0])
 	}
+
+	// A store that does not trust the key: the hint says what to trust.
+	d.push = func(c *fakeContainer, cmd []string) (string, int) {
+		return "error: cannot add path '" + storePath + "' because it lacks a signature by a trusted key\n", 1
+	}
+	_, err = r.Run(context.Background(), req, localFlake(flake))
+	if hint := status.HintOf(err); !strings.Contains(hint, "--sign-key") || !strings.Contains(hint, "trusted-public-keys") {
+		t.Errorf("hint for an untrusted push: %q", hint)
+	}
 }
 
 // TestSubstituters: a host directory is mounted read-only and added to
