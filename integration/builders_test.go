@@ -21,12 +21,11 @@ import (
 	"github.com/nixcross/nixcross/internal/engine"
 )
 
-// TestRemoteBuilders: --builders and --builders-ssh-key hand Nix's
-// distributed builds through. A second container (the builder image plus
-// sshd) plays the remote machine; --max-jobs 0 forbids local builds, so
-// the derivation can only have been built there, and the result still
-// comes back to the host.
-func TestRemoteBuilders(t *testing.T) {
+// sshNixMachine starts a second machine for the tests: a container of the
+// builder image plus sshd, where root logs in with a fresh key. It returns
+// the container, its address and the private key file.
+func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
+	t.Helper()
 	ctx := context.Background()
 	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
 	const tag = "nixcross-it-remote-builder:latest"
@@ -56,6 +55,17 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 	if err != nil {
 		t.Fatal(err)
 	}
+	return remote, ip, key
+}
+
+// TestRemoteBuilders: --builders and --builders-ssh-key hand Nix's
+// distributed builds through. A second container (the builder image plus
+// sshd) plays the remote machine; --max-jobs 0 forbids local builds, so
+// the derivation can only have been built there, and the result still
+// comes back to the host.
+func TestRemoteBuilders(t *testing.T) {
+	ctx := context.Background()
+	remote, ip, key := sshNixMachine(t)
 
 	wd := workdir(t)
 	spec := "ssh://root@" + ip + " aarch64-linux,x86_64-linux - 1 1"

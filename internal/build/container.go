@@ -24,6 +24,9 @@ type buildContainer struct {
 	keptAs string
 	// nix is the image's Nix version (see nixCheck).
 	nix nix.Version
+	// sshEnv makes Nix's ssh use --builders-ssh-key, once installed (see
+	// remoteBuilders): for the builders and for ssh pushes.
+	sshEnv []string
 }
 
 // containerSpec is every build and shell container's configuration: the
@@ -40,6 +43,7 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 	if mode == SourceMount {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}
+	mounts = append(mounts, prep.storeMounts...)
 	workdir := ""
 	if prep.Source.Local {
 		workdir = prep.Source.ContainerDir

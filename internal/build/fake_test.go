@@ -38,6 +38,8 @@ type daemon struct {
 	build func(ctx context.Context, c *fakeContainer) (stdout, stderr string, code int)
 	// eval answers `nix eval` (the flake's packages for a missing attribute).
 	eval func(c *fakeContainer) (stdout string, code int)
+	// push answers the push script (nil: success).
+	push func(c *fakeContainer, cmd []string) (stderr string, code int)
 	// removeCtxErr records ctx.Err() of each removal: teardown must run
 	// on a context that survived cancellation.
 	removeCtxErr []error
@@ -61,6 +63,7 @@ type fakeContainer struct {
 	// copied lists the directories archives were extracted to.
 	copied  []string
 	cmds    [][]string
+	envs    [][]string // each command's environment
 	removed bool
 }
 
@@ -159,6 +162,7 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 	c := d.container(id)
 	d.mu.Lock()
 	c.cmds = append(c.cmds, cmd)
+	c.envs = append(c.envs, env)
 	d.mu.Unlock()
 	switch {
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-build":
@@ -173,6 +177,12 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 			return "nix (Nix) 2.26.3\n", "", 0
 		}
 		return d.nixVersion, "", 0
+	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-push":
+		if d.push == nil {
+			return "", "", 0
+		}
+		stderr, code := d.push(c, cmd)
+		return "", stderr, code
 	case cmd[0] == "nix" && cmd[1] == "eval":
 		if d.eval == nil {
 			return "", "", 1

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nixcross/nixcross/internal/cache"
@@ -40,8 +41,10 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	flags := req.Nix
 	// The user's --option comes last, so it can override what nixcross sets.
 	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
+	flags.Substituters, flags.TrustedKeys = substituterURLs(req), req.TrustedKeys
 	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags))
 	env, err := r.remoteBuilders(ctx, c.id, req)
+	c.sshEnv = env
 	if err != nil {
 		done(err)
 		return nil, err
@@ -54,6 +57,10 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	logw.Flush()
 	done(err)
 	if err == nil {
+		if nix.RefusedSubstitute(logw.Tail()) {
+			// Nix built what it could not substitute: say why, it is no error.
+			r.UI.Warnf("%s%s", j.prefix, nix.UntrustedMessage)
+		}
 		return stdout.Bytes(), nil
 	}
 	if ctx.Err() != nil {
@@ -87,7 +94,8 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
 const builderKeyPath = "/run/nixcross/ssh/builders-key"
 
 // remoteBuilders installs the --builders-ssh-key and returns the
-// environment that makes Nix's ssh use it.
+// environment that makes Nix's ssh use it (for --builders and for ssh://
+// and ssh-ng:// --push stores).
 func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]string, error) {
 	if req.BuildersSSHKey == "" {
 		return nil, nil
@@ -96,11 +104,23 @@ func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]
 	if err != nil {
 		return nil, status.Usage(fmt.Errorf("read --builders-ssh-key: %w", err), "")
 	}
-	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", "-m", "0700", "/run/nixcross/ssh"}}); err != nil {
-		return nil, status.Environment(fmt.Errorf("prepare ssh directory: %w", err), "")
-	}
-	if err := r.Engine.PutFile(ctx, id, "/run/nixcross/ssh", "builders-key", key, 0o400); err != nil {
-		return nil, status.Environment(err, "")
+	if err := r.installSecret(ctx, id, builderKeyPath, key); err != nil {
+		return nil, err
 	}
 	return []string{"NIX_SSHOPTS=-i " + builderKeyPath + " -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/run/nixcross/ssh/known_hosts"}, nil
+}
+
+// installSecret writes a key into the build container at path for this
+// run only: through the API (so remote daemons work too), in a directory
+// and a file only root may read, gone with the container, never in an
+// image or a log.
+func (r *Runner) installSecret(ctx context.Context, id, path string, data []byte) error {
+	dir, name := filepath.Split(path)
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", "-m", "0700", dir}}); err != nil {
+		return status.Environment(fmt.Errorf("prepare %s: %w", dir, err), "")
+	}
+	if err := r.Engine.PutFile(ctx, id, dir, name, data, 0o400); err != nil {
+		return status.Environment(err, "")
+	}
+	return nil
 }

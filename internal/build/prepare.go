@@ -2,11 +2,15 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 
+	"github.com/moby/moby/api/types/mount"
+
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
 )
 
 // DefaultBase is the base image Dockerfile.nix builds on.
@@ -31,6 +35,9 @@ type Prepared struct {
 	// Mode is how the flake reaches the container: SourceMount,
 	// SourceCopy, or SourceFetched for flakes Nix fetches itself.
 	Mode SourceMode
+	// storeMounts are the host binary caches the build container sees
+	// (see storeMounts).
+	storeMounts []mount.Mount
 	// auto allows falling back from mount to copy when the daemon cannot
 	// see the directory (see withSourceFallback).
 	auto bool
@@ -63,6 +70,11 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 			}
 		}
 	}
+	if hasHostStore(req) && !r.Engine.Endpoint.Local() {
+		return p, status.Usage(fmt.Errorf("file:// stores are directories bind-mounted into the build container, which the Docker daemon at %s cannot do", r.Engine.Endpoint.Host),
+			"with a remote daemon, push to ssh-ng://, s3:// or https:// stores, or build with a local daemon")
+	}
+	p.storeMounts = storeMounts(req)
 	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
 	if req.Image != "" {
 		var once sync.Once

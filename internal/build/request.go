@@ -27,9 +27,20 @@ type Request struct {
 	// SourceMount or SourceCopy.
 	Source SourceMode
 	// Builders is Nix's machine spec for remote builders ("" for none);
-	// BuildersSSHKey a private key file on the client for reaching them.
+	// BuildersSSHKey a private key file on the client for reaching them
+	// and ssh:// or ssh-ng:// --push stores.
 	Builders       string
 	BuildersSSHKey string
+	// Push lists the stores the result goes to after a good build
+	// (--push, then --to-cache), PushWhat how much of it, and SignKey a
+	// Nix secret key file on the client that signs what is pushed.
+	Push     []Store
+	PushWhat PushWhat
+	SignKey  string
+	// Substituters and TrustedKeys add to Nix's defaults
+	// (extra-substituters, extra-trusted-public-keys).
+	Substituters []Store
+	TrustedKeys  []string
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -52,6 +63,8 @@ type Result struct {
 	Error   string  `json:"error,omitempty"`
 	// KeptContainer names the container --keep-failed left for inspection.
 	KeptContainer string `json:"keptContainer,omitempty"`
+	// Pushed lists each --push and --to-cache store the result reached.
+	Pushed []PushStats `json:"pushed,omitempty"`
 
 	err      error
 	duration time.Duration
@@ -101,6 +114,14 @@ const (
 type ClosureStats struct {
 	Paths    int   `json:"paths"`
 	NarBytes int64 `json:"narBytes"`
+}
+
+// PushStats is one store a result was pushed to: the paths it holds for
+// the result afterwards (those already there included) and their NAR size.
+type PushStats struct {
+	Store string `json:"store"`
+	Paths int    `json:"paths"`
+	Bytes int64  `json:"bytes"`
 }
 
 // CopyStats is what this run actually copied (0 on a no-op rebuild).

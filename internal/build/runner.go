@@ -24,6 +24,9 @@ type Runner struct {
 	Verbose bool
 	// Owner receives the exported files; nil leaves them to the process.
 	Owner *hoststore.Owner
+	// CacheOwner receives what the build container (root) writes into
+	// file:// push directories on the host; nil leaves it root's.
+	CacheOwner *hoststore.Owner
 }
 
 // job is one system's build of a request.
@@ -125,7 +128,8 @@ func (r *Runner) buildSystem(ctx context.Context, j job) *Result {
 
 // runStages is one attempt at a system's build, with the flake delivered
 // by mode: start the container (checking the image's Nix in the first),
-// make the system runnable, build, query the closure, export, check. The container goes at the end, even after
+// make the system runnable, build, query the closure, export, check, push.
+// The container goes at the end, even after
 // cancellation, unless --keep-failed kept it.
 func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Result) (err error) {
 	c, err := r.startContainer(ctx, j.prep, mode, j.system, engine.RoleBuild, true)
@@ -181,7 +185,11 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	if err := r.check(j, out, res); err != nil {
 		return err
 	}
-	return r.dereference(j, out, built, res)
+	if err := r.dereference(j, out, built, res); err != nil {
+		return err
+	}
+	defer r.trace("push", time.Now())
+	return r.push(ctx, j, c, built, res)
 }
 
 // trace reports a step's duration under --verbose: where a build's time goes.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,6 +38,13 @@ type buildOptions struct {
 	source      string
 	builders    string
 	buildersKey string
+	// binary caches (see store.go in internal/build)
+	push         []string
+	pushWhat     string
+	signKey      string
+	toCache      string
+	substituters []string
+	trustedKeys  []string
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -52,8 +60,12 @@ const buildExamples = `  # Build the flake in the current directory for ARM64 (a
   nixcross build --system aarch64-linux --dereference
   rsync -av result-deref/ user@arm-server:/path/to/shelffiles/
 
-  # Use a binary cache, limit cores, keep the build directory on failure
-  nixcross build --system aarch64-linux --option substituters "https://cache.nixos.org"
+  # Push the result, signed, to your binary cache; substitute from it elsewhere
+  nixcross key generate cache.example.org-1
+  nixcross build --system aarch64-linux --push file://$PWD/cache --sign-key cache.example.org-1.sec
+  nixcross build --system aarch64-linux --substituter file://$PWD/cache --trusted-key "$(cat cache.example.org-1.pub)"
+
+  # Limit cores, keep the build directory on failure
   nixcross build --system aarch64-linux --cores 2 --keep-failed
 
   # Check what was built, without 'file'
@@ -109,7 +121,13 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
 	f.StringVar(&o.builders, "builders", "", "Nix remote builders (Nix's machine spec, e.g. 'ssh://me@arm-box aarch64-linux')")
-	f.StringVar(&o.buildersKey, "builders-ssh-key", "", "private key `FILE` for reaching --builders (copied into the build container for the run only)")
+	f.StringVar(&o.buildersKey, "builders-ssh-key", "", "private key `FILE` for reaching --builders and ssh:// or ssh-ng:// --push stores (copied into the build container for the run only)")
+	f.StringArrayVar(&o.push, "push", nil, "after a good build, copy the result to this Nix store `URL` (repeatable): file:///dir, ssh-ng://user@host, s3://bucket, https://…")
+	f.StringVar(&o.pushWhat, "push-what", string(build.PushClosure), "what --push copies: closure or outputs")
+	f.StringVar(&o.signKey, "sign-key", "", "Nix secret key `FILE` that signs what is pushed (nixcross key generate; copied into the build container for the run only)")
+	f.StringVar(&o.toCache, "to-cache", "", "also write the closure as a binary cache in `DIR` (file://), for nix copy --from or a substituter")
+	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
+	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
 	return cmd
 }
 
@@ -144,8 +162,8 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
 	}
 	if o.buildersKey != "" {
-		if o.builders == "" {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders"), "")
+		if o.builders == "" && !pushesOverSSH(o.push) {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders or an ssh:// or ssh-ng:// --push"), "")
 		}
 		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key %s is not a readable file", o.buildersKey), "")
@@ -165,11 +183,90 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if err := checkOutLink(o.outLink, len(systems) > 1); err != nil {
 		return req, build.FlakeSource{}, err
 	}
+	if err := parseCaches(o, &req); err != nil {
+		return req, build.FlakeSource{}, err
+	}
 	src, err := build.ResolveFlake(flake)
 	if err != nil {
 		return req, src, err
 	}
 	return req, src, nil
+}
+
+// pushesOverSSH says whether a --push store is reached over ssh, with
+// --builders-ssh-key.
+func pushesOverSSH(push []string) bool {
+	for _, u := range push {
+		if strings.HasPrefix(u, "ssh://") || strings.HasPrefix(u, "ssh-ng://") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseCaches reads the binary cache flags: the stores to push to (--push
+// then --to-cache), the signing key, the extra substituters and keys. A
+// file:// directory to push to is created (as the user) when missing; one
+// to substitute from must exist.
+func parseCaches(o buildOptions, req *build.Request) error {
+	var err error
+	if req.PushWhat, err = build.ParsePushWhat(o.pushWhat); err != nil {
+		return err
+	}
+	for _, u := range o.push {
+		s, err := build.ParseStore("--push", u)
+		if err != nil {
+			return err
+		}
+		req.Push = append(req.Push, s)
+	}
+	if o.toCache != "" {
+		s, err := build.FileCache(o.toCache)
+		if err != nil {
+			return err
+		}
+		req.Push = append(req.Push, s)
+	}
+	for _, s := range req.Push {
+		if s.HostDir != "" {
+			if err := os.MkdirAll(s.HostDir, 0o755); err != nil {
+				return status.Usage(fmt.Errorf("binary cache directory: %w", err), "")
+			}
+		}
+	}
+	if o.signKey != "" {
+		if len(req.Push) == 0 {
+			return status.Usage(errors.New("--sign-key signs what --push or --to-cache writes; there is neither"), "")
+		}
+		data, err := os.ReadFile(o.signKey)
+		if err != nil {
+			return status.Usage(fmt.Errorf("read --sign-key: %w", err), "")
+		}
+		if _, err := nix.ParseSecretKey(string(data)); err != nil {
+			return status.Usage(fmt.Errorf("--sign-key %s: %w", o.signKey, err), "make a key pair with `nixcross key generate NAME`; sign with NAME.sec")
+		}
+		req.SignKey = o.signKey
+	}
+	for _, u := range o.substituters {
+		s, err := build.ParseStore("--substituter", u)
+		if err != nil {
+			return err
+		}
+		if s.HostDir != "" {
+			if _, err := os.Stat(filepath.Join(s.HostDir, "nix-cache-info")); err != nil {
+				return status.Usage(fmt.Errorf("--substituter %s is not a binary cache (no nix-cache-info)", u), "make one with --push file://DIR or --to-cache DIR")
+			}
+		}
+		req.Substituters = append(req.Substituters, s)
+	}
+	for i, k := range o.trustedKeys {
+		if _, err := nix.ParsePublicKey(k); err != nil {
+			// Never echo the value: it may be a secret key pasted by mistake.
+			return status.Usage(fmt.Errorf("--trusted-key number %d: %w", i+1, err), "pass the content of NAME.pub, not the file name or the secret key")
+		}
+		req.TrustedKeys = append(req.TrustedKeys, strings.TrimSpace(k))
+	}
+	return nil
 }
 
 // checkOutLink fails before any build when the result could not be
@@ -215,6 +312,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		Emulation:  build.Binfmt{},
 		Verbose:    o.verbose,
 		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
+		CacheOwner: hostUser(os.Geteuid(), os.Getegid(), a.streams.getenv),
 	}
 	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
@@ -258,6 +356,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	if r.Deref != "" {
 		rep.Printf("  deref    %s", r.Deref)
 	}
+	for _, p := range r.Pushed {
+		rep.Printf("  pushed   %d paths, %s to %s", p.Paths, ui.Bytes(p.Bytes), p.Store)
+	}
 	if !r.Native {
 		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
 	}
@@ -265,4 +366,17 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 
 func (a *app) selection() engine.Selection {
 	return engine.Selection{Host: a.global.host, Context: a.global.context, Getenv: a.streams.getenv}
+}
+
+// hostUser is who gets what the build container writes into file://
+// push directories (as root there): the user sudo names, or the process's
+// own user; nil when that is root itself or unknown (Windows).
+func hostUser(euid, egid int, getenv func(string) string) *hoststore.Owner {
+	if o := hoststore.SudoOwner(euid, getenv); o != nil {
+		return o
+	}
+	if euid <= 0 || egid < 0 {
+		return nil
+	}
+	return &hoststore.Owner{UID: euid, GID: egid}
 }

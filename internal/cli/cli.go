@@ -165,6 +165,7 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newShellCommand(a),
 		newBinfmtCommand(a),
 		newDoctorCommand(a),
+		newKeyCommand(a),
 		newVersionCommand(a),
 	)
 	return root

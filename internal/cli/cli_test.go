@@ -97,7 +97,7 @@ func TestUnreachableDaemon(t *testing.T) {
 
 // TestHelpGolden pins every command's --help (run with -update to rewrite).
 func TestHelpGolden(t *testing.T) {
-	cmds := [][]string{{}, {"build"}, {"cache"}, {"cache", "ls"}, {"cache", "gc"}, {"cache", "prune"}, {"clean"}, {"binfmt"}, {"binfmt", "status"}, {"binfmt", "install"}, {"binfmt", "uninstall"}, {"doctor"}, {"shell"}}
+	cmds := [][]string{{}, {"build"}, {"cache"}, {"cache", "ls"}, {"cache", "gc"}, {"cache", "prune"}, {"clean"}, {"binfmt"}, {"binfmt", "status"}, {"binfmt", "install"}, {"binfmt", "uninstall"}, {"doctor"}, {"shell"}, {"key"}, {"key", "generate"}}
 	for _, c := range cmds {
 		name := "help-" + strings.Join(append([]string{"nixcross"}, c...), "-") + ".golden"
 		t.Run(name, func(t *testing.T) {
@@ -151,6 +151,11 @@ func TestBuildersOptions(t *testing.T) {
 	if _, _, err := parseBuildRequest(o, dir, nil); err == nil {
 		t.Fatal("a key without --builders was accepted")
 	}
+	o.push = []string{"ssh-ng://me@cache-box"}
+	if _, _, err := parseBuildRequest(o, dir, nil); err != nil {
+		t.Fatalf("a key for an ssh-ng push: %v", err)
+	}
+	o.push = nil
 	o.builders, o.buildersKey = "ssh://x", filepath.Join(dir, "missing")
 	if _, _, err := parseBuildRequest(o, dir, nil); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("missing key: %v", err)

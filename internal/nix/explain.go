@@ -21,7 +21,23 @@ const (
 	AdviceAttribute AdviceKind = "attribute"
 	// AdviceNixVersion: the flake needs a newer Nix than the image's.
 	AdviceNixVersion AdviceKind = "nix-version"
+	// AdviceUntrusted: Nix refused a substitute no trusted key signed.
+	AdviceUntrusted AdviceKind = "untrusted"
 )
+
+// UntrustedMessage explains Nix's refusal of a substitute: the paths are
+// unsigned, or signed by a key the build does not trust.
+const UntrustedMessage = "Nix refused paths from a substituter because no trusted key signed them (\"ignoring substitute … not signed by any of the keys in 'trusted-public-keys'\"): pass the cache's public key with --trusted-key NAME:BASE64 (the line in NAME.pub), and push with --sign-key NAME.sec of that same pair; Nix never accepts unsigned paths from a substituter"
+
+// untrustedSubstitute ends Nix's warning when it skips a substitute for
+// want of a trusted signature: "the substitute for '…' from '…' is not
+// signed by …" (2.8), "ignoring substitute for '…' from '…', as it's not
+// signed by …" (2.26).
+const untrustedSubstitute = "not signed by any of the keys in 'trusted-public-keys'"
+
+// RefusedSubstitute says whether Nix's log reports a substitute it
+// refused for want of a trusted signature.
+func RefusedSubstitute(log string) bool { return strings.Contains(log, untrustedSubstitute) }
 
 // Advice is a line of help for a Nix failure nixcross recognises.
 type Advice struct {
@@ -70,6 +86,9 @@ func Explain(stderr string) *Advice {
 	}
 	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceAttribute, Path: m[1], Message: "the flake has no attribute " + m[1]}
+	}
+	if RefusedSubstitute(stderr) {
+		return &Advice{Kind: AdviceUntrusted, Message: UntrustedMessage}
 	}
 	return nil
 }

@@ -54,6 +54,10 @@ type BuildFlags struct {
 	MaxJobs    int
 	Verbose    bool
 	KeepFailed bool
+	// Substituters and TrustedKeys add to Nix's lists (extra-substituters,
+	// extra-trusted-public-keys) rather than replace them.
+	Substituters []string
+	TrustedKeys  []string
 	// Extra is everything after `--` on nixcross's command line, passed to
 	// `nix build` unchanged.
 	Extra []string
@@ -90,6 +94,14 @@ func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) 
 	for _, o := range f.Options {
 		cmd = append(cmd, "--option", o.Name, o.Value)
 	}
+	// After the user's options: Nix applies them in order, so a
+	// `--option substituters ''` empties the defaults and ours still count.
+	if len(f.Substituters) > 0 {
+		cmd = append(cmd, "--option", "extra-substituters", strings.Join(f.Substituters, " "))
+	}
+	if len(f.TrustedKeys) > 0 {
+		cmd = append(cmd, "--option", "extra-trusted-public-keys", strings.Join(f.TrustedKeys, " "))
+	}
 	cmd = append(cmd, f.Extra...)
 	return append(cmd, in.Flake+"#"+AttrPath(in.Attr, s))
 }
@@ -119,6 +131,48 @@ func SplitBuildOutput(out []byte) (build, closure []byte, err error) {
 		return nil, nil, fmt.Errorf("nix build output lacks the closure (output was %q)", truncate(string(out), 200))
 	}
 	return []byte(b), []byte(c), nil
+}
+
+// Push is one `nix copy` of built paths to a store.
+type Push struct {
+	URL   string   // the store, as Nix in the container reaches it
+	Paths []string // what to push
+	// Closure pushes the paths' closure, otherwise the paths alone.
+	Closure bool
+	// KeyFile is a secret key file in the container that signs the paths
+	// in the local store first ("" for unsigned): Nix carries a path's
+	// signatures along, so the store's narinfo lists ours.
+	KeyFile string
+	// ChownDir, when set, is handed to ChownTo ("UID:GID") afterwards: a
+	// host directory the container's root wrote into.
+	ChownDir, ChownTo string
+}
+
+// PushScript is the command line that does p, stopping at the first
+// failure.
+func PushScript(p Push) []string {
+	script := "set -e\n"
+	if p.KeyFile != "" {
+		rec := ""
+		if p.Closure {
+			rec = "--recursive "
+		}
+		script += fmt.Sprintf("nix store sign %s--key-file %s \"$@\"\n", rec, shellQuote(p.KeyFile))
+	}
+	// nix copy pushes closures unless told otherwise.
+	rec := "--no-recursive "
+	if p.Closure {
+		rec = ""
+	}
+	script += fmt.Sprintf("nix copy %s--to %s \"$@\"\n", rec, shellQuote(p.URL))
+	if p.ChownDir != "" {
+		script += fmt.Sprintf("chown -R %s %s\n", shellQuote(p.ChownTo), shellQuote(p.ChownDir))
+	}
+	return append([]string{"sh", "-c", script, "nix-push"}, p.Paths...)
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // DumpCommand streams the NAR serialisation of each path, concatenated.

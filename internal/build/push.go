@@ -1,0 +1,94 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// signKeyPath is where --sign-key lives in the build container, for this
+// run only (see installSecret).
+const signKeyPath = "/run/nixcross/keys/sign.sec"
+
+// push is the "push" stage, after a good build and export: Nix in the
+// build container signs the result (--sign-key) and copies it to each
+// --push and --to-cache store in turn. A store that fails stops the stage
+// with a build failure naming it; the exported result stays where it is.
+func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, res *Result) error {
+	req := j.req
+	if len(req.Push) == 0 {
+		return nil
+	}
+	keyFile := ""
+	if req.SignKey != "" {
+		key, err := os.ReadFile(req.SignKey)
+		if err != nil {
+			return status.Usage(fmt.Errorf("read --sign-key: %w", err), "")
+		}
+		if err := r.installSecret(ctx, c.id, signKeyPath, key); err != nil {
+			return err
+		}
+		keyFile = signKeyPath
+	}
+	n, size := pushSet(req.PushWhat, b)
+	for i, st := range req.Push {
+		p := nix.Push{URL: st.inContainer(i, pushMount), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
+		// Rootless Docker's root already is the user on the host.
+		if st.HostDir != "" && r.CacheOwner != nil && !r.Engine.Rootless {
+			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
+		}
+		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
+		logw := r.UI.Lines(j.prefix, true)
+		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
+		logw.Flush()
+		done(err)
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			msg := nixError(logw.Tail(), err)
+			hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link)
+			if strings.Contains(msg, "lacks a signature by a trusted key") {
+				hint = "the store accepts only paths signed by a key it trusts: push with --sign-key NAME.sec and add NAME.pub's line to trusted-public-keys there; " + hint
+			}
+			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
+		}
+		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
+	}
+	return nil
+}
+
+// pushSet sizes what --push-what pushes: the outputs alone, or with
+// their closure as the build reported it (Nix copies the closure of the
+// outputs it is given).
+func pushSet(what PushWhat, b built) (paths int, bytes int64) {
+	if what != PushOutputs {
+		return len(b.closure), b.closure.NarBytes()
+	}
+	outs := map[string]bool{}
+	for _, o := range b.outputs {
+		outs[o] = true
+	}
+	for _, p := range b.closure {
+		if outs[p.Path] {
+			bytes += p.NarSize
+		}
+	}
+	return len(b.outputs), bytes
+}
+
+// nixError is Nix's last "error:" line in log, or err when there is none.
+func nixError(log string, err error) string {
+	lines := strings.Split(log, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "error: "); ok {
+			return msg
+		}
+	}
+	return err.Error()
+}

@@ -1,0 +1,176 @@
+package build
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+func store(t *testing.T, url string) Store {
+	t.Helper()
+	s, err := ParseStore("--push", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// pushScripts are the push scripts run in c, in order.
+func pushScripts(c *fakeContainer) []string {
+	var out []string
+	for _, cmd := range c.cmds {
+		if len(cmd) > 3 && cmd[3] == "nix-push" {
+			out = append(out, cmd[2])
+		}
+	}
+	return out
+}
+
+// TestPush: after a good build, each store gets the result in turn, a
+// host directory through a writable mount handed to the user afterwards,
+// signed with the key copied in for the run; a failing store is exit 1
+// naming it, with the exported result in place.
+func TestPush(t *testing.T) {
+	flake, out := flakeDir(t)
+	cacheDir := t.TempDir()
+	key := filepath.Join(t.TempDir(), "k.sec")
+	os.WriteFile(key, []byte("k:secret\n"), 0o600)
+
+	d := newDaemon()
+	d.succeed()
+	r, _, _ := d.runner()
+	r.CacheOwner = &hoststore.Owner{UID: 1000, GID: 100}
+	req := request(t, out)
+	req.Push = []Store{store(t, "file://"+cacheDir+"?compression=zstd"), store(t, "ssh-ng://me@box")}
+	req.PushWhat, req.SignKey, req.BuildersSSHKey = PushClosure, key, key
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.made()[0]
+	if !slices.Contains(c.mounts, "bind:"+cacheDir+":/run/nixcross/push/0") {
+		t.Errorf("no writable mount of the cache directory: %v", c.mounts)
+	}
+	if !slices.Contains(c.copied, "/run/nixcross/keys/") {
+		t.Errorf("signing key not copied in: %v", c.copied)
+	}
+	scripts := pushScripts(c)
+	if len(scripts) != 2 ||
+		!strings.Contains(scripts[0], "--to 'file:///run/nixcross/push/0?compression=zstd'") || !strings.Contains(scripts[0], "--key-file '/run/nixcross/keys/sign.sec'") || !strings.Contains(scripts[0], "chown -R '1000:100' '/run/nixcross/push/0'") ||
+		!strings.Contains(scripts[1], "--to 'ssh-ng://me@box'") || strings.Contains(scripts[1], "chown") {
+		t.Fatalf("push scripts:\n%s", strings.Join(scripts, "\n---\n"))
+	}
+	for i, cmd := range c.cmds {
+		if len(cmd) > 3 && cmd[3] == "nix-push" && strings.Contains(cmd[2], "ssh-ng://") && !slices.ContainsFunc(c.envs[i], func(e string) bool {
+			return strings.HasPrefix(e, "NIX_SSHOPTS=-i "+builderKeyPath)
+		}) {
+			t.Errorf("the ssh-ng push does not use the ssh key: env %q", c.envs[i])
+		}
+	}
+	narSize := int64(len(d.nar))
+	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}
+	if !slices.Equal(results[0].Pushed, want) {
+		t.Errorf("pushed %+v, want %+v", results[0].Pushed, want)
+	}
+
+	// The second store refuses: exit 1 naming it, the result stays.
+	d = newDaemon()
+	d.succeed()
+	d.push = func(c *fakeContainer, cmd []string) (string, int) {
+		if strings.Contains(cmd[2], "ssh-ng://") {
+			return "error: cannot connect to 'me@box'\n", 1
+		}
+		return "", 0
+	}
+	r, _, _ = d.runner()
+	results, err = r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitBuild || err.Error() != "push to ssh-ng://me@box: cannot connect to 'me@box'" {
+		t.Fatalf("err = %v (exit %d)", err, status.ExitCode(err))
+	}
+	if _, lerr := os.Lstat(req.OutLink); lerr != nil || results[0].Link == "" || len(results[0].Pushed) != 1 {
+		t.Errorf("after a failed push: link %v, result %+v", lerr, results[0])
+	}
+
+	// A store that does not trust the key: the hint says what to trust.
+	d.push = func(c *fakeContainer, cmd []string) (string, int) {
+		return "error: cannot add path '" + storePath + "' because it lacks a signature by a trusted key\n", 1
+	}
+	_, err = r.Run(context.Background(), req, localFlake(flake))
+	if hint := status.HintOf(err); !strings.Contains(hint, "--sign-key") || !strings.Contains(hint, "trusted-public-keys") {
+		t.Errorf("hint for an untrusted push: %q", hint)
+	}
+}
+
+// TestSubstituters: a host directory is mounted read-only and added to
+// Nix's substituters with the trusted keys, after the user's options.
+func TestSubstituters(t *testing.T) {
+	flake, out := flakeDir(t)
+	cacheDir := t.TempDir()
+	d := newDaemon()
+	d.succeed()
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Substituters = []Store{store(t, "file://"+cacheDir), store(t, "https://cache.example.org")}
+	req.TrustedKeys = []string{"k:AAAA"}
+	if _, err := r.Run(context.Background(), req, localFlake(flake)); err != nil {
+		t.Fatal(err)
+	}
+	c := d.made()[0]
+	if !slices.Contains(c.mounts, "bind:"+cacheDir+":/run/nixcross/substituters/0") {
+		t.Errorf("mounts %v", c.mounts)
+	}
+	if ro := c.opts.HostConfig.Mounts[len(c.opts.HostConfig.Mounts)-1]; ro.Target != "/run/nixcross/substituters/0" || !ro.ReadOnly {
+		t.Errorf("substituter mount %+v is not read-only", ro)
+	}
+	build := ""
+	for _, cmd := range c.cmds {
+		if len(cmd) > 3 && cmd[3] == "nix-build" {
+			build = strings.Join(cmd, " ")
+		}
+	}
+	if !strings.Contains(build, "--option extra-substituters file:///run/nixcross/substituters/0 https://cache.example.org --option extra-trusted-public-keys k:AAAA") {
+		t.Errorf("build command %s", build)
+	}
+}
+
+// TestHostStoreNeedsLocalDaemon: a remote daemon cannot mount a host
+// directory: a usage error before any container.
+func TestHostStoreNeedsLocalDaemon(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	r, _, _ := d.runner()
+	r.Engine.Endpoint = engine.Endpoint{Host: "tcp://10.0.0.5:2376"}
+	req := request(t, out)
+	req.Push = []Store{store(t, "file://"+t.TempDir())}
+	_, err := r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitUsage || len(d.made()) != 0 {
+		t.Fatalf("err = %v, %d containers", err, len(d.made()))
+	}
+}
+
+func TestParseStore(t *testing.T) {
+	wd, _ := os.Getwd()
+	for _, c := range []struct{ in, url, dir string }{
+		{"file:///srv/cache", "file:///srv/cache", "/srv/cache"},
+		{"file://cache?compression=zstd", "file://" + wd + "/cache?compression=zstd", wd + "/cache"},
+		{"ssh-ng://me@box", "ssh-ng://me@box", ""},
+		{"s3://bucket?region=eu-west-1", "s3://bucket?region=eu-west-1", ""},
+	} {
+		s, err := ParseStore("--push", c.in)
+		if err != nil || s.URL != c.url || s.HostDir != c.dir {
+			t.Errorf("ParseStore(%q) = %+v, %v", c.in, s, err)
+		}
+	}
+	for _, bad := range []string{"", "/srv/cache", "file://", "cache.example.org"} {
+		if _, err := ParseStore("--push", bad); status.ExitCode(err) != status.ExitUsage {
+			t.Errorf("ParseStore(%q) accepted", bad)
+		}
+	}
+}

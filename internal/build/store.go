@@ -1,0 +1,124 @@
+package build
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// Store is a Nix store URL given to --push, --to-cache or --substituter.
+// A binary cache directory on the host (file://DIR) reaches the build
+// container as a bind mount; every other store (ssh-ng://, s3://,
+// https://…) Nix in the container reaches itself.
+type Store struct {
+	URL string // as the user wrote it, a file:// path made absolute
+	// HostDir is the directory of a file:// store on the host, "" for others.
+	HostDir string
+	query   string // "?compression=zstd" and the like, kept for Nix
+}
+
+// ParseStore reads a store URL for flag (its name goes in the error).
+func ParseStore(flag, url string) (Store, error) {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok || scheme == "" || rest == "" {
+		return Store{}, status.Usage(fmt.Errorf("%s %q is not a Nix store URL", flag, url), "write file:///path/to/cache, ssh-ng://user@host, s3://bucket or https://cache.example.org")
+	}
+	if scheme != "file" {
+		return Store{URL: url}, nil
+	}
+	dir, query, _ := strings.Cut(rest, "?")
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Store{}, status.Usage(fmt.Errorf("%s %s: %w", flag, url, err), "")
+	}
+	s := Store{URL: "file://" + abs, HostDir: abs}
+	if query != "" {
+		s.query = "?" + query
+		s.URL += s.query
+	}
+	return s, nil
+}
+
+// FileCache is the store --to-cache DIR writes: a file:// binary cache.
+func FileCache(dir string) (Store, error) {
+	return ParseStore("--to-cache", "file://"+dir)
+}
+
+// Where the build container sees file:// stores: pushes writable,
+// substituters read-only, numbered in the order given.
+const (
+	pushMountDir        = "/run/nixcross/push"
+	substituterMountDir = "/run/nixcross/substituters"
+)
+
+func pushMount(i int) string        { return fmt.Sprintf("%s/%d", pushMountDir, i) }
+func substituterMount(i int) string { return fmt.Sprintf("%s/%d", substituterMountDir, i) }
+
+// inContainer is the URL Nix in the build container uses for s, the i-th
+// of its kind mounted at mountAt(i).
+func (s Store) inContainer(i int, mountAt func(int) string) string {
+	if s.HostDir == "" {
+		return s.URL
+	}
+	return "file://" + mountAt(i) + s.query
+}
+
+// storeMounts bind-mounts the request's host binary caches into the build
+// container: the push targets writable, the substituters read-only.
+func storeMounts(req Request) []mount.Mount {
+	var ms []mount.Mount
+	for i, s := range req.Push {
+		if s.HostDir != "" {
+			ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: s.HostDir, Target: pushMount(i)})
+		}
+	}
+	for i, s := range req.Substituters {
+		if s.HostDir != "" {
+			ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: s.HostDir, Target: substituterMount(i), ReadOnly: true})
+		}
+	}
+	return ms
+}
+
+// substituterURLs are the --substituter stores as Nix in the container
+// reaches them.
+func substituterURLs(req Request) []string {
+	var urls []string
+	for i, s := range req.Substituters {
+		urls = append(urls, s.inContainer(i, substituterMount))
+	}
+	return urls
+}
+
+// hasHostStore says whether any store is a directory on the host.
+func hasHostStore(req Request) bool {
+	for _, s := range append(append([]Store{}, req.Push...), req.Substituters...) {
+		if s.HostDir != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// PushWhat is what --push copies: the outputs alone or their closure.
+type PushWhat string
+
+const (
+	PushClosure PushWhat = "closure"
+	PushOutputs PushWhat = "outputs"
+)
+
+// ParsePushWhat reads --push-what.
+func ParsePushWhat(s string) (PushWhat, error) {
+	switch w := PushWhat(s); w {
+	case "":
+		return PushClosure, nil
+	case PushClosure, PushOutputs:
+		return w, nil
+	}
+	return "", status.Usage(fmt.Errorf("--push-what must be closure or outputs, got %q", s), "")
+}
