@@ -8,7 +8,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/moby/moby/api/types/mount"
+
 	"github.com/nixcross/nixcross/internal/flake"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 func TestInputFiles(t *testing.T) {
@@ -64,5 +67,39 @@ func TestInputsMountedAtTheirOwnPathAndChecked(t *testing.T) {
 	want := `true && [ -f '/home/me/app/flake.nix' ] && [ -e '/home/me/lib/.git' ] && [ -n "$(ls -A '/srv/it'\''s data' 2>/dev/null)" ]`
 	if got := mountCheck(prep); got != want {
 		t.Errorf("mountCheck =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestContainerSpecMountsInputsAndAgent(t *testing.T) {
+	aarch64, err := system.Parse("aarch64-linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []flake.Input{{Top: "/home/me/lib", Git: true}}
+	tests := []struct {
+		name   string
+		prep   Prepared
+		mode   SourceMode
+		target []string // bind mount targets, in order
+	}{
+		{"mount: flake, input, agent", Prepared{Source: FlakeSource{Local: true, Top: "/home/me/app", ContainerTop: "/home/me/app"}, Inputs: inputs, agent: "/tmp/agent.sock"}, SourceMount,
+			[]string{"/home/me/app", "/home/me/lib", agentSocket}},
+		{"copy: only the agent", Prepared{Source: FlakeSource{Local: true, Top: "/home/me/app", ContainerTop: "/home/me/app"}, Inputs: inputs, agent: "/tmp/agent.sock"}, SourceCopy,
+			[]string{agentSocket}},
+		{"flake Nix fetches, local override", Prepared{Inputs: inputs}, SourceMount,
+			[]string{"/home/me/lib"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, m := range containerSpec(tt.prep, tt.mode, aarch64, "build").Mounts {
+				if m.Type == mount.TypeBind {
+					got = append(got, m.Target)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.target) {
+				t.Errorf("bind mounts at %q, want %q", got, tt.target)
+			}
+		})
 	}
 }
