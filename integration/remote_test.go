@@ -110,19 +110,27 @@ type hiddenRun struct {
 
 func buildHidden(t *testing.T, env []string, args ...string) hiddenRun {
 	t.Helper()
+	return buildHiddenTree(t, env, fixtureDir, workdir(t), "flake", args...)
+}
+
+// buildHiddenTree is buildHidden for any tree: tree's contents appear at
+// hidden/sub (sub may be "") for nixcross alone, which runs in hidden.
+func buildHiddenTree(t *testing.T, env []string, tree, hidden, sub string, args ...string) hiddenRun {
+	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("needs root for a private mount namespace")
 	}
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("needs unshare(1)")
 	}
-	hidden, out := workdir(t), workdir(t)
+	out := workdir(t)
 	// The tmpfs is mounted over hidden inside the namespace only; the
 	// flake is copied there, nixcross runs there, and its output is
 	// copied out for the test to read after the namespace is gone.
 	const script = `set -e
 mount -t tmpfs tmpfs "$HIDDEN"
-cp -a "$FIXTURE/." "$HIDDEN/flake"
+mkdir -p "$HIDDEN/$SUB"
+cp -a "$TREE/." "$HIDDEN/$SUB"
 cd "$HIDDEN"
 set +e
 "$NIXCROSS" "$@" >"$OUT/stdout" &
@@ -137,7 +145,7 @@ exit $code
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh"}, args...)...)
-	cmd.Env = append(withoutDockerEnv(os.Environ()), "HIDDEN="+hidden, "OUT="+out, "FIXTURE="+fixtureDir, "NIXCROSS="+nixcrossBin)
+	cmd.Env = append(withoutDockerEnv(os.Environ()), "HIDDEN="+hidden, "OUT="+out, "TREE="+tree, "SUB="+sub, "NIXCROSS="+nixcrossBin)
 	cmd.Env = append(cmd.Env, env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

@@ -28,7 +28,7 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 		return status.Build(cause, "")
 	}
 	switch adv.Kind {
-	case nix.AdviceEmulation, nix.AdviceExec:
+	case nix.AdviceEmulation, nix.AdviceExec, nix.AdviceCredentials, nix.AdviceUnreachable:
 		return status.Environment(cause, adv.Message)
 	case nix.AdviceNixVersion:
 		return status.Build(cause, fmt.Sprintf("the flake needs Nix %s or later to evaluate and %s has Nix %s: drop --image to use the built-in builder image, or use an image with a newer Nix", adv.Path, j.prep.Image.Ref, c.nix))
@@ -53,7 +53,8 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 // missing attribute; "" when there are none or they cannot be listed.
 func (r *Runner) offeredAttrs(ctx context.Context, id string, j job) string {
 	var out bytes.Buffer
-	cmd := []string{"nix", "eval", "--json", "--no-write-lock-file", j.prep.Source.Ref(j.req.Flake) + "#packages." + j.system.String(), "--apply", "builtins.attrNames"}
+	cmd := append([]string{"nix", "eval", "--json", "--no-write-lock-file"}, nix.OverrideArgs(j.req.Nix.Overrides)...)
+	cmd = append(cmd, j.prep.Source.Ref(j.req.Flake)+"#packages."+j.system.String(), "--apply", "builtins.attrNames")
 	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &out}); err != nil {
 		return ""
 	}

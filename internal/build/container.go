@@ -40,10 +40,14 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		// Anonymous volume: seeded from the image, removed with the container.
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Target: "/nix"})
 	}
-	if mode == SourceMount {
+	if mode == SourceMount && prep.Source.Local {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}
 	mounts = append(mounts, prep.storeMounts...)
+	if mode == SourceMount {
+		mounts = append(mounts, inputMounts(prep.Inputs)...)
+	}
+	mounts = append(mounts, agentMounts(prep.agent)...)
 	workdir := ""
 	if prep.Source.Local {
 		workdir = prep.Source.ContainerDir
@@ -52,7 +56,7 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		Name:       fmt.Sprintf("nixcross-%s-%s-%s", role, s, randomSuffix()),
 		Image:      prep.Image.Ref,
 		Cmd:        engine.IdleCmd(),
-		Env:        []string{"NIX_CONFIG=experimental-features = nix-command flakes"},
+		Env:        []string{"NIX_CONFIG=" + nix.BaseConfig},
 		WorkingDir: workdir,
 		Labels:     engine.Labels(role, append([]string{engine.LabelSystem, s.String()}, engine.RunLabels()...)...),
 		Mounts:     mounts,
@@ -116,7 +120,7 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 	r.trace("container start", t0)
 	if mode == SourceMount {
 		t0 = time.Now()
-		visible := startErr == nil && (checkLater || r.mountVisible(ctx, id, prep.Source))
+		visible := startErr == nil && (checkLater || r.mountVisible(ctx, id, prep))
 		if !checkLater {
 			r.trace("mount check", t0)
 		}
@@ -138,26 +142,48 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		return c, status.Environment(startErr, "")
 	}
 	if mode == SourceCopy {
-		if err := r.sendSource(ctx, id, prep.Source); err != nil {
+		if err := r.sendSource(ctx, id, prep); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
 }
 
-// mountVisible checks the flake is really there: a daemon on another
-// machine or VM mounts an empty (or missing) directory instead. Only a
-// failed test counts as invisible, not a failed exec.
-func (r *Runner) mountVisible(ctx context.Context, id string, src FlakeSource) bool {
-	err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"test", "-f", src.ContainerDir + "/flake.nix"}})
+// mountVisible checks the flake and its inputs are really there: a daemon
+// on another machine or VM mounts an empty (or missing) directory
+// instead. Only a failed test counts as invisible, not a failed exec.
+func (r *Runner) mountVisible(ctx context.Context, id string, prep Prepared) bool {
+	err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"sh", "-c", mountCheck(prep)}})
 	var exit *engine.ExitError
 	return err == nil || !errors.As(err, &exit)
 }
 
-// sendSource copies the flake into the container (see copySource).
-func (r *Runner) sendSource(ctx context.Context, id string, src FlakeSource) error {
-	done := r.UI.Phase("", "copy source "+src.Top)
-	err := copySource(ctx, r.Engine, id, src, r.UI)
+// mountCheck is a shell condition that holds when the mounted flake and
+// inputs are there.
+func mountCheck(prep Prepared) string {
+	conds := []string{"true"}
+	if prep.Source.Local {
+		conds = append(conds, "[ -f "+shellQuote(prep.Source.ContainerDir+"/flake.nix")+" ]")
+	}
+	if c := inputChecks(prep.Inputs); c != "" {
+		conds = append(conds, c)
+	}
+	return strings.Join(conds, " && ")
+}
+
+// sendSource copies the flake and its local inputs into the container
+// (see copySource and copyInputs).
+func (r *Runner) sendSource(ctx context.Context, id string, prep Prepared) error {
+	src := prep.Source
+	what := "copy source " + src.Top
+	if !src.Local {
+		what = "copy inputs"
+	}
+	done := r.UI.Phase("", what)
+	var err error
+	if src.Local {
+		err = copySource(ctx, r.Engine, id, src, r.UI)
+	}
 	if err == nil && src.InGit && src.ContainerDir != src.ContainerTop {
 		// A flake in a subdirectory may reach files above it (../lib):
 		// only a git repository makes Nix take the whole tree as the
@@ -168,6 +194,9 @@ func (r *Runner) sendSource(ctx context.Context, id string, src FlakeSource) err
 		if err != nil {
 			err = status.Environment(fmt.Errorf("make the copied source a git repository: %w", err), "")
 		}
+	}
+	if err == nil {
+		err = copyInputs(ctx, r.Engine, id, prep.Inputs, r.UI)
 	}
 	done(err)
 	return err

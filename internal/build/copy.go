@@ -31,9 +31,16 @@ func copySource(ctx context.Context, eng *engine.Engine, id string, src FlakeSou
 	if err != nil {
 		return status.Environment(fmt.Errorf("copy source %s: %w", src.Top, err), "")
 	}
+	return copyTree(ctx, eng, id, src.Top, src.ContainerTop, files, rep, "copy source "+src.Top)
+}
+
+// copyTree sends files (slash-separated, relative to top) into the
+// container at containerTop, streaming the archive as it is written.
+// what starts every error ("copy source /home/me/app").
+func copyTree(ctx context.Context, eng *engine.Engine, id, top, containerTop string, files []string, rep *ui.Reporter, what string) error {
 	var total int64
 	for _, f := range files {
-		if fi, err := os.Lstat(filepath.Join(src.Top, filepath.FromSlash(f))); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Lstat(filepath.Join(top, filepath.FromSlash(f))); err == nil && fi.Mode().IsRegular() {
 			total += fi.Size()
 		}
 	}
@@ -41,23 +48,23 @@ func copySource(ctx context.Context, eng *engine.Engine, id string, src FlakeSou
 	// entries for every ancestor: the daemon applies a directory entry's
 	// mode and owner to an existing directory, which would rewrite /tmp
 	// or /home in the container.
-	if err := eng.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", src.ContainerTop}}); err != nil {
+	if err := eng.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", containerTop}}); err != nil {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		return status.Environment(fmt.Errorf("copy source %s: create %s in the container: %w", src.Top, src.ContainerTop, err), "")
+		return status.Environment(fmt.Errorf("%s: create %s in the container: %w", what, containerTop, err), "")
 	}
 
-	bar := rep.Progress("copy source", total)
+	bar := rep.Progress(what, total)
 	defer bar.Done()
 	pr, pw := io.Pipe()
 	written := make(chan error, 1)
 	go func() {
-		err := writeSourceTar(pw, src.Top, files, bar.Set)
+		err := writeSourceTar(pw, top, files, bar.Set)
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	cerr := eng.PutArchive(ctx, id, src.ContainerTop, pr)
+	cerr := eng.PutArchive(ctx, id, containerTop, pr)
 	// Unblocks the writer if the daemon stopped reading early.
 	pr.CloseWithError(errStoppedReading)
 	werr := <-written
@@ -67,12 +74,12 @@ func copySource(ctx context.Context, eng *engine.Engine, id string, src FlakeSou
 	case werr != nil && !errors.Is(werr, errStoppedReading):
 		// A local problem (a file vanished or is unreadable) explains the
 		// daemon's failure better than the broken request does.
-		return status.Environment(fmt.Errorf("copy source %s: %w", src.Top, werr), "")
+		return status.Environment(fmt.Errorf("%s: %w", what, werr), "")
 	case cerr != nil:
-		return status.Environment(fmt.Errorf("copy source %s: %w", src.Top, cerr), "")
+		return status.Environment(fmt.Errorf("%s: %w", what, cerr), "")
 	case werr != nil:
 		// The daemon answered before the archive ended: the copy is short.
-		return status.Environment(fmt.Errorf("copy source %s: %w", src.Top, werr), "")
+		return status.Environment(fmt.Errorf("%s: %w", what, werr), "")
 	}
 	return nil
 }
@@ -90,24 +97,30 @@ func sourceFiles(src FlakeSource) ([]string, error) {
 	if src.InGit {
 		return gitFiles(src.Top)
 	}
+	// A nested repository's metadata is not source, and can be large.
+	return treeFiles(src.Top, src.Top, true)
+}
+
+// treeFiles lists dir and everything below it, directories included, as
+// slash-separated paths relative to top; withoutGit leaves out .git.
+// Sockets, FIFOs and devices have no place in a flake and are left out.
+func treeFiles(top, dir string, withoutGit bool) ([]string, error) {
 	var files []string
-	err := filepath.WalkDir(src.Top, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == src.Top {
+		if p == top {
 			return nil
 		}
-		if d.Name() == ".git" {
-			// A nested repository's metadata is not source, and can be large.
+		if withoutGit && d.Name() == ".git" {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		// Sockets, FIFOs and devices have no place in a flake.
 		if t := d.Type(); t.IsDir() || t.IsRegular() || t&fs.ModeSymlink != 0 {
-			rel, err := filepath.Rel(src.Top, p)
+			rel, err := filepath.Rel(top, p)
 			if err != nil {
 				return err
 			}

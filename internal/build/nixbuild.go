@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,7 +29,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	done := r.UI.LoggedPhase(j.prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
 	gcRoot, prelude := "", ""
 	if c.mode == SourceMount {
-		prelude = fmt.Sprintf(`[ -f %q ] || exit %d`, src.ContainerDir+"/flake.nix", exitMountInvisible)
+		prelude = fmt.Sprintf(`%s || exit %d`, mountCheck(j.prep), exitMountInvisible)
 	}
 	if j.prep.Volume != "" {
 		key := src.HostDir
@@ -45,14 +46,20 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags))
 	env, err := r.remoteBuilders(ctx, c.id, req)
 	c.sshEnv = env
+	if err == nil {
+		var cenv []string
+		cenv, err = r.credentialEnv(ctx, c.id, req.Forward, j.prep.agent != "")
+		env = append(env, cenv...)
+	}
 	if err != nil {
 		done(err)
 		return nil, err
 	}
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
+	lockNote := &noteWatch{note: []byte(lockChangedNote)}
 	t0 := time.Now()
-	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
+	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: io.MultiWriter(logw, lockNote)})
 	r.trace("nix build + closure query", t0)
 	logw.Flush()
 	done(err)
@@ -60,6 +67,11 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 		if nix.RefusedSubstitute(logw.Tail()) {
 			// Nix built what it could not substitute: say why, it is no error.
 			r.UI.Warnf("%s%s", j.prefix, nix.UntrustedMessage)
+		}
+		if lockNote.seen {
+			if err := r.settleLock(ctx, c.id, req, j.prep, env, j.prefix); err != nil {
+				return nil, err
+			}
 		}
 		return stdout.Bytes(), nil
 	}

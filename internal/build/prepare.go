@@ -10,6 +10,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/status"
 )
 
@@ -29,6 +30,13 @@ type Prepared struct {
 	Image  engine.Image
 	Volume string // cache volume; "" with --no-cache
 	Source FlakeSource
+	// Inputs are the flake's inputs on the client, made visible like the
+	// flake (see inputMounts and copyInputs).
+	Inputs []flake.Input
+	// lockOnce reports or writes a changed flake.lock once for all systems.
+	lockOnce *sync.Once
+	// agent is the ssh agent socket the daemon mounts; "" for none.
+	agent string
 	// helperImage carries static QEMU for registration: the built-in
 	// builder image, built on demand when --image names another.
 	helperImage func(context.Context) (string, error)
@@ -48,7 +56,8 @@ type Prepared struct {
 // prepare finds or builds the image, decides how the source travels, and
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	p := Prepared{Source: src, nix: &nixCheck{}}
+	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{}}
+	p.agent = r.agentSource(req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error
 	if req.Image != "" {
@@ -60,7 +69,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	if err != nil {
 		return p, err
 	}
-	if src.Local {
+	if src.Local || len(p.Inputs) > 0 {
 		p.Mode = req.Source
 		if p.Mode == "" || p.Mode == SourceAuto {
 			p.auto = true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -41,6 +42,14 @@ type Request struct {
 	// (extra-substituters, extra-trusted-public-keys).
 	Substituters []Store
 	TrustedKeys  []string
+	// Inputs are the flake's inputs on the client (ResolveInputs).
+	Inputs []flake.Input
+	// WriteLockFile writes a flake.lock Nix had to change back to the
+	// client; without it a change is only reported.
+	WriteLockFile bool
+	// Forward is what reaches private inputs; nil with
+	// --no-forward-credentials.
+	Forward *Forwarded
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.

@@ -14,6 +14,7 @@ import (
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
@@ -45,6 +46,9 @@ type buildOptions struct {
 	toCache      string
 	substituters []string
 	trustedKeys  []string
+	overrides    []string
+	writeLock    bool
+	noForward    bool
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -70,6 +74,9 @@ const buildExamples = `  # Build the flake in the current directory for ARM64 (a
 
   # Check what was built, without 'file'
   nixcross build --system aarch64-linux --verify --json
+
+  # Build against a local checkout of an input (mounted or copied in like the flake)
+  nixcross build --system aarch64-linux --override-input nixpkgs ~/src/nixpkgs
 
   # Pass anything else to 'nix build' after --
   nixcross build .#hello --system riscv64-linux -- --show-trace`
@@ -128,14 +135,17 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.toCache, "to-cache", "", "also write the closure as a binary cache in `DIR` (file://), for nix copy --from or a substituter")
 	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
+	f.StringArrayVar(&o.overrides, "override-input", nil, "`NAME FLAKEREF`: use FLAKEREF for input NAME (repeatable); local paths are resolved here and made visible")
+	f.BoolVar(&o.writeLock, "write-lock-file", false, "write flake.lock back when Nix had to change it (by default a change is only reported)")
+	f.BoolVar(&o.noForward, "no-forward-credentials", false, "do not hand the ssh agent, known_hosts, access-tokens or netrc-file to Nix in the container")
 	return cmd
 }
 
 // parseBuildRequest validates everything that needs no Docker.
 func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Request, build.FlakeSource, error) {
-	flake, attr := nix.SplitRef(ref)
+	flakeRef, attr := nix.SplitRef(ref)
 	req := build.Request{
-		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
+		Flake: flakeRef, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
 		Builders: o.builders, BuildersSSHKey: o.buildersKey,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
@@ -186,11 +196,87 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if err := parseCaches(o, &req); err != nil {
 		return req, build.FlakeSource{}, err
 	}
-	src, err := build.ResolveFlake(flake)
+	src, err := build.ResolveFlake(flakeRef)
 	if err != nil {
 		return req, src, err
 	}
-	return req, src, nil
+	if o.writeLock && !src.Local {
+		return req, src, status.Usage(fmt.Errorf("--write-lock-file needs a flake on this machine, not %s", flakeRef), "")
+	}
+	req.WriteLockFile = o.writeLock
+	overrides, err := parseOverrides(o.overrides)
+	if err != nil {
+		return req, src, err
+	}
+	for _, ov := range overrides {
+		req.Nix.Overrides = append(req.Nix.Overrides, nix.InputOverride{Name: ov.Name, Ref: ov.Ref})
+	}
+	req.Inputs, err = build.ResolveInputs(src, overrides)
+	return req, src, err
+}
+
+// forwardedCredentials collects what the user's own Nix would use for
+// private inputs: the ssh agent and known_hosts, and access-tokens and
+// netrc-file from ~/.config/nix/nix.conf and NIX_CONFIG (which wins, as
+// with Nix). nil when there is nothing.
+func forwardedCredentials(getenv func(string) string) *build.Forwarded {
+	var f build.Forwarded
+	if sock := getenv("SSH_AUTH_SOCK"); sock != "" {
+		if fi, err := os.Stat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			f.SSHAgent = sock
+		}
+	}
+	home := getenv("HOME")
+	if home != "" {
+		if fi, err := os.Stat(filepath.Join(home, ".ssh", "known_hosts")); err == nil && fi.Mode().IsRegular() {
+			f.KnownHosts = filepath.Join(home, ".ssh", "known_hosts")
+		}
+	}
+	confDir := getenv("XDG_CONFIG_HOME")
+	if confDir == "" && home != "" {
+		confDir = filepath.Join(home, ".config")
+	}
+	if confDir != "" {
+		if b, err := os.ReadFile(filepath.Join(confDir, "nix", "nix.conf")); err == nil {
+			nix.ParseCredentials(string(b), &f.Nix)
+		}
+	}
+	nix.ParseCredentials(getenv("NIX_CONFIG"), &f.Nix)
+	if f.Nix.NetrcFile != "" {
+		if _, err := os.Stat(f.Nix.NetrcFile); err != nil {
+			f.Nix.NetrcFile = ""
+		}
+	}
+	if f.SSHAgent == "" && f.KnownHosts == "" && f.Nix.Empty() {
+		return nil
+	}
+	return &f
+}
+
+// parseOverrides reads the --override-input NAME=FLAKEREF pairs, resolving
+// local paths against this process's directory and home.
+func parseOverrides(pairs []string) ([]flake.Override, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, status.Environment(fmt.Errorf("working directory: %w", err), "")
+	}
+	home, _ := os.UserHomeDir()
+	var out []flake.Override
+	for _, kv := range pairs {
+		name, ref, ok := splitOption(kv)
+		if !ok {
+			return nil, status.Usage(fmt.Errorf("--override-input needs a name and a flake reference, got %q", kv), "write --override-input NAME FLAKEREF")
+		}
+		ov, err := flake.ParseOverride(name, ref, cwd, home)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ov)
+	}
+	return out, nil
 }
 
 // pushesOverSSH says whether a --push store is reached over ssh, with
@@ -298,6 +384,9 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
 		return err
+	}
+	if !o.noForward {
+		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
 	rep := a.reporter()
 	eng, err := engine.Connect(ctx, a.selection())

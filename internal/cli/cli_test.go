@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 )
 
@@ -21,6 +24,7 @@ func TestJoinOptionPairs(t *testing.T) {
 		{[]string{"build", "--option", "a", "b", "--option", "c", "d=e"}, []string{"build", "--option=a=b", "--option=c=d=e"}},
 		{[]string{"build", "--", "--option", "x", "y"}, []string{"build", "--", "--option", "x", "y"}},
 		{[]string{"build", "--option", "lonely"}, []string{"build", "--option", "lonely"}},
+		{[]string{"build", "--override-input", "lib", "path:../lib?dir=nix", "-s", "x"}, []string{"build", "--override-input=lib=path:../lib?dir=nix", "-s", "x"}},
 	}
 	for _, c := range cases {
 		if got := joinOptionPairs(c.in); !reflect.DeepEqual(got, c.want) {
@@ -41,6 +45,16 @@ func TestParseBuildRequest(t *testing.T) {
 		req.Nix.Options[1].Value != "4" || req.Nix.Cores != 3 || req.Nix.Extra[0] != "--show-trace" || !src.Local || src.HostDir == "" {
 		t.Fatalf("unexpected request %+v src %+v", req, src)
 	}
+	lib := t.TempDir()
+	o = buildOptions{jobs: 1, outLink: "r", source: "auto", overrides: []string{"lib=path:" + lib, "nixpkgs=github:NixOS/nixpkgs"}}
+	req, _, err = parseBuildRequest(o, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOverrides := []nix.InputOverride{{Name: "lib", Ref: "path:" + lib}, {Name: "nixpkgs", Ref: "github:NixOS/nixpkgs"}}
+	if !reflect.DeepEqual(req.Nix.Overrides, wantOverrides) || len(req.Inputs) != 1 || req.Inputs[0].Top != lib {
+		t.Fatalf("overrides %+v, inputs %+v: want both passed to Nix and only %s made visible", req.Nix.Overrides, req.Inputs, lib)
+	}
 	bad := []struct {
 		name string
 		o    buildOptions
@@ -54,6 +68,9 @@ func TestParseBuildRequest(t *testing.T) {
 		{"option", buildOptions{jobs: 1, outLink: "r", source: "auto", options: []string{"novalue"}}, dir, "--option needs"},
 		{"no flake", buildOptions{jobs: 1, outLink: "r", source: "auto"}, t.TempDir(), "no flake.nix"},
 		{"missing dir", buildOptions{jobs: 1, outLink: "r", source: "auto"}, filepath.Join(dir, "nope"), "no such file"},
+		{"override without ref", buildOptions{jobs: 1, outLink: "r", source: "auto", overrides: []string{"lib"}}, dir, "--override-input needs"},
+		{"override missing", buildOptions{jobs: 1, outLink: "r", source: "auto", overrides: []string{"lib=" + filepath.Join(dir, "gone")}}, dir, "input --override-input lib: " + filepath.Join(dir, "gone")},
+		{"lock of a remote flake", buildOptions{jobs: 1, outLink: "r", source: "auto", writeLock: true}, "github:org/app", "--write-lock-file needs"},
 	}
 	for _, b := range bad {
 		_, _, err := parseBuildRequest(b.o, b.ref, nil)
@@ -159,5 +176,43 @@ func TestBuildersOptions(t *testing.T) {
 	o.builders, o.buildersKey = "ssh://x", filepath.Join(dir, "missing")
 	if _, _, err := parseBuildRequest(o, dir, nil); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("missing key: %v", err)
+	}
+}
+
+func TestForwardedCredentials(t *testing.T) {
+	home := t.TempDir()
+	for name, content := range map[string]string{
+		".config/nix/nix.conf": "access-tokens = github.com=from-file\nnetrc-file = " + filepath.Join(home, "netrc") + "\n",
+		".ssh/known_hosts":     "example.org ssh-ed25519 AAAA\n",
+		"netrc":                "machine example.org password x\n",
+	} {
+		p := filepath.Join(home, name)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(home, "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	env := map[string]string{"HOME": home, "SSH_AUTH_SOCK": sock, "NIX_CONFIG": "extra-access-tokens = gitlab.com=from-env"}
+	f := forwardedCredentials(func(k string) string { return env[k] })
+	want := &build.Forwarded{
+		Nix:        nix.Credentials{AccessTokens: "github.com=from-file gitlab.com=from-env", NetrcFile: filepath.Join(home, "netrc")},
+		SSHAgent:   sock,
+		KnownHosts: filepath.Join(home, ".ssh", "known_hosts"),
+	}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("forwarded = %+v, want %+v", f, want)
+	}
+	// A socket path that is not a socket, no config: nothing to forward.
+	empty := t.TempDir()
+	if f := forwardedCredentials(func(k string) string {
+		return map[string]string{"HOME": empty, "SSH_AUTH_SOCK": filepath.Join(empty, "gone")}[k]
+	}); f != nil {
+		t.Errorf("forwarded = %+v, want nil", f)
 	}
 }

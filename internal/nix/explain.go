@@ -23,6 +23,10 @@ const (
 	AdviceNixVersion AdviceKind = "nix-version"
 	// AdviceUntrusted: Nix refused a substitute no trusted key signed.
 	AdviceUntrusted AdviceKind = "untrusted"
+	// AdviceCredentials: an input needs credentials Nix was not given.
+	AdviceCredentials AdviceKind = "credentials"
+	// AdviceUnreachable: an input's host cannot be reached.
+	AdviceUnreachable AdviceKind = "unreachable"
 )
 
 // UntrustedMessage explains Nix's refusal of a substitute: the paths are
@@ -55,8 +59,12 @@ var (
 	reMissingAttr = regexp.MustCompile(`does not provide attribute '([^']+)'`)
 	// nixpkgs' own check (default.nix, lib/minver.nix), which flakes that
 	// import nixpkgs inherit.
-	reNixTooOld = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
-	reNoFile    = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
+	reNixTooOld  = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
+	reTheInput   = regexp.MustCompile(`the input '([^']+)'`)
+	reFetched    = regexp.MustCompile(`(?:git repository|unable to download|fetch) '([^']+)'`)
+	reHTTPDenied = regexp.MustCompile(`HTTP error 40[134]`)
+	reSSHDenied  = regexp.MustCompile(`([^\s:]+@[^\s:]+): Permission denied \(publickey`)
+	reNoFile     = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
 )
 
 // Explain recognises known failures in Nix's stderr. It returns nil when the
@@ -84,6 +92,9 @@ func Explain(stderr string) *Advice {
 		return &Advice{Kind: AdviceNixVersion, Path: m[1],
 			Message: "the flake needs Nix " + m[1] + " or later to evaluate: drop --image to use the built-in builder image, or use an image with a newer Nix"}
 	}
+	if a := explainFetch(stderr, low); a != nil {
+		return a
+	}
 	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceAttribute, Path: m[1], Message: "the flake has no attribute " + m[1]}
 	}
@@ -91,4 +102,43 @@ func Explain(stderr string) *Advice {
 		return &Advice{Kind: AdviceUntrusted, Message: UntrustedMessage}
 	}
 	return nil
+}
+
+// explainFetch recognises an input Nix could not fetch: private (no or
+// wrong credentials), an unknown ssh host key, or no network.
+func explainFetch(stderr, low string) *Advice {
+	input := "an input"
+	if m := reTheInput.FindStringSubmatch(stderr); m != nil {
+		// "while fetching the input" names it as flake.nix does.
+		input = "input " + m[1]
+	} else if m := reFetched.FindStringSubmatch(stderr); m != nil {
+		input = "input " + m[1]
+	} else if m := reSSHDenied.FindStringSubmatch(stderr); m != nil {
+		// Older Nix names no input; ssh names the account it tried.
+		input = "the input at " + m[1]
+	}
+	switch {
+	case strings.Contains(stderr, "Host key verification failed"):
+		return &Advice{Kind: AdviceCredentials, Path: input,
+			Message: upperFirst(input) + ": the ssh host's key is not in ~/.ssh/known_hosts, and nixcross never accepts one unseen: check the key and add it (ssh-keyscan HOST >> ~/.ssh/known_hosts), or ssh to the host once"}
+	case strings.Contains(stderr, "Permission denied (publickey") || strings.Contains(stderr, "Could not read from remote repository"):
+		return &Advice{Kind: AdviceCredentials, Path: input,
+			Message: upperFirst(input) + " is private over ssh: load your key into an ssh agent (ssh-add) and keep SSH_AUTH_SOCK set; nixcross lends the agent to Nix in the container (local daemons only; not with --no-forward-credentials)"}
+	case reHTTPDenied.MatchString(stderr):
+		return &Advice{Kind: AdviceCredentials, Path: input,
+			Message: upperFirst(input) + " may be private (a host answers 404 without a token): give Nix a token, e.g. NIX_CONFIG='access-tokens = github.com=TOKEN' or access-tokens in ~/.config/nix/nix.conf, which nixcross hands to Nix for the run only"}
+	case strings.Contains(low, "could not resolve host") || strings.Contains(low, "couldn't resolve host") ||
+		strings.Contains(low, "temporary failure in name resolution") || strings.Contains(low, "network is unreachable") ||
+		strings.Contains(low, "could not connect to server") || strings.Contains(low, "connection refused"):
+		return &Advice{Kind: AdviceUnreachable, Path: input,
+			Message: upperFirst(input) + " is unreachable from the build container (it has the Docker daemon's network): check that network, or build against a local checkout with --override-input NAME PATH"}
+	}
+	return nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -47,9 +47,14 @@ func AttrPath(attr string, s system.System) string {
 // Option is one `--option NAME VALUE` pair.
 type Option struct{ Name, Value string }
 
+// InputOverride is one `--override-input NAME FLAKEREF`: Ref as Nix in
+// the container must read it (local paths absolute).
+type InputOverride struct{ Name, Ref string }
+
 // BuildFlags are the user's knobs for `nix build`.
 type BuildFlags struct {
 	Options    []Option
+	Overrides  []InputOverride
 	Cores      int
 	MaxJobs    int
 	Verbose    bool
@@ -102,8 +107,18 @@ func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) 
 	if len(f.TrustedKeys) > 0 {
 		cmd = append(cmd, "--option", "extra-trusted-public-keys", strings.Join(f.TrustedKeys, " "))
 	}
+	cmd = append(cmd, OverrideArgs(f.Overrides)...)
 	cmd = append(cmd, f.Extra...)
 	return append(cmd, in.Flake+"#"+AttrPath(in.Attr, s))
+}
+
+// OverrideArgs are the --override-input arguments for any flake command.
+func OverrideArgs(overrides []InputOverride) []string {
+	var args []string
+	for _, o := range overrides {
+		args = append(args, "--override-input", o.Name, o.Ref)
+	}
+	return args
 }
 
 // ClosureMarker separates `nix build`'s JSON from the closure's in the

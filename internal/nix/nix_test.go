@@ -36,11 +36,13 @@ func TestBuildCommand(t *testing.T) {
 		MaxJobs:    3,
 		Verbose:    true,
 		KeepFailed: true,
+		Overrides:  []InputOverride{{"lib", "/home/me/lib"}, {"lib/nixpkgs", "github:NixOS/nixpkgs"}},
 		Extra:      []string{"--show-trace", "--option", "x", "y"},
 	})
 	want := []string{"nix", "build", "--json", "--no-write-lock-file", "--no-link",
 		"--option", "extra-platforms", "aarch64-linux", "--cores", "2", "--max-jobs", "3", "-L", "-v", "--keep-failed",
 		"--option", "substituters", "", "--option", "sandbox", "false",
+		"--override-input", "lib", "/home/me/lib", "--override-input", "lib/nixpkgs", "github:NixOS/nixpkgs",
 		"--show-trace", "--option", "x", "y",
 		"/src#packages.aarch64-linux.hello"}
 	if !reflect.DeepEqual(cmd, want) {
@@ -81,6 +83,12 @@ func TestExplain(t *testing.T) {
 		// nixpkgs' default.nix on an old Nix, as Nix 2.8 prints the abort.
 		{"error: evaluation aborted with the following error message: '\n    This version of Nixpkgs requires Nix >= 2.18, please upgrade:\n'", "nix-version", "2.18"},
 		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
+		{"git@example.org: Permission denied (publickey).\nfatal: Could not read from remote repository.\nerror: … while fetching the input 'git+ssh://git@example.org/org/private'", "credentials", "input git+ssh://git@example.org/org/private"},
+		{"Host key verification failed.\nfatal: Could not read from remote repository.", "credentials", "an input"},
+		{"root@172.17.0.3: Permission denied (publickey,password).\nfatal: Could not read from remote repository.\nerror: program 'git' failed with exit code 128", "credentials", "the input at root@172.17.0.3"},
+		{"error: unable to download 'https://api.github.com/repos/org/private/commits/HEAD': HTTP error 404", "credentials", "input https://api.github.com/repos/org/private/commits/HEAD"},
+		{"error: unable to download 'https://example.org/x.tar.gz': Could not resolve host: example.org (6)", "unreachable", "input https://example.org/x.tar.gz"},
+		{"error:\n       … while fetching the input 'github:org/private'\n\n       error: unable to download 'https://172.17.0.1:44409/api/v3/repos/org/private/commits/HEAD': HTTP error 404", "credentials", "input github:org/private"},
 	}
 	for _, c := range cases {
 		a := Explain(c.stderr)
@@ -140,5 +148,23 @@ esac
 	_, err = run("nix", "fail")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
 		t.Fatalf("a failed build must exit with Nix's status, got %v", err)
+	}
+}
+
+func TestParseCredentials(t *testing.T) {
+	var c Credentials
+	ParseCredentials("# mine\naccess-tokens = github.com=one # a comment\nnetrc-file = /home/me/.netrc\nsubstituters = x\n", &c)
+	ParseCredentials("extra-access-tokens = gitlab.com=two", &c)
+	want := Credentials{AccessTokens: "github.com=one gitlab.com=two", NetrcFile: "/home/me/.netrc"}
+	if c != want {
+		t.Fatalf("credentials = %+v, want %+v", c, want)
+	}
+	ParseCredentials("access-tokens = example.org=three", &c)
+	if c.AccessTokens != "example.org=three" {
+		t.Errorf("a later access-tokens does not replace: %q", c.AccessTokens)
+	}
+	conf := ConfigWith(c, "/run/x/netrc")
+	if conf != BaseConfig+"\naccess-tokens = example.org=three\nnetrc-file = /run/x/netrc" {
+		t.Errorf("NIX_CONFIG = %q", conf)
 	}
 }

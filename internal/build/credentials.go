@@ -1,0 +1,105 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// Forwarded is what reaches private inputs, handed to Nix in the build
+// container for one run: files go in through the API into /run (gone with
+// the container), settings through the build exec's environment; none of
+// it is in an image, the cache volume, a log or --json.
+type Forwarded struct {
+	Nix nix.Credentials
+	// SSHAgent is the client's agent socket (SSH_AUTH_SOCK); the private
+	// keys stay in the agent.
+	SSHAgent string
+	// KnownHosts is the client's known_hosts file: host keys are checked,
+	// never accepted on first sight.
+	KnownHosts string
+}
+
+// Where forwarded files go: straight into /run, one API call each (the
+// image has /run; no directory to create first).
+const (
+	credentialDir  = "/run"
+	agentSocket    = "/run/nixcross-ssh-agent.sock"
+	knownHostsPath = credentialDir + "/nixcross-known_hosts"
+	netrcPath      = credentialDir + "/nixcross-netrc"
+)
+
+// desktopAgent is where Docker Desktop for Mac serves the host's agent
+// to containers.
+const desktopAgent = "/run/host-services/ssh-auth.sock"
+
+// agentSource is the agent socket as the daemon can mount it, "" when it
+// cannot: a daemon on another machine has no way to the client's socket.
+func (r *Runner) agentSource(f *Forwarded) string {
+	if f == nil || f.SSHAgent == "" || !r.Engine.Endpoint.Local() {
+		return ""
+	}
+	if runtime.GOOS == "darwin" {
+		return desktopAgent
+	}
+	return f.SSHAgent
+}
+
+// agentMounts shares the ssh agent's socket with the container.
+func agentMounts(source string) []mount.Mount {
+	if source == "" {
+		return nil
+	}
+	return []mount.Mount{{Type: mount.TypeBind, Source: source, Target: agentSocket}}
+}
+
+// credentialEnv puts the forwarded files into the container and returns
+// the build exec's environment that makes Nix (and the git and ssh it
+// runs) use them.
+func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, agent bool) ([]string, error) {
+	if f == nil {
+		return nil, nil
+	}
+	var env []string
+	put := func(name, src string) error {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return status.Usage(fmt.Errorf("read %s: %w", src, err), "")
+		}
+		if err := r.Engine.PutFile(ctx, id, credentialDir, name, data, 0o400); err != nil {
+			return status.Environment(err, "")
+		}
+		return nil
+	}
+	netrc := ""
+	if f.Nix.NetrcFile != "" {
+		if err := put(filepath.Base(netrcPath), f.Nix.NetrcFile); err != nil {
+			return nil, err
+		}
+		netrc = netrcPath
+	}
+	if !f.Nix.Empty() {
+		env = append(env, "NIX_CONFIG="+nix.ConfigWith(f.Nix, netrc))
+	}
+	if agent {
+		env = append(env, "SSH_AUTH_SOCK="+agentSocket)
+	}
+	if agent || f.KnownHosts != "" {
+		// Without the user's known_hosts every host is unknown, and
+		// StrictHostKeyChecking refuses it rather than trusting it.
+		if f.KnownHosts != "" {
+			if err := put(filepath.Base(knownHostsPath), f.KnownHosts); err != nil {
+				return nil, err
+			}
+		}
+		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="+knownHostsPath)
+	}
+	return env, nil
+}

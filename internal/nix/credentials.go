@@ -1,0 +1,59 @@
+package nix
+
+import (
+	"bufio"
+	"strings"
+)
+
+// Credentials are the Nix settings that let fetchers reach private
+// inputs, as the user configured them for their own Nix. nixcross hands
+// them to Nix in the build container for one run, never to an image.
+type Credentials struct {
+	// AccessTokens is Nix's access-tokens value ("github.com=ghp_… …").
+	AccessTokens string
+	// NetrcFile is the netrc-file path on the client.
+	NetrcFile string
+}
+
+// Empty reports whether there is nothing to hand over.
+func (c Credentials) Empty() bool { return c.AccessTokens == "" && c.NetrcFile == "" }
+
+// ParseCredentials applies the credential settings of one nix.conf text
+// (a file, or NIX_CONFIG) to c, as Nix reads them: a later setting
+// replaces an earlier one, extra-access-tokens adds to it. Everything
+// else is left to Nix's own configuration in the image.
+func ParseCredentials(conf string, c *Credentials) {
+	sc := bufio.NewScanner(strings.NewReader(conf))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.TrimSpace(name) {
+		case "access-tokens":
+			c.AccessTokens = value
+		case "extra-access-tokens":
+			c.AccessTokens = strings.TrimSpace(c.AccessTokens + " " + value)
+		case "netrc-file":
+			c.NetrcFile = value
+		}
+	}
+}
+
+// BaseConfig is the NIX_CONFIG every nixcross container runs with.
+const BaseConfig = "experimental-features = nix-command flakes"
+
+// ConfigWith is NIX_CONFIG for a command that needs c, netrc being where
+// the netrc file was put in the container.
+func ConfigWith(c Credentials, netrc string) string {
+	conf := BaseConfig
+	if c.AccessTokens != "" {
+		conf += "\naccess-tokens = " + c.AccessTokens
+	}
+	if netrc != "" {
+		conf += "\nnetrc-file = " + netrc
+	}
+	return conf
+}
