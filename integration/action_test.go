@@ -24,7 +24,8 @@ import (
 // offline: install.sh fetches this host's release archive (built here, laid
 // out like GitHub's release downloads behind a file:// URL), checks it
 // against checksums.txt and names the binary; run.sh builds the fixture for
-// two systems with it and writes every output action.yml declares.
+// two systems with it, pushes to a file:// binary cache and writes every
+// output action.yml declares.
 func TestAction(t *testing.T) {
 	root := fixture.RepoRoot()
 	declared := actionOutputs(t, filepath.Join(root, "action.yml"))
@@ -49,9 +50,10 @@ func TestAction(t *testing.T) {
 	}
 
 	wd := workdir(t)
+	cacheDir := filepath.Join(wd, "cache")
 	run := script(t, filepath.Join(root, ".github", "action", "run.sh"), wd,
 		"NIXCROSS_BIN="+bin, "INPUT_SYSTEM=x86_64-linux, aarch64-linux", "INPUT_FLAKE="+fixtureDir,
-		"INPUT_OPTIONS=# the fixture needs no binary cache\nsubstituters =\n", "INPUT_PUSH=")
+		"INPUT_OPTIONS=# the fixture needs no binary cache\nsubstituters =\n", "INPUT_PUSH=file://"+cacheDir)
 	if run.code != 0 {
 		t.Fatalf("run.sh: exit %d", run.code)
 	}
@@ -69,7 +71,7 @@ func TestAction(t *testing.T) {
 		paths = append(paths, b.Outputs...)
 		links = append(links, b.Link)
 	}
-	if len(builds) != 2 || run.outputs["paths"] != strings.Join(paths, "\n") || run.outputs["exit-code"] != "0" {
+	if len(builds) != 2 || len(paths) < 2 || run.outputs["paths"] != strings.Join(paths, "\n") || run.outputs["exit-code"] != "0" {
 		t.Fatalf("outputs do not match the builds %+v:\n%v", builds, run.outputs)
 	}
 	if run.outputs["links"] != strings.Join(links, "\n") {
@@ -81,12 +83,22 @@ func TestAction(t *testing.T) {
 		}
 	}
 
-	// push: no nixcross has --push yet (issue 16), so the step refuses
-	// before building anything.
+	// push: every output reached the file:// binary cache.
+	for _, p := range paths {
+		hash, _, _ := strings.Cut(filepath.Base(p), "-")
+		if _, err := os.Stat(filepath.Join(cacheDir, hash+".narinfo")); err != nil {
+			t.Errorf("%s was not pushed: %v", p, err)
+		}
+	}
+
+	// A nixcross from before --push (issue 16): the step refuses the push
+	// input before building anything, and says why.
+	old := filepath.Join(t.TempDir(), "nixcross")
+	os.WriteFile(old, []byte("#!/bin/sh\ncase \"$1\" in version) echo 'nixcross v0.0.1';; build) echo 'Usage: nixcross build [FLAKE] [flags]';; esac\n"), 0o755)
 	push := script(t, filepath.Join(root, ".github", "action", "run.sh"), wd,
-		"NIXCROSS_BIN="+bin, "INPUT_SYSTEM=x86_64-linux", "INPUT_FLAKE="+fixtureDir, "INPUT_PUSH=ssh-ng://cache.example")
-	if push.code != 2 || !strings.Contains(push.stderr, "--push") || len(push.outputs) != 0 {
-		t.Fatalf("run.sh with push: exit %d, outputs %v\n%s", push.code, push.outputs, push.stderr)
+		"NIXCROSS_BIN="+old, "INPUT_SYSTEM=x86_64-linux", "INPUT_FLAKE="+fixtureDir, "INPUT_PUSH=file://"+cacheDir)
+	if push.code != 2 || !strings.Contains(push.stderr, "needs nixcross build --push, which nixcross v0.0.1 does not have") || len(push.outputs) != 0 {
+		t.Fatalf("run.sh with push and an old nixcross: exit %d, outputs %v\n%s", push.code, push.outputs, push.stderr)
 	}
 }
 

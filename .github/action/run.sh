@@ -9,8 +9,10 @@
 #   INPUT_FLAKE    flake reference (default: .)
 #   INPUT_OPTIONS  Nix options, one per line as in nix.conf: `name = value`
 #                  (`substituters =` sets an empty value); # starts a comment
-#   INPUT_PUSH     passed as --push when not empty; a nixcross without --push
-#                  (all releases so far, see issue 16) fails before building
+#   INPUT_PUSH     Nix stores to push the results to, separated by spaces or
+#                  newlines, each passed as --push (file:///dir, ssh-ng://…,
+#                  s3://…); with a nixcross older than --push (issue 16) the
+#                  step fails before building
 #   GITHUB_OUTPUT  the file outputs are appended to
 #
 # Outputs: json (the whole --json document), paths (every output store path,
@@ -48,11 +50,14 @@ while IFS= read -r line || [ -n "$line" ]; do
 	args+=(--option "$(trim "${line%%=*}")" "$(trim "${line#*=}")")
 done <<<"${INPUT_OPTIONS:-}"
 
-if [ -n "${INPUT_PUSH:-}" ]; then
+read -r -d '' -a stores <<<"${INPUT_PUSH:-}" || true
+if [ ${#stores[@]} -gt 0 ]; then
 	if ! "$bin" build --help 2>/dev/null | grep -q -e '--push'; then
-		fail "input 'push' needs nixcross build --push, which $("$bin" version) does not have (issue 16); leave 'push' empty"
+		fail "input 'push' needs nixcross build --push, which $("$bin" version) does not have; set 'version' to a newer release or leave 'push' empty"
 	fi
-	args+=(--push "$INPUT_PUSH")
+	for store in "${stores[@]}"; do
+		args+=(--push "$store")
+	done
 fi
 
 doc=$(mktemp)
