@@ -6,7 +6,7 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit integration bench clean
+.PHONY: build provision demo test unit integration release-snapshot release bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -33,11 +33,23 @@ unit:
 integration: provision build
 	$(GO) test -tags integration -count=1 -timeout 50m -p 1 ./integration/ ./internal/...
 
-# The whole suite: unit tests, then the integration tests against the daemon.
-test: provision unit integration
+# The whole suite: unit tests, a local release, then the integration tests
+# against the daemon.
+test: provision unit release-snapshot integration
+
+# Release archives for every host (darwin, linux, windows), checksums.txt,
+# shell completions and man pages into dist/, stamped
+# <last tag>-SNAPSHOT-<commit>. Builds only; publishes nothing.
+release-snapshot:
+	$(GO) run ./scripts/release -snapshot -go $(GO)
+
+# The same for a release: HEAD must carry a v* tag and the tree be clean.
+# .github/workflows/release.yml runs it on a pushed tag and uploads dist/.
+release:
+	$(GO) run ./scripts/release -go $(GO)
 
 bench: build
 	$(GO) test ./bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

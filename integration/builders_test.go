@@ -29,10 +29,7 @@ func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
 	ctx := context.Background()
 	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
 	const tag = "nixcross-it-remote-builder:latest"
-	dockerfile := "FROM " + base + `
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server && rm -rf /var/lib/apt/lists/* && mkdir -p /run/sshd /root/.ssh && echo "extra-platforms = aarch64-linux" >> /etc/nix/nix.conf
-`
-	buildImage(t, tag, dockerfile)
+	buildImage(t, tag, "remote-builder", map[string]string{"BUILDER_IMAGE": base})
 
 	dir := t.TempDir()
 	key := filepath.Join(dir, "id_ed25519")

@@ -117,8 +117,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	// The derived image keeps something of its own under /nix, as images
 	// like nixos/nix keep Nix itself there: a new cache volume must be
 	// seeded from it.
-	dockerfile := "FROM " + base + "\nLABEL nixcross.test=derived\nRUN mkdir -p /nix/var/seed && echo seeded-from-image > /nix/var/seed/marker\n"
-	imageID := buildImage(t, tag, dockerfile)
+	imageID := buildImage(t, tag, "seeded-builder", map[string]string{"BUILDER_IMAGE": base})
 	derivedVolume := cache.VolumeName(imageID)
 	t.Cleanup(func() {
 		docker.VolumeRemove(ctx, derivedVolume, client.VolumeRemoveOptions{Force: true})

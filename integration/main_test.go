@@ -192,17 +192,23 @@ func workdir(t *testing.T) string {
 	return d
 }
 
-// buildImage builds a one-file Dockerfile under tag through the API and
-// removes the image when the test ends. It returns the image ID.
-func buildImage(t *testing.T, tag, dockerfile string) string {
+// buildImage builds images/<name>/ (the directory is the build context)
+// under tag through the API, with build args, and removes the image when
+// the test ends. It returns the image ID.
+func buildImage(t *testing.T, tag, name string, args map[string]string) string {
 	t.Helper()
 	ctx := context.Background()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
-	tw.Write([]byte(dockerfile))
-	tw.Close()
-	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true})
+	buildContext, err := tarDir(filepath.Join(fixture.RepoRoot(), "images", name))
+	if err != nil {
+		t.Fatalf("image %s: %v", name, err)
+	}
+	buildArgs := map[string]*string{}
+	for k, v := range args {
+		buildArgs[k] = &v
+	}
+	res, err := docker.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
+		Tags: []string{tag}, BuildArgs: buildArgs, Labels: map[string]string{"nixcross.test": name}, Remove: true, ForceRemove: true,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +216,7 @@ func buildImage(t *testing.T, tag, dockerfile string) string {
 	res.Body.Close()
 	img, err := docker.ImageInspect(ctx, tag)
 	if err != nil {
-		t.Fatalf("build %s: %v\n%s", tag, err, out)
+		t.Fatalf("build %s from images/%s: %v\n%s", tag, name, err, out)
 	}
 	t.Cleanup(func() { docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}) })
 	return img.ID
@@ -248,4 +254,29 @@ func runContainer(t *testing.T, image, purpose string, mounts testcontainers.Con
 		t.Fatalf("read the output of %v: %v", cmd, err)
 	}
 	return string(out), st.ExitCode
+}
+
+// tarDir is dir's regular files as a tar stream, named relative to dir.
+func tarDir(dir string) (io.Reader, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &buf, tw.Close()
 }

@@ -103,13 +103,17 @@ ensure_base_image() {
 }
 
 # The test suite also reaches the daemon through ssh:// (a throwaway sshd
-# on loopback) and needs a terminal for the shell test (script(1)).
+# on loopback), needs a terminal for the shell test (script(1)), and runs
+# the GitHub Action's scripts, which read nixcross's JSON with jq and fetch
+# with curl (as on GitHub's runners).
 ensure_test_tools() {
 	local missing=()
 	command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 	command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 	command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 	command -v git >/dev/null 2>&1 || missing+=(git)
+	command -v jq >/dev/null 2>&1 || missing+=(jq)
+	command -v curl >/dev/null 2>&1 || missing+=(curl)
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing ${missing[*]}"
 		apt_install "${missing[@]}"

@@ -256,7 +256,7 @@ func (e *fakeEmulation) Hold(ctx context.Context, eng *engine.Engine, helper str
 func (d *daemon) runner() (*Runner, *bytes.Buffer, *fakeEmulation) {
 	var out bytes.Buffer
 	emu := &fakeEmulation{}
-	return &Runner{Engine: d.engine(), UI: ui.New(&out, ui.Options{}), Dockerfile: []byte("FROM scratch\n"), Emulation: emu}, &out, emu
+	return &Runner{Engine: d.engine(), UI: ui.New(&out, ui.Options{}), Dockerfile: []byte("# a recipe the fake daemon never builds\n"), Emulation: emu}, &out, emu
 }
 
 // request is a build of flake dir's hello with its out-link in out.

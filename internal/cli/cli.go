@@ -143,8 +143,9 @@ the result with its whole Nix closure back to the host, verified against Nix's
 own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.SetOut(a.streams.Out)
 	root.SetErr(a.streams.Err)
 	root.SetIn(a.streams.In)
@@ -169,21 +170,6 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newVersionCommand(a),
 	)
 	return root
-}
-
-// Version is set at link time (-ldflags "-X …cli.Version=v1.2.3").
-var Version = "dev"
-
-func newVersionCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the nixcross version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.streams.Out, "nixcross "+Version)
-			return nil
-		},
-	}
 }
 
 func usageArgs(n int) cobra.PositionalArgs {
