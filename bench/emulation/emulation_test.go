@@ -79,6 +79,11 @@ func BenchmarkEmulation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Containers at once, by image ID: the integration tests build the
+	// same old image under the same tag and remove it when they end, and
+	// a container keeps its image however its tags go.
+	newBox := startContainer(b, ctx, eng, newImg.ID)
+	oldBox := startContainer(b, ctx, eng, oldImg.ID)
 	native := newImg.System
 	systems := []system.System{native}
 	for _, s := range emulated {
@@ -100,8 +105,9 @@ func BenchmarkEmulation(b *testing.B) {
 	}
 
 	// Direct runs: the builder alone, in a container of each image.
-	newBox := startContainer(b, ctx, eng, newImg.Ref, flake, systems)
-	oldBox := startContainer(b, ctx, eng, oldImg.Ref, flake, systems)
+	for _, box := range []string{newBox, oldBox} {
+		putBuilders(b, ctx, eng, box, flake, systems)
+	}
 	// Each foreign system's old QEMU, then its new one: report pairs them.
 	direct := []*run{{name: "native", sys: native, box: newBox}}
 	for _, s := range systems[1:] {
@@ -302,9 +308,8 @@ func connect(b *testing.B, ctx context.Context) *engine.Engine {
 	return eng
 }
 
-// startContainer starts an idle container of image, without network, with
-// the fixture's builders copied to /builders.
-func startContainer(b *testing.B, ctx context.Context, eng *engine.Engine, image, flake string, systems []system.System) string {
+// startContainer starts an idle container of image, without network.
+func startContainer(b *testing.B, ctx context.Context, eng *engine.Engine, image string) string {
 	b.Helper()
 	id, err := eng.CreateContainer(ctx, engine.ContainerSpec{
 		Image: image,
@@ -325,6 +330,12 @@ func startContainer(b *testing.B, ctx context.Context, eng *engine.Engine, image
 	if err := eng.StartContainer(ctx, id); err != nil {
 		b.Fatal(err)
 	}
+	return id
+}
+
+// putBuilders copies the fixture's builders to /builders in container id.
+func putBuilders(b *testing.B, ctx context.Context, eng *engine.Engine, id, flake string, systems []system.System) {
+	b.Helper()
 	for _, s := range systems {
 		data, err := os.ReadFile(filepath.Join(flake, "builders", s.String()))
 		if err != nil {
@@ -334,5 +345,4 @@ func startContainer(b *testing.B, ctx context.Context, eng *engine.Engine, image
 			b.Fatal(err)
 		}
 	}
-	return id
 }
