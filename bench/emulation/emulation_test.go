@@ -37,8 +37,9 @@ var reps = flag.Int("reps", 3, "runs of each case; the median is reported")
 
 var (
 	// The builder's own report of its work, in its output and in Nix's
-	// build log: "builder: cpu 100 rounds in …, … of CPU (wall … ns, cpu … ns)".
-	workRe = regexp.MustCompile(`builder: cpu \d+ rounds in .*\(wall \d+ ns, cpu (\d+) ns\)`)
+	// build log: "builder: cpu 100 rounds in …, … of CPU (wall … ns,
+	// cpu … ns, hwcaps 0x…/0x…)".
+	workRe = regexp.MustCompile(`builder: cpu \d+ rounds in .*\(wall \d+ ns, cpu (\d+) ns, hwcaps (\S+)\)`)
 	// The fixture's cpu attribute, whose rounds the direct runs repeat.
 	roundsRe = regexp.MustCompile(`mode = "cpu"; rounds = "(\d+)";`)
 )
@@ -57,6 +58,11 @@ type run struct {
 	qemu      string // QEMU version, "" when native
 	box       string // the container a direct run execs in
 	cpu, wall []time.Duration
+	// hwcaps are the CPU features the builder saw, one per sample: each
+	// QEMU version announces its own set, which tells which QEMU ran a
+	// build through binfmt_misc (another process's registration, from
+	// another image, may be the one in force).
+	hwcaps []string
 }
 
 func BenchmarkEmulation(b *testing.B) {
@@ -147,7 +153,32 @@ func BenchmarkEmulation(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	identifyQEMU(direct, e2e)
 	report(b, rounds, direct, e2e)
+}
+
+// identifyQEMU names the QEMU of each nixcross build by the CPU features
+// its builder saw, as the direct runs of each version saw them.
+func identifyQEMU(direct, e2e []*run) {
+	versions := map[string]string{}
+	for _, r := range direct[1:] {
+		for _, h := range r.hwcaps {
+			versions[r.sys.String()+" "+h] = r.qemu
+		}
+	}
+	for _, r := range e2e[1:] {
+		var seen []string
+		for _, h := range r.hwcaps {
+			v, ok := versions[r.sys.String()+" "+h]
+			if !ok {
+				v = "unknown (hwcaps " + h + ")"
+			}
+			if !slices.Contains(seen, v) {
+				seen = append(seen, v)
+			}
+		}
+		r.qemu = strings.Join(seen, " and ")
+	}
 }
 
 // report emits a metric per case and the table README quotes.
@@ -211,8 +242,7 @@ func runBuilder(b *testing.B, ctx context.Context, eng *engine.Engine, r *run, r
 	if err != nil {
 		b.Fatalf("%s: %v\n%s%s", r.name, err, stdout.String(), stderr.String())
 	}
-	r.wall = append(r.wall, wall)
-	r.cpu = append(r.cpu, builderCPU(b, r.name, stdout.String()))
+	record(b, r, wall, stdout.String())
 	var digest bytes.Buffer
 	if err := eng.Exec(ctx, r.box, engine.ExecSpec{Cmd: []string{"cat", out}, Stdout: &digest}); err != nil {
 		b.Fatalf("%s: read %s: %v", r.name, out, err)
@@ -241,20 +271,22 @@ func nixcrossBuild(b *testing.B, bin, dir, flake string, s system.System, r *run
 		b.Fatalf("nixcross %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	if r != nil {
-		r.wall = append(r.wall, wall)
-		r.cpu = append(r.cpu, builderCPU(b, r.name, stderr.String()))
+		record(b, r, wall, stderr.String())
 	}
 }
 
-// builderCPU reads the CPU time the builder reported for its work.
-func builderCPU(b *testing.B, name, log string) time.Duration {
+// record adds a sample to r: the wall time, and the CPU time and features
+// the builder reported in log.
+func record(b *testing.B, r *run, wall time.Duration, log string) {
 	b.Helper()
 	m := workRe.FindStringSubmatch(log)
 	if m == nil {
-		b.Fatalf("%s: no work time in the builder's output:\n%s", name, log)
+		b.Fatalf("%s: no work time in the builder's output:\n%s", r.name, log)
 	}
 	ns, _ := strconv.ParseInt(m[1], 10, 64)
-	return time.Duration(ns)
+	r.wall = append(r.wall, wall)
+	r.cpu = append(r.cpu, time.Duration(ns))
+	r.hwcaps = append(r.hwcaps, m[2])
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -24,6 +24,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -188,9 +189,30 @@ func cpu(out string, rounds int) error {
 		}
 	}
 	wall, used := time.Since(start), cpuTime()-cpu0
-	fmt.Printf("builder: cpu %d rounds in %v, %v of CPU (wall %d ns, cpu %d ns)\n",
-		rounds, wall.Round(time.Millisecond), used.Round(time.Millisecond), wall.Nanoseconds(), used.Nanoseconds())
+	fmt.Printf("builder: cpu %d rounds in %v, %v of CPU (wall %d ns, cpu %d ns, hwcaps %s)\n",
+		rounds, wall.Round(time.Millisecond), used.Round(time.Millisecond), wall.Nanoseconds(), used.Nanoseconds(), hwcaps())
 	return os.WriteFile(out, []byte(fmt.Sprintf("%x\n", h.Sum(nil))), 0o644)
+}
+
+// hwcaps reports the CPU features the kernel, or QEMU, announces in the
+// auxiliary vector (AT_HWCAP and AT_HWCAP2). QEMU versions announce
+// different sets, so the benchmark can tell which QEMU ran a build that
+// went through binfmt_misc.
+func hwcaps() string {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return "unknown"
+	}
+	var hwcap, hwcap2 uint64
+	for i := 0; i+16 <= len(auxv); i += 16 {
+		switch key, val := binary.LittleEndian.Uint64(auxv[i:]), binary.LittleEndian.Uint64(auxv[i+8:]); key {
+		case 16: // AT_HWCAP
+			hwcap = val
+		case 26: // AT_HWCAP2
+			hwcap2 = val
+		}
+	}
+	return fmt.Sprintf("%#x/%#x", hwcap, hwcap2)
 }
 
 // cpuTime is the CPU time (user and system) the process has used so far.
