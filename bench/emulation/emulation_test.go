@@ -90,7 +90,7 @@ func BenchmarkEmulation(b *testing.B) {
 	// a container keeps its image however its tags go.
 	newBox := startContainer(b, ctx, eng, newImg.ID)
 	oldBox := startContainer(b, ctx, eng, oldImg.ID)
-	native := newImg.System
+	native := eng.System
 	systems := []system.System{native}
 	for _, s := range emulated {
 		if s != native {
