@@ -15,6 +15,8 @@
 //	fail   writes to stderr and exits 1
 //	sleep  sleeps for $seconds seconds, then behaves like dep
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
+//	cpu    $out, a file: the digest of $rounds rounds of CPU-bound work;
+//	       prints how long the work took (the emulation benchmark reads it)
 //
 // Run as "hello" with no Nix environment it prints what it reports in
 // $out/share/arch, which lets a user check a result runs under emulation.
@@ -22,11 +24,14 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -64,6 +69,9 @@ func run() error {
 		return dep(out)
 	case "files":
 		return files(out)
+	case "cpu":
+		rounds, _ := strconv.Atoi(os.Getenv("rounds"))
+		return cpu(out, rounds)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -150,6 +158,72 @@ func files(out string) error {
 		}
 	}
 	return nil
+}
+
+// cpu does deterministic integer work of the kind a compiler does
+// (branches, loads and stores): each round fills 64 Ki words from a
+// xorshift generator, sorts them and folds them into an FNV-1a hash. All of
+// it is plain Go with no assembly, so every architecture runs the same
+// kind of code; SHA-256 would not do, because Go runs it with the SHA
+// extensions on x86_64 and arm64 but with scalar code on riscv64, and the
+// benchmark would compare instruction sets instead of emulation.
+func cpu(out string, rounds int) error {
+	start, cpu0 := time.Now(), cpuTime()
+	words := make([]uint64, 64<<10)
+	h := fnv.New64a()
+	x := uint64(88172645463325252)
+	var b [8]byte
+	for r := 0; r < rounds; r++ {
+		for i := range words {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			words[i] = x
+		}
+		slices.Sort(words)
+		for _, w := range words {
+			for i := range b {
+				b[i] = byte(w >> (8 * i))
+			}
+			h.Write(b[:])
+		}
+	}
+	wall, used := time.Since(start), cpuTime()-cpu0
+	fmt.Printf("builder: cpu %d rounds in %v, %v of CPU (wall %d ns, cpu %d ns, hwcaps %s)\n",
+		rounds, wall.Round(time.Millisecond), used.Round(time.Millisecond), wall.Nanoseconds(), used.Nanoseconds(), hwcaps())
+	return os.WriteFile(out, []byte(fmt.Sprintf("%x\n", h.Sum(nil))), 0o644)
+}
+
+// hwcaps reports the CPU features the kernel, or QEMU, announces in the
+// auxiliary vector (AT_HWCAP and AT_HWCAP2). QEMU versions announce
+// different sets, so the benchmark can tell which QEMU ran a build that
+// went through binfmt_misc.
+func hwcaps() string {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return "unknown"
+	}
+	var hwcap, hwcap2 uint64
+	for i := 0; i+16 <= len(auxv); i += 16 {
+		switch key, val := binary.LittleEndian.Uint64(auxv[i:]), binary.LittleEndian.Uint64(auxv[i+8:]); key {
+		case 16: // AT_HWCAP
+			hwcap = val
+		case 26: // AT_HWCAP2
+			hwcap2 = val
+		}
+	}
+	return fmt.Sprintf("%#x/%#x", hwcap, hwcap2)
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+// Under QEMU the kernel answers for the emulator's process, translation
+// included: what emulating the work costs, whatever else the machine runs.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -26,6 +26,8 @@
           failing = mk "failing" { mode = "fail"; };
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
+          # CPU-bound work, about 0.7 s of CPU natively on x86_64 (bench/emulation).
+          cpu = mk "cpu" { mode = "cpu"; rounds = "100"; };
         };
     in
     if nixTooOld then
