@@ -127,3 +127,19 @@ func union(a, b []system.System) []system.System {
 	}
 	return out
 }
+
+// Borrowed reports whether s may run only thanks to another build's
+// holder: one is holding it and `binfmt install` is not. On a host without
+// a persistent binfmt_misc mount that registration goes when that build
+// ends, so a build that finds s runnable this way must hold its own.
+func Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error) {
+	held, err := heldSystems(ctx, eng)
+	if err != nil || !held[s] {
+		return false, err
+	}
+	_, installed, err := installation(ctx, eng)
+	if err != nil {
+		return false, err
+	}
+	return !slices.Contains(installed, s), nil
+}

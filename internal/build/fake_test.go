@@ -233,6 +233,12 @@ type fakeEmulation struct {
 	mu       sync.Mutex
 	held     []system.System
 	released []error // ctx.Err() at release
+	// borrowed: another build's hold is what makes systems run.
+	borrowed bool
+}
+
+func (e *fakeEmulation) Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error) {
+	return e.borrowed, nil
 }
 
 func (e *fakeEmulation) Probe(s system.System) ([]byte, error) { return []byte("probe"), nil }

@@ -22,6 +22,9 @@ type Emulation interface {
 	// Hold makes s runnable until release is called, registering QEMU from
 	// helperImage (the builder image, which carries static QEMU).
 	Hold(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (release func(context.Context) error, err error)
+	// Borrowed reports whether s ran only thanks to another build's hold,
+	// which may end before this build does.
+	Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error)
 }
 
 // runnable is the output of the "make the system runnable" stage.
@@ -60,12 +63,20 @@ func (r *Runner) makeRunnable(ctx context.Context, id string, s system.System, p
 		return out.String(), err
 	}
 	out, perr := run()
-	if perr == nil {
+	if perr == nil && s.CompatibleWith(r.Engine.System) {
 		done(nil)
-		if s.CompatibleWith(r.Engine.System) {
-			return runnable{native: true}, nil
+		return runnable{native: true}, nil
+	}
+	borrowed := false
+	if perr == nil {
+		if borrowed, err = r.Emulation.Borrowed(ctx, r.Engine, s); err != nil {
+			done(err)
+			return runnable{}, err
 		}
-		return runnable{emulator: EmulatorHost}, nil
+		if !borrowed {
+			done(nil)
+			return runnable{emulator: EmulatorHost}, nil
+		}
 	}
 	if ctx.Err() != nil {
 		done(ctx.Err())
@@ -104,4 +115,8 @@ func (Binfmt) Diagnose(s system.System, output string, err error) (string, strin
 
 func (Binfmt) Hold(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (func(context.Context) error, error) {
 	return binfmt.Hold(ctx, eng, helperImage, []system.System{s})
+}
+
+func (Binfmt) Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error) {
+	return binfmt.Borrowed(ctx, eng, s)
 }

@@ -19,19 +19,29 @@ func TestRunnable(t *testing.T) {
 		wantEmulator Emulator
 		wantHeld     bool
 		wantErr      string
+		borrowed     bool
 	}{
-		{"i686-linux", nil, true, EmulatorNone, false, ""},
-		{"aarch64-linux", nil, false, EmulatorHost, false, ""},
-		{"aarch64-linux", []int{1}, false, EmulatorNixcross, true, ""},
-		{"riscv64-linux", []int{1, 1}, false, EmulatorNone, true, "cannot run riscv64-linux binaries on the Docker host even after registering QEMU: no handler"},
+		{"i686-linux", nil, true, EmulatorNone, false, "", false},
+		{"aarch64-linux", nil, false, EmulatorHost, false, "", false},
+		{"aarch64-linux", []int{1}, false, EmulatorNixcross, true, "", false},
+		{"riscv64-linux", []int{1, 1}, false, EmulatorNone, true, "cannot run riscv64-linux binaries on the Docker host even after registering QEMU: no handler", false},
+		// The probe ran on another build's temporary registration: this
+		// build holds its own, or that build's end would take it away.
+		{"aarch64-linux", nil, false, EmulatorNixcross, true, "", true},
+		{"i686-linux", nil, true, EmulatorNone, false, "", true},
 	}
 	for _, c := range cases {
-		t.Run(c.system+strings.Repeat("+", len(c.probeCodes)), func(t *testing.T) {
+		name := c.system + strings.Repeat("+", len(c.probeCodes))
+		if c.borrowed {
+			name += "-borrowed"
+		}
+		t.Run(name, func(t *testing.T) {
 			flake, out := flakeDir(t)
 			d := newDaemon()
 			d.succeed()
 			d.probeCodes = c.probeCodes
 			r, _, emu := d.runner()
+			emu.borrowed = c.borrowed
 			results, err := r.Run(context.Background(), request(t, out, sys(t, c.system)), localFlake(flake))
 			res := results[0]
 			if c.wantErr != "" {
