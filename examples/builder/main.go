@@ -15,6 +15,11 @@
 //	fail   writes to stderr and exits 1
 //	sleep  sleeps for $seconds seconds, then behaves like dep
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
+//	clock  $out/share/stable (always the same) and $out/share/built-at
+//	       (the time of the build): not reproducible, for --rebuild
+//	passwd $out/passwd, a copy of /etc/passwd: impure, fails in Nix's sandbox
+//	net    opens a UDP socket towards 192.0.2.1 (needs a route, sends
+//	       nothing): impure, fails in Nix's sandbox, which has only loopback
 //
 // Run as "hello" with no Nix environment it prints what it reports in
 // $out/share/arch, which lets a user check a result runs under emulation.
@@ -24,6 +29,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,6 +70,12 @@ func run() error {
 		return dep(out)
 	case "files":
 		return files(out)
+	case "clock":
+		return clock(out)
+	case "passwd":
+		return passwd(out)
+	case "net":
+		return network(out)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -150,6 +162,40 @@ func files(out string) error {
 		}
 	}
 	return nil
+}
+
+func clock(out string) error {
+	share := filepath.Join(out, "share")
+	if err := os.MkdirAll(share, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(share, "stable"), []byte("the same every time\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(share, "built-at"), []byte(time.Now().Format(time.RFC3339Nano)+"\n"), 0o644)
+}
+
+func passwd(out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return copyFile("/etc/passwd", filepath.Join(out, "passwd"), 0o644)
+}
+
+// network needs a route off the machine but no peer: connecting a UDP
+// socket sends nothing, so it works offline, yet fails where the only
+// interface is loopback.
+func network(out string) error {
+	c, err := net.Dial("udp", "192.0.2.1:9")
+	if err != nil {
+		return err
+	}
+	local := c.LocalAddr().String()
+	c.Close()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "route"), []byte("reached the network from "+local+"\n"), 0o644)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

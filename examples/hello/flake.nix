@@ -26,6 +26,9 @@
           failing = mk "failing" { mode = "fail"; };
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
+          clock = mk "clock" { mode = "clock"; };
+          passwd = mk "passwd" { mode = "passwd"; };
+          network = mk "network" { mode = "net"; };
         };
     in
     if nixTooOld then

@@ -41,6 +41,8 @@ type Request struct {
 	// (extra-substituters, extra-trusted-public-keys).
 	Substituters []Store
 	TrustedKeys  []string
+	// Rebuild builds each result a second time and compares (--rebuild).
+	Rebuild bool
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -57,10 +59,12 @@ type Result struct {
 	Emulator Emulator     `json:"emulator,omitempty"`
 	Source   SourceMode   `json:"source,omitempty"`
 	// Nix is the version of Nix that built it.
-	Nix     string  `json:"nix,omitempty"`
-	Deref   string  `json:"dereferenced,omitempty"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error,omitempty"`
+	Nix   string `json:"nix,omitempty"`
+	Deref string `json:"dereferenced,omitempty"`
+	// Rebuild is --rebuild's verdict; nil without --rebuild.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+	Seconds float64  `json:"seconds"`
+	Error   string   `json:"error,omitempty"`
 	// KeptContainer names the container --keep-failed left for inspection.
 	KeptContainer string `json:"keptContainer,omitempty"`
 	// Pushed lists each --push and --to-cache store the result reached.

@@ -45,6 +45,7 @@ type buildOptions struct {
 	toCache      string
 	substituters []string
 	trustedKeys  []string
+	rebuild      bool
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -128,6 +129,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.toCache, "to-cache", "", "also write the closure as a binary cache in `DIR` (file://), for nix copy --from or a substituter")
 	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
+	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	return cmd
 }
 
@@ -137,7 +139,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	req := build.Request{
 		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
-		Builders: o.builders, BuildersSSHKey: o.buildersKey,
+		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
 	systems, err := system.ParseList(o.systems)
@@ -336,6 +338,12 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	}
 	if r.Err() != nil {
 		rep.Printf("✗ %s: failed after %.1fs", r.System, r.Seconds)
+		if r.Rebuild != nil && !r.Rebuild.Reproducible {
+			rep.Printf("  rebuild  not reproducible; a second build differs in")
+			for _, f := range r.Rebuild.Differing {
+				rep.Printf("           %s", f)
+			}
+		}
 		return
 	}
 	mode := "native"
@@ -358,6 +366,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	}
 	for _, p := range r.Pushed {
 		rep.Printf("  pushed   %d paths, %s to %s", p.Paths, ui.Bytes(p.Bytes), p.Store)
+	}
+	if r.Rebuild != nil {
+		rep.Printf("  rebuild  reproducible: a second build is bit-identical")
 	}
 	if !r.Native {
 		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
