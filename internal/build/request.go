@@ -43,6 +43,11 @@ type Request struct {
 	TrustedKeys  []string
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
+	// Provenance records in each Result what a reproducer needs (--json
+	// or --provenance); WriteProvenance also writes it beside each
+	// out-link as <out-link>.provenance.json (--provenance).
+	Provenance      bool
+	WriteProvenance bool
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -61,6 +66,10 @@ type Result struct {
 	// Nix is the version of Nix that built it.
 	Nix   string `json:"nix,omitempty"`
 	Deref string `json:"dereferenced,omitempty"`
+	// Sandboxed: Nix's build sandbox confined the build (--sandbox).
+	Sandboxed bool `json:"sandboxed"`
+	// Provenance is what a reproducer needs; nil unless asked for.
+	Provenance *Provenance `json:"provenance,omitempty"`
 	// Rebuild is --rebuild's verdict; nil without --rebuild.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
 	Seconds float64  `json:"seconds"`

@@ -46,6 +46,7 @@ type buildOptions struct {
 	substituters []string
 	trustedKeys  []string
 	rebuild      bool
+	provenance   bool
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -130,6 +131,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
+	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
 
@@ -140,6 +142,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
 		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
+		Provenance: o.json || o.provenance, WriteProvenance: o.provenance,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
 	systems, err := system.ParseList(o.systems)
@@ -315,6 +318,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		Verbose:    o.verbose,
 		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
 		CacheOwner: hostUser(os.Geteuid(), os.Getegid(), a.streams.getenv),
+		Version:    Version,
 	}
 	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
