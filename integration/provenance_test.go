@@ -50,8 +50,8 @@ func TestProvenance(t *testing.T) {
 	}
 	var doc struct {
 		Builds []struct {
-			System     string           `json:"system"`
-			Outputs    []string         `json:"outputs"`
+			System     string            `json:"system"`
+			Outputs    []string          `json:"outputs"`
 			Provenance *build.Provenance `json:"provenance"`
 		} `json:"builds"`
 	}

@@ -40,6 +40,8 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		// Anonymous volume: seeded from the image, removed with the container.
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Target: "/nix"})
 	}
+	// Secrets (the builders' key) live in memory only, root's alone.
+	mounts = append(mounts, mount.Mount{Type: mount.TypeTmpfs, Target: secretsDir, TmpfsOptions: &mount.TmpfsOptions{SizeBytes: secretsTmpfsMax, Mode: 0o700}})
 	if mode == SourceMount {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}

@@ -52,6 +52,8 @@ type daemon struct {
 	imageArch string
 	// dumps, when set, is each path's NAR for `nix-store --dump`.
 	dumps map[string][]byte
+	// provenance is the provenance script's stdout.
+	provenance string
 	// rebuild answers `nix build --rebuild` (nil: reproducible).
 	rebuild func(c *fakeContainer) (stderr string, code int)
 	// probeCodes are the exit statuses of the probe's runs, in order
@@ -180,6 +182,8 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 			out = append(out, d.dumps[p]...)
 		}
 		return string(out), "", 0
+	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nixcross-provenance":
+		return d.provenance, "", 0
 	case len(cmd) > 2 && cmd[0] == "nix" && cmd[2] == "--rebuild":
 		if d.rebuild == nil {
 			return "[]", "", 0

@@ -41,6 +41,10 @@ type Request struct {
 	// (extra-substituters, extra-trusted-public-keys).
 	Substituters []Store
 	TrustedKeys  []string
+	// BuildersKnownHosts is the known_hosts file ssh checks builders'
+	// host keys against (--builders-known-hosts, or ~/.ssh/known_hosts);
+	// "" for none: every host is unknown.
+	BuildersKnownHosts string
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
 	// Provenance records in each Result what a reproducer needs (--json

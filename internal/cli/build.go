@@ -47,6 +47,9 @@ type buildOptions struct {
 	trustedKeys  []string
 	rebuild      bool
 	provenance   bool
+	knownHosts   string
+	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
+	getenv func(string) string
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -131,6 +134,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
+	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
@@ -166,8 +170,20 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if o.builders != "" {
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
 	}
+	overSSH := o.builders != "" || pushesOverSSH(o.push)
+	if o.knownHosts != "" {
+		if !overSSH {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts needs --builders or an ssh:// or ssh-ng:// --push"), "")
+		}
+		if st, err := os.Stat(o.knownHosts); err != nil || !st.Mode().IsRegular() {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts %s is not a readable file", o.knownHosts), "")
+		}
+		req.BuildersKnownHosts = o.knownHosts
+	} else if overSSH {
+		req.BuildersKnownHosts = userKnownHosts(o.getenv)
+	}
 	if o.buildersKey != "" {
-		if o.builders == "" && !pushesOverSSH(o.push) {
+		if !overSSH {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders or an ssh:// or ssh-ng:// --push"), "")
 		}
 		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
@@ -300,6 +316,7 @@ func checkOutLink(link string, perSystem bool) error {
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	o.getenv = a.streams.getenv
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
 		return err
@@ -377,6 +394,24 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	if !r.Native {
 		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
 	}
+}
+
+// userKnownHosts is ~/.ssh/known_hosts when it exists, else "" (no host
+// is known). Under sudo, HOME may be root's: --builders-known-hosts is
+// the way to name the user's own.
+func userKnownHosts(getenv func(string) string) string {
+	if getenv == nil {
+		return ""
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return ""
+	}
+	p := filepath.Join(home, ".ssh", "known_hosts")
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	return p
 }
 
 func (a *app) selection() engine.Selection {

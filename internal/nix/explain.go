@@ -23,6 +23,9 @@ const (
 	AdviceNixVersion AdviceKind = "nix-version"
 	// AdviceUntrusted: Nix refused a substitute no trusted key signed.
 	AdviceUntrusted AdviceKind = "untrusted"
+	// AdviceHostKey: ssh refused a remote builder whose host key is not
+	// known (StrictHostKeyChecking=yes).
+	AdviceHostKey AdviceKind = "host-key"
 )
 
 // UntrustedMessage explains Nix's refusal of a substitute: the paths are
@@ -56,12 +59,19 @@ var (
 	// nixpkgs' own check (default.nix, lib/minver.nix), which flakes that
 	// import nixpkgs inherit.
 	reNixTooOld = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
+	reHostKey   = regexp.MustCompile(`(?:No \S+ host key is known for (\S+) and you have requested strict checking|Host key verification failed)`)
 	reNoFile    = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
 )
 
 // Explain recognises known failures in Nix's stderr. It returns nil when the
 // failure is not one it knows.
 func Explain(stderr string) *Advice {
+	// Before the missing-machine check: a refused builder also leaves
+	// Nix without a machine for the system.
+	if m := reHostKey.FindStringSubmatch(stderr); m != nil {
+		return &Advice{Kind: AdviceHostKey, Path: m[1],
+			Message: "a --builders machine's host key is not known: check its fingerprint, then add it to ~/.ssh/known_hosts (ssh-keyscan HOST) or pass --builders-known-hosts FILE"}
+	}
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceEmulation, System: m[1],
 			Message: "no machine Nix may use can build " + m[1] + ": check `nixcross binfmt status` (or run `nixcross binfmt install --system " + m[1] + "`), and with --builders, that a builder lists " + m[1] + " and allows it (extra-platforms on that machine)"}
