@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	root "github.com/nixcross/nixcross"
@@ -67,10 +68,32 @@ func TestRemoteBuilders(t *testing.T) {
 	ctx := context.Background()
 	remote, ip, key := sshNixMachine(t)
 
-	wd := workdir(t)
 	spec := "ssh://root@" + ip + " aarch64-linux,x86_64-linux - 1 1"
-	r := nixcross(t, wd, nil, append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
-		"--max-jobs", "0", "--builders", spec, "--builders-ssh-key", key, "--json"}, offline...)...)
+	args := append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
+		"--max-jobs", "0", "--builders", spec, "--builders-ssh-key", key, "--json"}, offline...)
+
+	// A host whose key nobody knows is refused: HOME has no known_hosts.
+	r := nixcross(t, workdir(t), []string{"HOME=" + t.TempDir()}, args...)
+	if r.code != 3 || !strings.Contains(r.stderr, "host key") || !strings.Contains(r.stderr, "--builders-known-hosts") {
+		t.Fatalf("unknown builder host: exit %d, want 3 and a message about its host key", r.code)
+	}
+
+	// Known through --builders-known-hosts: the remote's own host key.
+	code, reader, err := remote.Exec(ctx, []string{"cat", "/etc/ssh/ssh_host_ed25519_key.pub"}, tcexec.Multiplexed())
+	if err != nil || code != 0 {
+		t.Fatalf("read the builder's host key: exit %d, %v", code, err)
+	}
+	hostKey, _ := io.ReadAll(reader)
+	fields := strings.Fields(string(hostKey))
+	if len(fields) < 2 {
+		t.Fatalf("host key %q", hostKey)
+	}
+	knownHosts := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(knownHosts, []byte(ip+" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wd := workdir(t)
+	r = nixcross(t, wd, []string{"HOME=" + t.TempDir()}, append(args, "--builders-known-hosts", knownHosts)...)
 	if r.code != 0 {
 		t.Fatalf("build with a remote builder: exit %d", r.code)
 	}
@@ -83,7 +106,7 @@ func TestRemoteBuilders(t *testing.T) {
 	}
 	// The remote's store has the path: it was built there.
 	outs := parseBuilds(t, r.stdout)[0].Outputs
-	code, reader, err := remote.Exec(ctx, []string{"test", "-e", outs[0]})
+	code, reader, err = remote.Exec(ctx, []string{"test", "-e", outs[0]})
 	if reader != nil {
 		io.Copy(io.Discard, reader)
 	}

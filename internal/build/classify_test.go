@@ -26,6 +26,7 @@ func TestFailureClassification(t *testing.T) {
 		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
 		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
 		{"flake needs a newer Nix", "error: evaluation aborted: This version of Nixpkgs requires Nix >= 2.30, please upgrade:", "", status.ExitBuild, "failed (exit 1)", "the flake needs Nix 2.30 or later to evaluate and nixcross-builder:"},
+		{"builder host unknown", "No ED25519 host key is known for 172.17.0.5 and you have requested strict checking.\nHost key verification failed.\nerror: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "ssh refused 172.17.0.5: its host key is not in an empty known hosts list", "--builders-known-hosts"},
 		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
 	}
 	for _, c := range cases {
