@@ -17,7 +17,9 @@
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
 //	clock  $out/share/stable (always the same) and $out/share/built-at
 //	       (the time of the build): not reproducible, for --rebuild
-//	passwd $out/passwd, a copy of /etc/passwd: impure, fails in Nix's sandbox
+//	passwd $out/passwd, a copy of the container's /etc/passwd (root's
+//	       home /root): impure, fails in Nix's sandbox, whose /etc/passwd
+//	       is Nix's own
 //	net    opens a UDP socket towards 192.0.2.1 (needs a route, sends
 //	       nothing): impure, fails in Nix's sandbox, which has only loopback
 //
@@ -34,6 +36,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -176,10 +179,17 @@ func clock(out string) error {
 }
 
 func passwd(out string) error {
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(b), "root:x:0:0:root:/root:") {
+		return fmt.Errorf("/etc/passwd is not the container's:\n%s", b)
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	return copyFile("/etc/passwd", filepath.Join(out, "passwd"), 0o644)
+	return os.WriteFile(filepath.Join(out, "passwd"), b, 0o644)
 }
 
 // network needs a route off the machine but no peer: connecting a UDP

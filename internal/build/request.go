@@ -45,6 +45,9 @@ type Request struct {
 	// host keys against (--builders-known-hosts, or ~/.ssh/known_hosts);
 	// "" for none: every host is unknown.
 	BuildersKnownHosts string
+	// Sandbox runs Nix's build sandbox in the build container, failing
+	// closed (--sandbox).
+	Sandbox bool
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
 	// Provenance records in each Result what a reproducer needs (--json

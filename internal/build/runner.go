@@ -170,6 +170,8 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	if err != nil {
 		return err
 	}
+	// Nix ran with sandbox-fallback = false: built means sandboxed.
+	res.Sandboxed = j.prep.Sandbox
 	built, err := queryClosure(stdout)
 	if built.outputs != nil {
 		res.Outputs = built.outputs

@@ -48,6 +48,7 @@ type buildOptions struct {
 	rebuild      bool
 	provenance   bool
 	knownHosts   string
+	sandbox      bool
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -133,6 +134,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.toCache, "to-cache", "", "also write the closure as a binary cache in `DIR` (file://), for nix copy --from or a substituter")
 	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
+	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
@@ -146,7 +148,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		Flake: flake, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
 		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
-		Provenance: o.json || o.provenance, WriteProvenance: o.provenance,
+		Provenance: o.json || o.provenance, WriteProvenance: o.provenance, Sandbox: o.sandbox,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
 	systems, err := system.ParseList(o.systems)
@@ -164,6 +166,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		name, value, ok := splitOption(kv)
 		if !ok {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
+		}
+		if o.sandbox && strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir" {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), "--sandbox sets sandbox = true and sandbox-fallback = false itself")
 		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
 	}
@@ -370,6 +375,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	mode := "native"
 	if !r.Native {
 		mode = "emulated (QEMU)"
+	}
+	if r.Sandboxed {
+		mode += ", sandboxed"
 	}
 	machines := strings.Join(r.Machines, ", ")
 	if machines == "" {

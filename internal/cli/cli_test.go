@@ -210,3 +210,24 @@ func TestBuildersKnownHosts(t *testing.T) {
 		t.Errorf("--builders-known-hosts without --builders: %v", err)
 	}
 }
+
+// TestSandboxOptions: --sandbox owns Nix's sandbox settings; the user's
+// --option may not turn them off, but may add paths.
+func TestSandboxOptions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	base := buildOptions{jobs: 1, outLink: filepath.Join(dir, "result"), source: "auto", sandbox: true}
+	for _, opt := range []string{"sandbox=false", "sandbox-fallback=true"} {
+		o := base
+		o.options = []string{opt}
+		if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
+			t.Errorf("--option %s with --sandbox: %v", opt, err)
+		}
+	}
+	o := base
+	o.options = []string{"sandbox-paths=/etc/ssl"}
+	req, _, err := parseBuildRequest(o, dir, nil)
+	if err != nil || !req.Sandbox {
+		t.Errorf("sandbox-paths with --sandbox: %v, sandbox %v", err, req.Sandbox)
+	}
+}

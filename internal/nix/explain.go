@@ -23,6 +23,9 @@ const (
 	AdviceNixVersion AdviceKind = "nix-version"
 	// AdviceUntrusted: Nix refused a substitute no trusted key signed.
 	AdviceUntrusted AdviceKind = "untrusted"
+	// AdviceSandbox: Nix could not set its build sandbox up (and, with
+	// sandbox-fallback = false, did not build).
+	AdviceSandbox AdviceKind = "sandbox"
 	// AdviceHostKey: ssh refused a remote builder whose host key is not
 	// known (StrictHostKeyChecking=yes).
 	AdviceHostKey AdviceKind = "host-key"
@@ -56,6 +59,8 @@ type Advice struct {
 var (
 	reRequired    = regexp.MustCompile(`a '([^']+)' with features \{[^}]*\} is required to build`)
 	reMissingAttr = regexp.MustCompile(`does not provide attribute '([^']+)'`)
+	// Nix 2.8 to 2.26 when namespaces, mounts or pivot_root are refused.
+	reSandbox = regexp.MustCompile(`(kernel namespaces that are required for sandboxing|cloning builder process: Operation not permitted|mounting /proc: Operation not permitted|cannot pivot old root directory|creating a user namespace|setting up a private mount namespace)`)
 	// nixpkgs' own check (default.nix, lib/minver.nix), which flakes that
 	// import nixpkgs inherit.
 	reNixTooOld = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
@@ -66,6 +71,10 @@ var (
 // Explain recognises known failures in Nix's stderr. It returns nil when the
 // failure is not one it knows.
 func Explain(stderr string) *Advice {
+	if m := reSandbox.FindStringSubmatch(ansi.ReplaceAllString(stderr, "")); m != nil {
+		return &Advice{Kind: AdviceSandbox, Path: m[1],
+			Message: "--sandbox needs the daemon to allow the security options seccomp=unconfined and systempaths=unconfined, and the kernel to allow user namespaces (sysctl user.max_user_namespaces > 0); without them build without --sandbox"}
+	}
 	// Before the missing-machine check: a refused builder also leaves
 	// Nix without a machine for the system.
 	if m := reHostKey.FindStringSubmatch(stderr); m != nil {

@@ -22,7 +22,7 @@ func RebuildCommand(in Installable, s system.System, f BuildFlags) []string {
 const CheckSuffix = ".check"
 
 var (
-	ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 	// Nix 2.8 to 2.26: "derivation '…' may not be deterministic: output
 	// '/nix/store/…' differs from '/nix/store/….check'".
 	notDeterministic = regexp.MustCompile(`may not be deterministic: output '(/nix/store/[^']+)' differs from '(/nix/store/[^']+)'`)
@@ -32,7 +32,7 @@ var (
 // output whose second build differed and where Nix kept that build; ok is
 // false when the rebuild failed for another reason.
 func NotDeterministic(log string) (output, check string, ok bool) {
-	m := notDeterministic.FindStringSubmatch(ansiEscape.ReplaceAllString(log, ""))
+	m := notDeterministic.FindStringSubmatch(ansi.ReplaceAllString(log, ""))
 	if m == nil {
 		return "", "", false
 	}
