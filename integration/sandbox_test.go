@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,14 +35,22 @@ func TestSandbox(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d", r.code)
 		}
-		var sandboxed int
-		for _, line := range strings.Split(r.stdout, "\n") {
-			if strings.TrimSpace(line) == `"sandboxed": true,` {
-				sandboxed++
-			}
+		var doc struct {
+			Builds []struct {
+				System     string `json:"system"`
+				Sandboxed  bool   `json:"sandboxed"`
+				Provenance struct {
+					Sandboxed bool `json:"sandboxed"`
+				} `json:"provenance"`
+			} `json:"builds"`
 		}
-		if sandboxed != 2 {
-			t.Errorf("%d of 2 builds say they were sandboxed:\n%s", sandboxed, r.stdout)
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Builds) != 2 {
+			t.Fatalf("JSON: %v\n%s", err, r.stdout)
+		}
+		for _, b := range doc.Builds {
+			if !b.Sandboxed || !b.Provenance.Sandboxed {
+				t.Errorf("%s: sandboxed %v, in its provenance %v", b.System, b.Sandboxed, b.Provenance.Sandboxed)
+			}
 		}
 		for _, s := range []string{"x86_64-linux", "aarch64-linux"} {
 			arch, err := os.ReadFile(filepath.Join(dir, "result-"+s, "share", "arch"))
