@@ -38,11 +38,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 		gcRoot = cache.Root(s.String(), req.Attr, key)
 		prelude += "\n" + cache.BuildPrelude
 	}
-	flags := req.Nix
-	// The user's --option comes last, so it can override what nixcross sets.
-	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
-	flags.Substituters, flags.TrustedKeys = substituterURLs(req), req.TrustedKeys
-	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags))
+	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, r.buildFlags(j)))
 	env, err := r.remoteBuilders(ctx, c.id, req)
 	c.sshEnv = env
 	if err != nil {
@@ -74,6 +70,16 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 		r.keepFailed(ctx, j, c)
 	}
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
+}
+
+// buildFlags are the user's flags for `nix build` with the settings every
+// build in this container needs before them: the user's --option comes
+// last, so it can override what nixcross sets.
+func (r *Runner) buildFlags(j job) nix.BuildFlags {
+	flags := j.req.Nix
+	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
+	flags.Substituters, flags.TrustedKeys = substituterURLs(j.req), j.req.TrustedKeys
+	return flags
 }
 
 // keepFailed leaves the failed build's container for inspection under a

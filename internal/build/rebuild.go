@@ -36,7 +36,7 @@ func (r *Runner) rebuild(ctx context.Context, j job, c *buildContainer, res *Res
 	}
 	req, s := j.req, j.system
 	done := r.UI.LoggedPhase(j.prefix, "rebuild "+req.Flake+"#"+req.Attr+" for "+s.String()+" and compare")
-	cmd := nix.RebuildCommand(nix.Installable{Flake: j.prep.Source.Ref(req.Flake), Attr: req.Attr}, s, req.Nix)
+	cmd := nix.RebuildCommand(nix.Installable{Flake: j.prep.Source.Ref(req.Flake), Attr: req.Attr}, s, r.buildFlags(j))
 	var log bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
 	err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: c.sshEnv, Stdout: io.Discard, Stderr: io.MultiWriter(logw, &log)})
