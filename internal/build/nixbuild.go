@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -47,10 +48,18 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	}
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
+	refused := &refusalWatch{}
 	t0 := time.Now()
-	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
+	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: io.MultiWriter(logw, refused)})
 	r.trace("nix build + closure query", t0)
 	logw.Flush()
+	if err == nil && req.Builders != "" && refused.seen {
+		// Nix builds locally when every builder fails (2.26 even with
+		// --max-jobs 0): a refused host must not pass unnoticed.
+		err = status.Environment(fmt.Errorf("ssh refused the --builders host %s: its host key is not in %s (Nix built locally instead)", refused.host, knownHostsName(req)), nix.Explain(refused.line).Message)
+		done(err)
+		return nil, err
+	}
 	done(err)
 	if err == nil {
 		if nix.RefusedSubstitute(logw.Tail()) {
@@ -70,6 +79,40 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 		r.keepFailed(ctx, j, c)
 	}
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
+}
+
+// refusalWatch notes, line by line, whether ssh refused a remote builder's
+// host key in Nix's log.
+type refusalWatch struct {
+	partial []byte
+	seen    bool
+	host    string
+	line    string
+}
+
+func (w *refusalWatch) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[i+1:]
+		if w.seen || !strings.Contains(line, "ost key") {
+			continue
+		}
+		if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
+			w.seen, w.line, w.host = true, line, adv.Path
+			if w.host == "" {
+				w.host = "(named in the log above)"
+			}
+		}
+	}
+	if len(w.partial) > 64<<10 {
+		w.partial = w.partial[:0] // a line this long is no ssh message
+	}
+	return len(p), nil
 }
 
 // buildFlags are the user's flags for `nix build` with the settings every

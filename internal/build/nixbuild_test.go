@@ -58,3 +58,26 @@ func TestRemoteBuildersSecrets(t *testing.T) {
 		t.Errorf("kept %q with secrets dropped at command %d", d.renamed[m.id], dropped)
 	}
 }
+
+// TestRefusedHostAfterLocalBuild: Nix builds locally when ssh refuses
+// every builder; nixcross still fails, exit 3, naming the host.
+func TestRefusedHostAfterLocalBuild(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	ok := d.build
+	d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+		stdout, _, code := ok(ctx, c)
+		return stdout, "cannot build on 'ssh://me@arm': error: failed to start SSH connection to 'me@arm': No ED25519 host key is known for arm and you have requested strict checking.\nHost key verification failed.\nbuilding '/nix/store/x.drv'...\n", code
+	}
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Builders = "ssh://me@arm aarch64-linux"
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitEnvironment || !strings.Contains(err.Error(), "ssh refused the --builders host arm") || results[0].Link != "" {
+		t.Errorf("err %v (exit %d), link %q", err, status.ExitCode(err), results[0].Link)
+	}
+	if !strings.Contains(status.HintOf(err), "--builders-known-hosts") {
+		t.Errorf("hint %q", status.HintOf(err))
+	}
+}
