@@ -24,8 +24,9 @@ import (
 
 // sshNixMachine starts a second machine for the tests: a container of the
 // builder image plus sshd, where root logs in with a fresh key. It returns
-// the container, its address and the private key file.
-func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
+// the container, its address, the private key file and a known_hosts file
+// with its host key.
+func sshNixMachine(t *testing.T) (remote testcontainers.Container, ip, key, knownHosts string) {
 	t.Helper()
 	ctx := context.Background()
 	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
@@ -36,7 +37,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 	buildImage(t, tag, dockerfile)
 
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
+	key = filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
@@ -52,11 +53,23 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip, err := remote.ContainerIP(ctx)
-	if err != nil {
+	if ip, err = remote.ContainerIP(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return remote, ip, key
+	code, reader, err := remote.Exec(ctx, []string{"cat", "/etc/ssh/ssh_host_ed25519_key.pub"}, tcexec.Multiplexed())
+	if err != nil || code != 0 {
+		t.Fatalf("read the machine's host key: exit %d, %v", code, err)
+	}
+	hostKey, _ := io.ReadAll(reader)
+	fields := strings.Fields(string(hostKey))
+	if len(fields) < 2 {
+		t.Fatalf("host key %q", hostKey)
+	}
+	knownHosts = filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(knownHosts, []byte(ip+" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return remote, ip, key, knownHosts
 }
 
 // TestRemoteBuilders: --builders and --builders-ssh-key hand Nix's
@@ -66,7 +79,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 // comes back to the host.
 func TestRemoteBuilders(t *testing.T) {
 	ctx := context.Background()
-	remote, ip, key := sshNixMachine(t)
+	remote, ip, key, knownHosts := sshNixMachine(t)
 
 	spec := "ssh://root@" + ip + " aarch64-linux,x86_64-linux - 1 1"
 	args := append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
@@ -79,19 +92,6 @@ func TestRemoteBuilders(t *testing.T) {
 	}
 
 	// Known through --builders-known-hosts: the remote's own host key.
-	code, reader, err := remote.Exec(ctx, []string{"cat", "/etc/ssh/ssh_host_ed25519_key.pub"}, tcexec.Multiplexed())
-	if err != nil || code != 0 {
-		t.Fatalf("read the builder's host key: exit %d, %v", code, err)
-	}
-	hostKey, _ := io.ReadAll(reader)
-	fields := strings.Fields(string(hostKey))
-	if len(fields) < 2 {
-		t.Fatalf("host key %q", hostKey)
-	}
-	knownHosts := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(knownHosts, []byte(ip+" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	wd := workdir(t)
 	r = nixcross(t, wd, []string{"HOME=" + t.TempDir()}, append(args, "--builders-known-hosts", knownHosts)...)
 	if r.code != 0 {
@@ -106,7 +106,7 @@ func TestRemoteBuilders(t *testing.T) {
 	}
 	// The remote's store has the path: it was built there.
 	outs := parseBuilds(t, r.stdout)[0].Outputs
-	code, reader, err = remote.Exec(ctx, []string{"test", "-e", outs[0]})
+	code, reader, err := remote.Exec(ctx, []string{"test", "-e", outs[0]})
 	if reader != nil {
 		io.Copy(io.Discard, reader)
 	}

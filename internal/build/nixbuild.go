@@ -128,12 +128,10 @@ func (r *Runner) buildFlags(j job) nix.BuildFlags {
 // keepFailed leaves the failed build's container for inspection under a
 // name that tells later runs' sweep to leave it alone.
 func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
-	if j.req.Builders != "" {
-		if err := r.dropSecrets(ctx, c.id); err != nil {
-			// A container holding the key is not left behind.
-			r.UI.Warnf("%snot keeping the failed build's container: removing the builders' key from it failed: %v", j.prefix, err)
-			return
-		}
+	if err := r.dropSecrets(ctx, c.id); err != nil {
+		// A container holding a key is not left behind.
+		r.UI.Warnf("%snot keeping the failed build's container: removing the keys from it failed: %v", j.prefix, err)
+		return
 	}
 	kept := engine.KeptPrefix + j.system.String() + "-" + randomSuffix()
 	if err := r.Engine.RenameContainer(ctx, c.id, kept); err != nil {
