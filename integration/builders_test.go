@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	root "github.com/nixcross/nixcross"
@@ -23,8 +24,9 @@ import (
 
 // sshNixMachine starts a second machine for the tests: a container of the
 // builder image plus sshd, where root logs in with a fresh key. It returns
-// the container, its address and the private key file.
-func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
+// the container, its address, the private key file and a known_hosts file
+// with its host key.
+func sshNixMachine(t *testing.T) (remote testcontainers.Container, ip, key, knownHosts string) {
 	t.Helper()
 	ctx := context.Background()
 	base := engine.BuilderTag(root.Dockerfile, build.DefaultBase)
@@ -32,7 +34,7 @@ func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
 	buildImage(t, tag, "remote-builder", map[string]string{"BUILDER_IMAGE": base})
 
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
+	key = filepath.Join(dir, "id_ed25519")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
@@ -48,11 +50,23 @@ func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip, err := remote.ContainerIP(ctx)
-	if err != nil {
+	if ip, err = remote.ContainerIP(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return remote, ip, key
+	code, reader, err := remote.Exec(ctx, []string{"cat", "/etc/ssh/ssh_host_ed25519_key.pub"}, tcexec.Multiplexed())
+	if err != nil || code != 0 {
+		t.Fatalf("read the machine's host key: exit %d, %v", code, err)
+	}
+	hostKey, _ := io.ReadAll(reader)
+	fields := strings.Fields(string(hostKey))
+	if len(fields) < 2 {
+		t.Fatalf("host key %q", hostKey)
+	}
+	knownHosts = filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(knownHosts, []byte(ip+" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return remote, ip, key, knownHosts
 }
 
 // TestRemoteBuilders: --builders and --builders-ssh-key hand Nix's
@@ -62,12 +76,21 @@ func sshNixMachine(t *testing.T) (testcontainers.Container, string, string) {
 // comes back to the host.
 func TestRemoteBuilders(t *testing.T) {
 	ctx := context.Background()
-	remote, ip, key := sshNixMachine(t)
+	remote, ip, key, knownHosts := sshNixMachine(t)
 
-	wd := workdir(t)
 	spec := "ssh://root@" + ip + " aarch64-linux,x86_64-linux - 1 1"
-	r := nixcross(t, wd, nil, append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
-		"--max-jobs", "0", "--builders", spec, "--builders-ssh-key", key, "--json"}, offline...)...)
+	args := append([]string{"build", fixtureDir + "#greeting", "--system", "aarch64-linux", "--no-cache",
+		"--max-jobs", "0", "--builders", spec, "--builders-ssh-key", key, "--json"}, offline...)
+
+	// A host whose key nobody knows is refused: HOME has no known_hosts.
+	r := nixcross(t, workdir(t), []string{"HOME=" + t.TempDir()}, args...)
+	if r.code != 3 || !strings.Contains(r.stderr, "host key") || !strings.Contains(r.stderr, "--builders-known-hosts") {
+		t.Fatalf("unknown builder host: exit %d, want 3 and a message about its host key", r.code)
+	}
+
+	// Known through --builders-known-hosts: the remote's own host key.
+	wd := workdir(t)
+	r = nixcross(t, wd, []string{"HOME=" + t.TempDir()}, append(args, "--builders-known-hosts", knownHosts)...)
 	if r.code != 0 {
 		t.Fatalf("build with a remote builder: exit %d", r.code)
 	}

@@ -144,12 +144,12 @@ func TestPushFailureKeepsResult(t *testing.T) {
 // does; Nix there lists the result as valid, with our signature.
 func TestPushSSHNG(t *testing.T) {
 	ctx := context.Background()
-	remote, ip, sshKey := sshNixMachine(t)
+	remote, ip, sshKey, knownHosts := sshNixMachine(t)
 	dir := workdir(t)
 	sec, pub := keyPair(t, dir, "nixcross-it-ssh-1")
 	// A store accepts only what a key it trusts signed: first without.
 	args := append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json",
-		"--push", "ssh-ng://root@" + ip, "--builders-ssh-key", sshKey, "--sign-key", sec}, offline...)
+		"--push", "ssh-ng://root@" + ip, "--builders-ssh-key", sshKey, "--builders-known-hosts", knownHosts, "--sign-key", sec}, offline...)
 	r := nixcross(t, dir, nil, args...)
 	if r.code != 1 || !strings.Contains(r.stderr, "lacks a signature by a trusted key") || !strings.Contains(r.stderr, "Hint: the store accepts only paths signed by a key it trusts") {
 		t.Fatalf("push to a store that does not trust the key: exit %d", r.code)

@@ -27,7 +27,7 @@ func TestPrivateInputOverSSH(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the fixture builds natively for x86_64-linux")
 	}
-	server, ip, key := sshNixMachine(t)
+	server, ip, key, _ := sshNixMachine(t)
 	code, reader, err := server.Exec(context.Background(), []string{"git", "init", "-q", "--bare", "/srv/lib.git"})
 	if reader != nil {
 		io.Copy(io.Discard, reader)

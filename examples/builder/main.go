@@ -17,6 +17,13 @@
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
 //	cpu    $out, a file: the digest of $rounds rounds of CPU-bound work;
 //	       prints how long the work took (the emulation benchmark reads it)
+//	clock  $out/share/stable (always the same) and $out/share/built-at
+//	       (the time of the build): not reproducible, for --rebuild
+//	passwd $out/passwd, a copy of the container's /etc/passwd (root's
+//	       home /root): impure, fails in Nix's sandbox, whose /etc/passwd
+//	       is Nix's own
+//	net    opens a UDP socket towards 192.0.2.1 (needs a route, sends
+//	       nothing): impure, fails in Nix's sandbox, which has only loopback
 //
 // Run as "hello" with no Nix environment it prints what it reports in
 // $out/share/arch, which lets a user check a result runs under emulation.
@@ -28,11 +35,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -72,6 +81,12 @@ func run() error {
 	case "cpu":
 		rounds, _ := strconv.Atoi(os.Getenv("rounds"))
 		return cpu(out, rounds)
+	case "clock":
+		return clock(out)
+	case "passwd":
+		return passwd(out)
+	case "net":
+		return network(out)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -224,6 +239,47 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func clock(out string) error {
+	share := filepath.Join(out, "share")
+	if err := os.MkdirAll(share, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(share, "stable"), []byte("the same every time\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(share, "built-at"), []byte(time.Now().Format(time.RFC3339Nano)+"\n"), 0o644)
+}
+
+func passwd(out string) error {
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(b), "root:x:0:0:root:/root:") {
+		return fmt.Errorf("/etc/passwd is not the container's:\n%s", b)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "passwd"), b, 0o644)
+}
+
+// network needs a route off the machine but no peer: connecting a UDP
+// socket sends nothing, so it works offline, yet fails where the only
+// interface is loopback.
+func network(out string) error {
+	c, err := net.Dial("udp", "192.0.2.1:9")
+	if err != nil {
+		return err
+	}
+	local := c.LocalAddr().String()
+	c.Close()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "route"), []byte("reached the network from "+local+"\n"), 0o644)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

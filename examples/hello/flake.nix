@@ -28,6 +28,9 @@
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
           # CPU-bound work, about 0.7 s of CPU natively on x86_64 (bench/emulation).
           cpu = mk "cpu" { mode = "cpu"; rounds = "100"; };
+          clock = mk "clock" { mode = "clock"; };
+          passwd = mk "passwd" { mode = "passwd"; };
+          network = mk "network" { mode = "net"; };
         };
     in
     if nixTooOld then

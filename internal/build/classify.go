@@ -32,6 +32,14 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 		return status.Environment(cause, adv.Message)
 	case nix.AdviceNixVersion:
 		return status.Build(cause, fmt.Sprintf("the flake needs Nix %s or later to evaluate and %s has Nix %s: drop --image to use the built-in builder image, or use an image with a newer Nix", adv.Path, j.prep.Image.Ref, c.nix))
+	case nix.AdviceSandbox:
+		return status.Environment(fmt.Errorf("%w: Nix could not set up its build sandbox in the container (%s), so nothing was built", cause, adv.Path), adv.Message)
+	case nix.AdviceHostKey:
+		host := "a --builders machine"
+		if adv.Path != "" {
+			host = adv.Path
+		}
+		return status.Environment(fmt.Errorf("%w: ssh refused %s: its host key is not in %s", cause, host, knownHostsName(req)), adv.Message)
 	case nix.AdviceUntracked:
 		if !src.UntrackedFile(adv.Path) {
 			return status.Build(cause, "")

@@ -26,6 +26,10 @@ func TestFailureClassification(t *testing.T) {
 		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
 		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
 		{"flake needs a newer Nix", "error: evaluation aborted: This version of Nixpkgs requires Nix >= 2.30, please upgrade:", "", status.ExitBuild, "failed (exit 1)", "the flake needs Nix 2.30 or later to evaluate and nixcross-builder:"},
+		{"builder host unknown", "No ED25519 host key is known for 172.17.0.5 and you have requested strict checking.\nHost key verification failed.\nerror: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "ssh refused 172.17.0.5: its host key is not in an empty known hosts list", "--builders-known-hosts"},
+		{"no sandbox, Nix 2.26", "error: this system does not support the kernel namespaces that are required for sandboxing; use '--no-sandbox' to disable sandboxing", "", status.ExitEnvironment, "could not set up its build sandbox", "seccomp=unconfined and systempaths=unconfined"},
+		{"no sandbox, Nix 2.8", "\x1b[31;1merror:\x1b[0m cloning builder process: \x1b[35;1mOperation not permitted\x1b[0m\nerror: unable to start build process", "", status.ExitEnvironment, "nothing was built", "user namespaces"},
+		{"no /proc in the sandbox", "error: mounting /proc: Operation not permitted", "", status.ExitEnvironment, "could not set up its build sandbox in the container (mounting /proc", "without --sandbox"},
 		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
 	}
 	for _, c := range cases {

@@ -10,6 +10,8 @@ import (
 type built struct {
 	outputs []string
 	closure closure.Closure
+	// derivations maps each output to the derivation that built it.
+	derivations map[string]string
 }
 
 // queryClosure reads the build script's stdout: `nix build --json`, then
@@ -22,6 +24,9 @@ func queryClosure(stdout []byte) (built, error) {
 		return b, err
 	}
 	if b.outputs, err = nix.ParseBuildJSON(buildJSON); err != nil {
+		return b, err
+	}
+	if b.derivations, err = nix.Derivations(buildJSON); err != nil {
 		return b, err
 	}
 	b.closure, err = closure.ParsePathInfo(closureJSON)

@@ -40,6 +40,8 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		// Anonymous volume: seeded from the image, removed with the container.
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Target: "/nix"})
 	}
+	// Secrets (the builders' key) live in memory only, root's alone.
+	mounts = append(mounts, mount.Mount{Type: mount.TypeTmpfs, Target: secretsDir, TmpfsOptions: &mount.TmpfsOptions{SizeBytes: secretsTmpfsMax, Mode: 0o700}})
 	if mode == SourceMount && prep.Source.Local {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: prep.Source.Top, Target: prep.Source.ContainerTop, ReadOnly: true})
 	}
@@ -52,15 +54,37 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 	if prep.Source.Local {
 		workdir = prep.Source.ContainerDir
 	}
-	return engine.ContainerSpec{
+	spec := engine.ContainerSpec{
 		Name:       fmt.Sprintf("nixcross-%s-%s-%s", role, s, randomSuffix()),
 		Image:      prep.Image.Ref,
 		Cmd:        engine.IdleCmd(),
-		Env:        []string{"NIX_CONFIG=" + nix.BaseConfig},
+		Env:        []string{"NIX_CONFIG=" + nixConfig(prep.Sandbox)},
 		WorkingDir: workdir,
 		Labels:     engine.Labels(role, append([]string{engine.LabelSystem, s.String()}, engine.RunLabels()...)...),
 		Mounts:     mounts,
 	}
+	if prep.Sandbox {
+		// What Nix's sandbox needs on Docker, measured (README: "What each
+		// mode needs"): Nix as root without build users enters a user
+		// namespace, which Docker's default seccomp profile refuses
+		// (seccomp=unconfined), and mounts a fresh /proc in it, which the
+		// kernel refuses while Docker masks paths of the container's /proc
+		// (systempaths=unconfined). No capability is added.
+		spec.SecurityOpt = []string{"seccomp=unconfined"}
+		spec.UnmaskSystemPaths = true
+	}
+	return spec
+}
+
+// nixConfig is NIX_CONFIG of every Nix in the container. With sandbox,
+// sandbox-fallback = false makes Nix fail instead of building
+// unsandboxed when it cannot set the sandbox up.
+func nixConfig(sandbox bool) string {
+	conf := nix.BaseConfig
+	if sandbox {
+		conf += "\nsandbox = true\nsandbox-fallback = false"
+	}
+	return conf
 }
 
 // containerSettings are the Nix settings every build in this container

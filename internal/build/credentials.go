@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/moby/moby/api/types/mount"
@@ -27,13 +26,12 @@ type Forwarded struct {
 	KnownHosts string
 }
 
-// Where forwarded files go: straight into /run, one API call each (the
-// image has /run; no directory to create first).
+// Where forwarded credentials go: the agent's socket is a bind mount; the
+// files go into the build container's in-memory secrets directory.
 const (
-	credentialDir  = "/run"
-	agentSocket    = "/run/nixcross-ssh-agent.sock"
-	knownHostsPath = credentialDir + "/nixcross-known_hosts"
-	netrcPath      = credentialDir + "/nixcross-netrc"
+	agentSocket          = "/run/nixcross-ssh-agent.sock"
+	inputsKnownHostsPath = secretsDir + "/inputs-known_hosts"
+	netrcPath            = secretsDir + "/netrc"
 )
 
 // desktopAgent is where Docker Desktop for Mac serves the host's agent
@@ -68,19 +66,19 @@ func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, age
 		return nil, nil
 	}
 	var env []string
-	put := func(name, src string) error {
+	// Into the in-memory secrets directory, like the builders' key: never
+	// in the container's layer, gone before a --keep-failed container is
+	// kept.
+	put := func(path, src string) error {
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return status.Usage(fmt.Errorf("read %s: %w", src, err), "")
 		}
-		if err := r.Engine.PutFile(ctx, id, credentialDir, name, data, 0o400); err != nil {
-			return status.Environment(err, "")
-		}
-		return nil
+		return r.installSecret(ctx, id, path, data)
 	}
 	netrc := ""
 	if f.Nix.NetrcFile != "" {
-		if err := put(filepath.Base(netrcPath), f.Nix.NetrcFile); err != nil {
+		if err := put(netrcPath, f.Nix.NetrcFile); err != nil {
 			return nil, err
 		}
 		netrc = netrcPath
@@ -95,11 +93,11 @@ func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, age
 		// Without the user's known_hosts every host is unknown, and
 		// StrictHostKeyChecking refuses it rather than trusting it.
 		if f.KnownHosts != "" {
-			if err := put(filepath.Base(knownHostsPath), f.KnownHosts); err != nil {
+			if err := put(inputsKnownHostsPath, f.KnownHosts); err != nil {
 				return nil, err
 			}
 		}
-		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="+knownHostsPath)
+		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="+inputsKnownHostsPath)
 	}
 	return env, nil
 }

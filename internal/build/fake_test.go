@@ -50,6 +50,12 @@ type daemon struct {
 	versionReads int
 	// imageArch is the builder image's architecture ("" when unknown).
 	imageArch string
+	// dumps, when set, is each path's NAR for `nix-store --dump`.
+	dumps map[string][]byte
+	// provenance is the provenance script's stdout.
+	provenance string
+	// rebuild answers `nix build --rebuild` (nil: reproducible).
+	rebuild func(c *fakeContainer) (stderr string, code int)
 	// probeCodes are the exit statuses of the probe's runs, in order
 	// (then 0).
 	probeCodes []int
@@ -168,7 +174,22 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-build":
 		return d.build(ctx, c)
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-dump":
-		return string(d.nar), "", 0
+		if d.dumps == nil {
+			return string(d.nar), "", 0
+		}
+		var out []byte
+		for _, p := range cmd[4:] {
+			out = append(out, d.dumps[p]...)
+		}
+		return string(out), "", 0
+	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nixcross-provenance":
+		return d.provenance, "", 0
+	case len(cmd) > 2 && cmd[0] == "nix" && cmd[2] == "--rebuild":
+		if d.rebuild == nil {
+			return "[]", "", 0
+		}
+		stderr, code := d.rebuild(c)
+		return "", stderr, code
 	case cmd[0] == "nix" && cmd[1] == "--version":
 		d.mu.Lock()
 		defer d.mu.Unlock()

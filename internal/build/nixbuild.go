@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nixcross/nixcross/internal/cache"
@@ -39,11 +39,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 		gcRoot = cache.Root(s.String(), req.Attr, key)
 		prelude += "\n" + cache.BuildPrelude
 	}
-	flags := req.Nix
-	// The user's --option comes last, so it can override what nixcross sets.
-	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
-	flags.Substituters, flags.TrustedKeys = substituterURLs(req), req.TrustedKeys
-	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, flags))
+	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, r.buildFlags(j)))
 	env, err := r.remoteBuilders(ctx, c.id, req)
 	c.sshEnv = env
 	if err == nil {
@@ -58,10 +54,18 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
 	lockNote := &noteWatch{note: []byte(lockChangedNote)}
+	refused := &refusalWatch{}
 	t0 := time.Now()
-	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: io.MultiWriter(logw, lockNote)})
+	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: io.MultiWriter(logw, lockNote, refused)})
 	r.trace("nix build + closure query", t0)
 	logw.Flush()
+	if err == nil && req.Builders != "" && refused.seen {
+		// Nix builds locally when every builder fails (2.26 even with
+		// --max-jobs 0): a refused host must not pass unnoticed.
+		err = status.Environment(fmt.Errorf("ssh refused the --builders host %s: its host key is not in %s (Nix built locally instead)", refused.host, knownHostsName(req)), nix.Explain(refused.line).Message)
+		done(err)
+		return nil, err
+	}
 	done(err)
 	if err == nil {
 		if nix.RefusedSubstitute(logw.Tail()) {
@@ -88,9 +92,58 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
 }
 
+// refusalWatch notes, line by line, whether ssh refused a remote builder's
+// host key in Nix's log.
+type refusalWatch struct {
+	partial []byte
+	seen    bool
+	host    string
+	line    string
+}
+
+func (w *refusalWatch) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[i+1:]
+		if w.seen || !strings.Contains(line, "ost key") {
+			continue
+		}
+		if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
+			w.seen, w.line, w.host = true, line, adv.Path
+			if w.host == "" {
+				w.host = "(named in the log above)"
+			}
+		}
+	}
+	if len(w.partial) > 64<<10 {
+		w.partial = w.partial[:0] // a line this long is no ssh message
+	}
+	return len(p), nil
+}
+
+// buildFlags are the user's flags for `nix build` with the settings every
+// build in this container needs before them: the user's --option comes
+// last, so it can override what nixcross sets.
+func (r *Runner) buildFlags(j job) nix.BuildFlags {
+	flags := j.req.Nix
+	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
+	flags.Substituters, flags.TrustedKeys = substituterURLs(j.req), j.req.TrustedKeys
+	return flags
+}
+
 // keepFailed leaves the failed build's container for inspection under a
 // name that tells later runs' sweep to leave it alone.
 func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
+	if err := r.dropSecrets(ctx, c.id); err != nil {
+		// A container holding a key is not left behind.
+		r.UI.Warnf("%snot keeping the failed build's container: removing the keys from it failed: %v", j.prefix, err)
+		return
+	}
 	kept := engine.KeptPrefix + j.system.String() + "-" + randomSuffix()
 	if err := r.Engine.RenameContainer(ctx, c.id, kept); err != nil {
 		kept = c.id[:12]
@@ -99,40 +152,83 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
 	r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, kept)
 }
 
-// builderKeyPath is where the remote builders' key lives in the build
-// container: copied in through the API for this run only (so it works with
-// remote daemons too), readable by root alone, gone with the container,
-// never in an image or a log.
-const builderKeyPath = "/run/nixcross/ssh/builders-key"
+// secretsDir is where the remote builders' key and known hosts live in
+// the build container: a tmpfs (see containerSpec), filled through an exec
+// for this run only (so it works with remote daemons too), readable by
+// root alone, emptied before --keep-failed keeps the container, never in
+// an image, a layer or a log.
+const secretsDir = "/run/nixcross"
 
-// remoteBuilders installs the --builders-ssh-key and returns the
-// environment that makes Nix's ssh use it (for --builders and for ssh://
-// and ssh-ng:// --push stores).
+const (
+	builderKeyPath  = secretsDir + "/builders-key"
+	knownHostsPath  = secretsDir + "/known_hosts"
+	secretsTmpfsMax = 1 << 20
+)
+
+// remoteBuilders installs --builders-ssh-key and the known hosts and
+// returns the environment that makes Nix's ssh use them (for --builders and
+// for ssh:// and ssh-ng:// --push stores), refusing any host whose key is
+// not known (StrictHostKeyChecking=yes).
 func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]string, error) {
-	if req.BuildersSSHKey == "" {
+	if req.Builders == "" && !req.pushesOverSSH() {
 		return nil, nil
 	}
-	key, err := os.ReadFile(req.BuildersSSHKey)
-	if err != nil {
-		return nil, status.Usage(fmt.Errorf("read --builders-ssh-key: %w", err), "")
+	var known []byte
+	if req.BuildersKnownHosts != "" {
+		var err error
+		if known, err = os.ReadFile(req.BuildersKnownHosts); err != nil {
+			return nil, status.Usage(fmt.Errorf("read known hosts: %w", err), "")
+		}
 	}
-	if err := r.installSecret(ctx, id, builderKeyPath, key); err != nil {
+	opts := "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + knownHostsPath + " -o GlobalKnownHostsFile=/dev/null"
+	if err := r.installSecret(ctx, id, knownHostsPath, known); err != nil {
 		return nil, err
 	}
-	return []string{"NIX_SSHOPTS=-i " + builderKeyPath + " -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/run/nixcross/ssh/known_hosts"}, nil
+	if req.BuildersSSHKey != "" {
+		key, err := os.ReadFile(req.BuildersSSHKey)
+		if err != nil {
+			return nil, status.Usage(fmt.Errorf("read --builders-ssh-key: %w", err), "")
+		}
+		if err := r.installSecret(ctx, id, builderKeyPath, key); err != nil {
+			return nil, err
+		}
+		opts = "-i " + builderKeyPath + " " + opts
+	}
+	return []string{"NIX_SSHOPTS=" + opts}, nil
 }
 
-// installSecret writes a key into the build container at path for this
-// run only: through the API (so remote daemons work too), in a directory
-// and a file only root may read, gone with the container, never in an
-// image or a log.
-func (r *Runner) installSecret(ctx context.Context, id, path string, data []byte) error {
-	dir, name := filepath.Split(path)
-	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"mkdir", "-p", "-m", "0700", dir}}); err != nil {
-		return status.Environment(fmt.Errorf("prepare %s: %w", dir, err), "")
+// dropSecrets empties the secrets tmpfs, before a container is kept.
+func (r *Runner) dropSecrets(ctx context.Context, id string) error {
+	return r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"sh", "-c", `rm -rf "$1"/* "$1"/.[!.]*`, "drop-secrets", secretsDir}})
+}
+
+// pushesOverSSH: some --push store is reached through ssh.
+func (req Request) pushesOverSSH() bool {
+	for _, p := range req.Push {
+		if strings.HasPrefix(p.URL, "ssh://") || strings.HasPrefix(p.URL, "ssh-ng://") {
+			return true
+		}
 	}
-	if err := r.Engine.PutFile(ctx, id, dir, name, data, 0o400); err != nil {
-		return status.Environment(err, "")
+	return false
+}
+
+// knownHostsName says which known hosts the build used, for messages.
+func knownHostsName(req Request) string {
+	if req.BuildersKnownHosts == "" {
+		return "an empty known hosts list"
+	}
+	return req.BuildersKnownHosts
+}
+
+// installSecret writes a secret (a key, the known hosts) to path on the
+// secrets tmpfs, for this run only: through an exec's stdin (so remote
+// daemons work too; the archive API would write beneath the tmpfs, into
+// the container's layer), in a directory and a file only root may read,
+// never in an image or a log.
+func (r *Runner) installSecret(ctx context.Context, id, path string, data []byte) error {
+	cmd := []string{"sh", "-c", `umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1"`, "put-secret", path}
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdin: bytes.NewReader(data)}); err != nil {
+		return status.Environment(fmt.Errorf("install %s in the build container: %w", path, err), "")
 	}
 	return nil
 }

@@ -51,12 +51,14 @@ type Prepared struct {
 	auto bool
 	// nix reads the image's Nix version once for all systems.
 	nix *nixCheck
+	// Sandbox: the build containers run Nix's sandbox (--sandbox).
+	Sandbox bool
 }
 
 // prepare finds or builds the image, decides how the source travels, and
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{}}
+	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{}, Sandbox: req.Sandbox}
 	p.agent = r.agentSource(req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error
@@ -98,7 +100,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 		}
 	}
 	if !req.NoCache {
-		p.Volume, err = cache.Ensure(ctx, r.Engine, p.Image)
+		p.Volume, err = cache.Ensure(ctx, r.Engine, p.Image, req.Sandbox)
 		if err != nil {
 			return p, err
 		}

@@ -58,8 +58,8 @@ func TestPush(t *testing.T) {
 	if !slices.Contains(c.mounts, "bind:"+cacheDir+":/run/nixcross/push/0") {
 		t.Errorf("no writable mount of the cache directory: %v", c.mounts)
 	}
-	if !slices.Contains(c.copied, "/run/nixcross/keys/") {
-		t.Errorf("signing key not copied in: %v", c.copied)
+	if !slices.ContainsFunc(c.cmds, func(cmd []string) bool { return len(cmd) == 5 && cmd[3] == "put-secret" && cmd[4] == signKeyPath }) {
+		t.Errorf("signing key not installed on the secrets tmpfs: %q", c.cmds)
 	}
 	scripts := pushScripts(c)
 	if len(scripts) != 2 ||

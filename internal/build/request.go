@@ -50,6 +50,20 @@ type Request struct {
 	// Forward is what reaches private inputs; nil with
 	// --no-forward-credentials.
 	Forward *Forwarded
+	// BuildersKnownHosts is the known_hosts file ssh checks builders'
+	// host keys against (--builders-known-hosts, or ~/.ssh/known_hosts);
+	// "" for none: every host is unknown.
+	BuildersKnownHosts string
+	// Sandbox runs Nix's build sandbox in the build container, failing
+	// closed (--sandbox).
+	Sandbox bool
+	// Rebuild builds each result a second time and compares (--rebuild).
+	Rebuild bool
+	// Provenance records in each Result what a reproducer needs (--json
+	// or --provenance); WriteProvenance also writes it beside each
+	// out-link as <out-link>.provenance.json (--provenance).
+	Provenance      bool
+	WriteProvenance bool
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -66,10 +80,16 @@ type Result struct {
 	Emulator Emulator     `json:"emulator,omitempty"`
 	Source   SourceMode   `json:"source,omitempty"`
 	// Nix is the version of Nix that built it.
-	Nix     string  `json:"nix,omitempty"`
-	Deref   string  `json:"dereferenced,omitempty"`
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error,omitempty"`
+	Nix   string `json:"nix,omitempty"`
+	Deref string `json:"dereferenced,omitempty"`
+	// Sandboxed: Nix's build sandbox confined the build (--sandbox).
+	Sandboxed bool `json:"sandboxed"`
+	// Provenance is what a reproducer needs; nil unless asked for.
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// Rebuild is --rebuild's verdict; nil without --rebuild.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+	Seconds float64  `json:"seconds"`
+	Error   string   `json:"error,omitempty"`
 	// KeptContainer names the container --keep-failed left for inspection.
 	KeptContainer string `json:"keptContainer,omitempty"`
 	// Pushed lists each --push and --to-cache store the result reached.

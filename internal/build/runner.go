@@ -27,6 +27,8 @@ type Runner struct {
 	// CacheOwner receives what the build container (root) writes into
 	// file:// push directories on the host; nil leaves it root's.
 	CacheOwner *hoststore.Owner
+	// Version is nixcross's own, for provenance.
+	Version string
 }
 
 // job is one system's build of a request.
@@ -128,9 +130,9 @@ func (r *Runner) buildSystem(ctx context.Context, j job) *Result {
 
 // runStages is one attempt at a system's build, with the flake delivered
 // by mode: start the container (checking the image's Nix in the first),
-// make the system runnable, build, query the closure, export, check, push.
-// The container goes at the end, even after
-// cancellation, unless --keep-failed kept it.
+// make the system runnable, build, query the closure, export, check,
+// provenance, rebuild (--rebuild), push. The container goes at the end,
+// even after cancellation, unless --keep-failed kept it.
 func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Result) (err error) {
 	c, err := r.startContainer(ctx, j.prep, mode, j.system, engine.RoleBuild, true)
 	res.Source = mode
@@ -168,6 +170,8 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	if err != nil {
 		return err
 	}
+	// Nix ran with sandbox-fallback = false: built means sandboxed.
+	res.Sandboxed = j.prep.Sandbox
 	built, err := queryClosure(stdout)
 	if built.outputs != nil {
 		res.Outputs = built.outputs
@@ -186,6 +190,12 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 		return err
 	}
 	if err := r.dereference(j, out, built, res); err != nil {
+		return err
+	}
+	if err := r.provenance(ctx, j, c, built, res); err != nil {
+		return err
+	}
+	if err := r.rebuild(ctx, j, c, res); err != nil {
 		return err
 	}
 	defer r.trace("push", time.Now())

@@ -37,11 +37,21 @@ func VolumeName(imageID string) string {
 	return VolumePrefix + id
 }
 
+// SandboxedSuffix ends the name of the volume only sandboxed builds use.
+const SandboxedSuffix = "-sandboxed"
+
 // Ensure creates (or finds) the cache volume for img. Docker seeds an
 // empty named volume from the image's /nix on first mount, which is what
 // makes images that keep Nix itself under /nix (nixos/nix) work.
-func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image) (string, error) {
+//
+// Sandboxed builds (--sandbox) get a volume of their own: in the shared one,
+// a path an unsandboxed build made would be reused as is, and the result
+// would claim a sandbox it never had.
+func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image, sandboxed bool) (string, error) {
 	name := VolumeName(img.ID)
+	if sandboxed {
+		name += SandboxedSuffix
+	}
 	if err := eng.CreateVolume(ctx, name, engine.Labels(engine.RoleCache, engine.LabelImage, img.Ref, engine.LabelImageID, img.ID)); err != nil {
 		return "", status.Environment(fmt.Errorf("create cache volume %s: %w", name, err), "")
 	}

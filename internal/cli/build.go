@@ -49,6 +49,12 @@ type buildOptions struct {
 	overrides    []string
 	writeLock    bool
 	noForward    bool
+	rebuild      bool
+	provenance   bool
+	knownHosts   string
+	sandbox      bool
+	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
+	getenv func(string) string
 }
 
 const buildExamples = `  # Build the flake in the current directory for ARM64 (aarch64) on an x86_64 machine
@@ -138,6 +144,10 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringArrayVar(&o.overrides, "override-input", nil, "`NAME FLAKEREF`: use FLAKEREF for input NAME (repeatable); local paths are resolved here and made visible")
 	f.BoolVar(&o.writeLock, "write-lock-file", false, "write flake.lock back when Nix had to change it (by default a change is only reported)")
 	f.BoolVar(&o.noForward, "no-forward-credentials", false, "do not hand the ssh agent, known_hosts, access-tokens or netrc-file to Nix in the container")
+	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
+	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
+	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
 
@@ -147,7 +157,8 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	req := build.Request{
 		Flake: flakeRef, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
-		Builders: o.builders, BuildersSSHKey: o.buildersKey,
+		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
+		Provenance: o.json || o.provenance, WriteProvenance: o.provenance, Sandbox: o.sandbox,
 		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
 	}
 	systems, err := system.ParseList(o.systems)
@@ -166,13 +177,28 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		if !ok {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
 		}
+		if o.sandbox && strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir" {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), "--sandbox sets sandbox = true and sandbox-fallback = false itself")
+		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
 	}
 	if o.builders != "" {
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
 	}
+	overSSH := o.builders != "" || pushesOverSSH(o.push)
+	if o.knownHosts != "" {
+		if !overSSH {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts needs --builders or an ssh:// or ssh-ng:// --push"), "")
+		}
+		if st, err := os.Stat(o.knownHosts); err != nil || !st.Mode().IsRegular() {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts %s is not a readable file", o.knownHosts), "")
+		}
+		req.BuildersKnownHosts = o.knownHosts
+	} else if overSSH {
+		req.BuildersKnownHosts = userKnownHosts(o.getenv)
+	}
 	if o.buildersKey != "" {
-		if o.builders == "" && !pushesOverSSH(o.push) {
+		if !overSSH {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders or an ssh:// or ssh-ng:// --push"), "")
 		}
 		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
@@ -381,6 +407,7 @@ func checkOutLink(link string, perSystem bool) error {
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	o.getenv = a.streams.getenv
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
 		return err
@@ -402,6 +429,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		Verbose:    o.verbose,
 		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
 		CacheOwner: hostUser(os.Geteuid(), os.Getegid(), a.streams.getenv),
+		Version:    Version,
 	}
 	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
@@ -425,11 +453,20 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	}
 	if r.Err() != nil {
 		rep.Printf("✗ %s: failed after %.1fs", r.System, r.Seconds)
+		if r.Rebuild != nil && !r.Rebuild.Reproducible {
+			rep.Printf("  rebuild  not reproducible; a second build differs in")
+			for _, f := range r.Rebuild.Differing {
+				rep.Printf("           %s", f)
+			}
+		}
 		return
 	}
 	mode := "native"
 	if !r.Native {
 		mode = "emulated (QEMU)"
+	}
+	if r.Sandboxed {
+		mode += ", sandboxed"
 	}
 	machines := strings.Join(r.Machines, ", ")
 	if machines == "" {
@@ -448,9 +485,30 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	for _, p := range r.Pushed {
 		rep.Printf("  pushed   %d paths, %s to %s", p.Paths, ui.Bytes(p.Bytes), p.Store)
 	}
+	if r.Rebuild != nil {
+		rep.Printf("  rebuild  reproducible: a second build is bit-identical")
+	}
 	if !r.Native {
 		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
 	}
+}
+
+// userKnownHosts is ~/.ssh/known_hosts when it exists, else "" (no host
+// is known). Under sudo, HOME may be root's: --builders-known-hosts is
+// the way to name the user's own.
+func userKnownHosts(getenv func(string) string) string {
+	if getenv == nil {
+		return ""
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return ""
+	}
+	p := filepath.Join(home, ".ssh", "known_hosts")
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	return p
 }
 
 func (a *app) selection() engine.Selection {

@@ -216,3 +216,73 @@ func TestForwardedCredentials(t *testing.T) {
 		t.Errorf("forwarded = %+v, want nil", f)
 	}
 }
+
+// TestBuildersKnownHosts: host keys come from --builders-known-hosts, else
+// the user's ~/.ssh/known_hosts when there is one, else from nowhere
+// (every host unknown).
+func TestBuildersKnownHosts(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	home := t.TempDir()
+	base := buildOptions{jobs: 1, outLink: filepath.Join(dir, "result"), source: "auto", builders: "ssh://me@arm-box aarch64-linux",
+		getenv: func(k string) string {
+			if k == "HOME" {
+				return home
+			}
+			return ""
+		}}
+	known := func(o buildOptions) string {
+		t.Helper()
+		req, _, err := parseBuildRequest(o, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req.BuildersKnownHosts
+	}
+	if got := known(base); got != "" {
+		t.Errorf("no ~/.ssh/known_hosts: got %q", got)
+	}
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	user := filepath.Join(home, ".ssh", "known_hosts")
+	os.WriteFile(user, []byte("arm-box ssh-ed25519 AAAA\n"), 0o600)
+	if got := known(base); got != user {
+		t.Errorf("default: got %q, want %q", got, user)
+	}
+	file := filepath.Join(dir, "hosts")
+	os.WriteFile(file, nil, 0o644)
+	o := base
+	o.knownHosts = file
+	if got := known(o); got != file {
+		t.Errorf("--builders-known-hosts: got %q, want %q", got, file)
+	}
+	o.knownHosts = filepath.Join(dir, "missing")
+	if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
+		t.Errorf("missing file: %v", err)
+	}
+	o = base
+	o.builders, o.knownHosts = "", file
+	if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
+		t.Errorf("--builders-known-hosts without --builders: %v", err)
+	}
+}
+
+// TestSandboxOptions: --sandbox owns Nix's sandbox settings; the user's
+// --option may not turn them off, but may add paths.
+func TestSandboxOptions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	base := buildOptions{jobs: 1, outLink: filepath.Join(dir, "result"), source: "auto", sandbox: true}
+	for _, opt := range []string{"sandbox=false", "sandbox-fallback=true"} {
+		o := base
+		o.options = []string{opt}
+		if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
+			t.Errorf("--option %s with --sandbox: %v", opt, err)
+		}
+	}
+	o := base
+	o.options = []string{"sandbox-paths=/etc/ssl"}
+	req, _, err := parseBuildRequest(o, dir, nil)
+	if err != nil || !req.Sandbox {
+		t.Errorf("sandbox-paths with --sandbox: %v, sandbox %v", err, req.Sandbox)
+	}
+}

@@ -27,6 +27,12 @@ const (
 	AdviceCredentials AdviceKind = "credentials"
 	// AdviceUnreachable: an input's host cannot be reached.
 	AdviceUnreachable AdviceKind = "unreachable"
+	// AdviceSandbox: Nix could not set its build sandbox up (and, with
+	// sandbox-fallback = false, did not build).
+	AdviceSandbox AdviceKind = "sandbox"
+	// AdviceHostKey: ssh refused a remote builder whose host key is not
+	// known (StrictHostKeyChecking=yes).
+	AdviceHostKey AdviceKind = "host-key"
 )
 
 // UntrustedMessage explains Nix's refusal of a substitute: the paths are
@@ -57,6 +63,8 @@ type Advice struct {
 var (
 	reRequired    = regexp.MustCompile(`a '([^']+)' with features \{[^}]*\} is required to build`)
 	reMissingAttr = regexp.MustCompile(`does not provide attribute '([^']+)'`)
+	// Nix 2.8 to 2.26 when namespaces, mounts or pivot_root are refused.
+	reSandbox = regexp.MustCompile(`(kernel namespaces that are required for sandboxing|cloning builder process: Operation not permitted|mounting /proc: Operation not permitted|cannot pivot old root directory|creating a user namespace|setting up a private mount namespace)`)
 	// nixpkgs' own check (default.nix, lib/minver.nix), which flakes that
 	// import nixpkgs inherit.
 	reNixTooOld  = regexp.MustCompile(`requires Nix >= ([0-9][0-9.]*[0-9])`)
@@ -65,11 +73,22 @@ var (
 	reHTTPDenied = regexp.MustCompile(`HTTP error 40[134]`)
 	reSSHDenied  = regexp.MustCompile(`([^\s:]+@[^\s:]+): Permission denied \(publickey`)
 	reNoFile     = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
+	reHostKey    = regexp.MustCompile(`(?:No \S+ host key is known for (\S+) and you have requested strict checking|Host key verification failed)`)
 )
 
 // Explain recognises known failures in Nix's stderr. It returns nil when the
 // failure is not one it knows.
 func Explain(stderr string) *Advice {
+	if m := reSandbox.FindStringSubmatch(ansi.ReplaceAllString(stderr, "")); m != nil {
+		return &Advice{Kind: AdviceSandbox, Path: m[1],
+			Message: "--sandbox needs the daemon to allow the security options seccomp=unconfined and systempaths=unconfined, and the kernel to allow user namespaces (sysctl user.max_user_namespaces > 0); without them build without --sandbox"}
+	}
+	// Before the missing-machine check: a refused builder also leaves
+	// Nix without a machine for the system.
+	if m := reHostKey.FindStringSubmatch(stderr); m != nil {
+		return &Advice{Kind: AdviceHostKey, Path: m[1],
+			Message: "a --builders machine's host key is not known: check its fingerprint, then add it to ~/.ssh/known_hosts (ssh-keyscan HOST) or pass --builders-known-hosts FILE"}
+	}
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceEmulation, System: m[1],
 			Message: "no machine Nix may use can build " + m[1] + ": check `nixcross binfmt status` (or run `nixcross binfmt install --system " + m[1] + "`), and with --builders, that a builder lists " + m[1] + " and allows it (extra-platforms on that machine)"}

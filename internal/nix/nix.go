@@ -236,3 +236,19 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Derivations maps each output path in `nix build --json` to the
+// derivation that built it.
+func Derivations(data []byte) (map[string]string, error) {
+	var results []BuildResult
+	if err := json.Unmarshal(data, &results); err != nil {
+		return nil, fmt.Errorf("parse nix build output: %w", err)
+	}
+	drvs := map[string]string{}
+	for _, r := range results {
+		for _, out := range r.Outputs {
+			drvs[out] = r.DrvPath
+		}
+	}
+	return drvs, nil
+}

@@ -1,0 +1,83 @@
+package build
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// TestRemoteBuildersSecrets: with --builders, the known hosts (and the key)
+// go to the secrets tmpfs through stdin, ssh checks host keys strictly,
+// and a kept container has had its secrets removed first.
+func TestRemoteBuildersSecrets(t *testing.T) {
+	flake, out := flakeDir(t)
+	key := filepath.Join(t.TempDir(), "id")
+	os.WriteFile(key, []byte("PRIVATE"), 0o600)
+	d := newDaemon()
+	failingBuild(d, "error: builder for '/nix/store/x.drv' failed with exit code 1\n")
+	var env []string
+	ok := d.build
+	d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+		env = c.envs[len(c.envs)-1]
+		return ok(ctx, c)
+	}
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Builders, req.BuildersSSHKey, req.Nix.KeepFailed = "ssh://me@arm aarch64-linux", key, true
+	_, err := r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitBuild {
+		t.Fatalf("err = %v", err)
+	}
+	m := d.made()[0]
+	if !slices.Contains(m.mounts, "tmpfs::"+secretsDir) {
+		t.Errorf("no tmpfs at %s: %q", secretsDir, m.mounts)
+	}
+	wantEnv := "NIX_SSHOPTS=-i " + builderKeyPath + " -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + knownHostsPath + " -o GlobalKnownHostsFile=/dev/null"
+	if !slices.Contains(env, wantEnv) {
+		t.Errorf("build env %q, want %q", env, wantEnv)
+	}
+	var puts []string
+	dropped := -1
+	for i, cmd := range m.cmds {
+		if len(cmd) == 5 && cmd[3] == "put-secret" {
+			puts = append(puts, cmd[4])
+		}
+		if len(cmd) > 3 && cmd[3] == "drop-secrets" {
+			dropped = i
+		}
+	}
+	if !slices.Equal(puts, []string{knownHostsPath, builderKeyPath}) {
+		t.Errorf("secrets installed: %q", puts)
+	}
+	if dropped < 0 || d.renamed[m.id] == "" || !strings.HasPrefix(d.renamed[m.id], "nixcross-kept-") {
+		t.Errorf("kept %q with secrets dropped at command %d", d.renamed[m.id], dropped)
+	}
+}
+
+// TestRefusedHostAfterLocalBuild: Nix builds locally when ssh refuses
+// every builder; nixcross still fails, exit 3, naming the host.
+func TestRefusedHostAfterLocalBuild(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	ok := d.build
+	d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+		stdout, _, code := ok(ctx, c)
+		return stdout, "cannot build on 'ssh://me@arm': error: failed to start SSH connection to 'me@arm': No ED25519 host key is known for arm and you have requested strict checking.\nHost key verification failed.\nbuilding '/nix/store/x.drv'...\n", code
+	}
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Builders = "ssh://me@arm aarch64-linux"
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitEnvironment || !strings.Contains(err.Error(), "ssh refused the --builders host arm") || results[0].Link != "" {
+		t.Errorf("err %v (exit %d), link %q", err, status.ExitCode(err), results[0].Link)
+	}
+	if !strings.Contains(status.HintOf(err), "--builders-known-hosts") {
+		t.Errorf("hint %q", status.HintOf(err))
+	}
+}

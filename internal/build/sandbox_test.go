@@ -1,0 +1,67 @@
+package build
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/status"
+)
+
+// TestSandbox: --sandbox gives the build container exactly the two
+// security options Nix's sandbox needs on Docker and no capability, turns
+// the sandbox on without a fallback for every Nix in the container, and a
+// built result says it was sandboxed; without --sandbox nothing changes.
+func TestSandbox(t *testing.T) {
+	for _, sandbox := range []bool{true, false} {
+		flake, out := flakeDir(t)
+		d := newDaemon()
+		d.succeed()
+		r, _, _ := d.runner()
+		req := request(t, out)
+		req.Sandbox = sandbox
+		results, err := r.Run(context.Background(), req, localFlake(flake))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := d.made()[0].opts
+		env := o.Config.Env
+		hc := o.HostConfig
+		if sandbox {
+			if !slices.Equal(hc.SecurityOpt, []string{"seccomp=unconfined"}) || hc.MaskedPaths == nil || len(hc.MaskedPaths) != 0 || len(hc.ReadonlyPaths) != 0 {
+				t.Errorf("security %q, masked %q, read-only %q", hc.SecurityOpt, hc.MaskedPaths, hc.ReadonlyPaths)
+			}
+			if !slices.Contains(env, "NIX_CONFIG=experimental-features = nix-command flakes\nsandbox = true\nsandbox-fallback = false") {
+				t.Errorf("env %q", env)
+			}
+		} else if len(hc.SecurityOpt) != 0 || hc.MaskedPaths != nil || !slices.Contains(env, "NIX_CONFIG=experimental-features = nix-command flakes") {
+			t.Errorf("without --sandbox: security %q, masked %v, env %q", hc.SecurityOpt, hc.MaskedPaths, env)
+		}
+		if len(hc.CapAdd) != 0 || hc.Privileged {
+			t.Errorf("capabilities %q, privileged %v", hc.CapAdd, hc.Privileged)
+		}
+		if vol := d.made()[0].mounts[0]; strings.HasSuffix(vol, cache.SandboxedSuffix+":/nix") != sandbox {
+			t.Errorf("store %s: sandboxed builds need their own", vol)
+		}
+		if results[0].Sandboxed != sandbox {
+			t.Errorf("sandboxed = %v, want %v", results[0].Sandboxed, sandbox)
+		}
+	}
+}
+
+// TestSandboxUnavailable: when Nix cannot set the sandbox up, nothing is
+// built and the result is not marked sandboxed: exit 3.
+func TestSandboxUnavailable(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	failingBuild(d, "error: this system does not support the kernel namespaces that are required for sandboxing; use '--no-sandbox' to disable sandboxing\n")
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Sandbox = true
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitEnvironment || results[0].Sandboxed || results[0].Link != "" {
+		t.Errorf("err %v (exit %d), sandboxed %v, link %q", err, status.ExitCode(err), results[0].Sandboxed, results[0].Link)
+	}
+}
