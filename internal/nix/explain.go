@@ -84,8 +84,9 @@ func Explain(stderr string) *Advice {
 			Message: "--sandbox needs the daemon to allow the security options seccomp=unconfined and systempaths=unconfined, and the kernel to allow user namespaces (sysctl user.max_user_namespaces > 0); without them build without --sandbox"}
 	}
 	// Before the missing-machine check: a refused builder also leaves
-	// Nix without a machine for the system.
-	if m := reHostKey.FindStringSubmatch(stderr); m != nil {
+	// Nix without a machine for the system. The same ssh words under git's
+	// fetch of an input are the input's (explainFetch).
+	if m := reHostKey.FindStringSubmatch(stderr); m != nil && !fetchingInput(stderr) {
 		return &Advice{Kind: AdviceHostKey, Path: m[1],
 			Message: "a --builders machine's host key is not known: check its fingerprint, then add it to ~/.ssh/known_hosts (ssh-keyscan HOST) or pass --builders-known-hosts FILE"}
 	}
@@ -121,6 +122,12 @@ func Explain(stderr string) *Advice {
 		return &Advice{Kind: AdviceUntrusted, Message: UntrustedMessage}
 	}
 	return nil
+}
+
+// fetchingInput reports whether the failure happened while Nix fetched an
+// input (git's own words, or Nix naming the input or what it fetched).
+func fetchingInput(stderr string) bool {
+	return strings.Contains(stderr, "Could not read from remote repository") || reTheInput.MatchString(stderr) || reFetched.MatchString(stderr)
 }
 
 // explainFetch recognises an input Nix could not fetch: private (no or

@@ -85,6 +85,8 @@ func TestExplain(t *testing.T) {
 		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
 		{"git@example.org: Permission denied (publickey).\nfatal: Could not read from remote repository.\nerror: … while fetching the input 'git+ssh://git@example.org/org/private'", "credentials", "input git+ssh://git@example.org/org/private"},
 		{"Host key verification failed.\nfatal: Could not read from remote repository.", "credentials", "an input"},
+		// The same ssh words from a --builders machine are the builder's.
+		{"error: failed to start SSH connection to 'me@arm': No ED25519 host key is known for arm and you have requested strict checking.\nHost key verification failed.", "host-key", "arm"},
 		{"root@172.17.0.3: Permission denied (publickey,password).\nfatal: Could not read from remote repository.\nerror: program 'git' failed with exit code 128", "credentials", "the input at root@172.17.0.3"},
 		{"error: unable to download 'https://api.github.com/repos/org/private/commits/HEAD': HTTP error 404", "credentials", "input https://api.github.com/repos/org/private/commits/HEAD"},
 		{"error: unable to download 'https://example.org/x.tar.gz': Could not resolve host: example.org (6)", "unreachable", "input https://example.org/x.tar.gz"},
