@@ -23,6 +23,11 @@ func TestShellCommand(t *testing.T) {
 	if left := managedContainers(t, "shell"); len(left) > 0 {
 		t.Fatalf("shell containers left: %v", left)
 	}
+	// The status passes through silently: the command said what it had to.
+	r = nixcross(t, workdir(t), nil, "shell", fixtureDir, "--", "false")
+	if r.code != 1 || strings.Contains(r.stderr, "Error:") {
+		t.Fatalf("shell -- false: exit %d, want 1 with no Error: line\n%s", r.code, r.stderr)
+	}
 	r = nixcross(t, workdir(t), nil, "shell", fixtureDir)
 	if r.code != 2 || !strings.Contains(r.stderr, "no terminal") {
 		t.Fatalf("shell without a terminal and without a command: exit %d\n%s", r.code, r.stderr)

@@ -103,7 +103,7 @@ func unreachable(ep Endpoint, err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer within %s", pingTimeout)
 	}
-	return status.Environment(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
+	return status.Daemon(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
 }
 
 // Close releases the client.
