@@ -97,6 +97,10 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 func unreachable(ep Endpoint, err error) error {
 	hint := "start Docker (Docker Desktop, Colima, `sudo systemctl start docker`), or point nixcross at another daemon with --host/DOCKER_HOST or --context"
 	msg := err.Error()
+	var de *DaemonError
+	if errors.As(err, &de) {
+		msg = de.Err.Error() // the endpoint is named below
+	}
 	switch {
 	case strings.Contains(msg, "permission denied"):
 		hint = "add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again) or use rootless Docker"
