@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nixcross/nixcross/internal/binfmt"
+	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
@@ -41,7 +42,7 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 	}{
 		{"healthy", func(*doctorFacts) {}, nil},
 		{"windows containers", func(f *doctorFacts) { f.eng.OSType = "windows" }, []string{"the daemon runs windows containers"}},
-		{"no builder, no base", func(f *doctorFacts) { f.builderPresent = false }, []string{"the base image debian:bookworm-slim is missing"}},
+		{"no builder, no base", func(f *doctorFacts) { f.builderPresent = false }, []string{"the base image " + build.DefaultBase + " is missing"}},
 		{"no builder yet, base present", func(f *doctorFacts) { f.builderPresent, f.basePresent = false, true }, nil},
 		{"emulation unknown", func(f *doctorFacts) { f.emulationErr = errors.New("probe container: refused") }, []string{"emulation could not be checked: probe container: refused"}},
 		{"broken handler", func(f *doctorFacts) {
