@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross/internal/status"
 )
 
 // The daemon is shared with everything else on the machine, so these tests
@@ -181,11 +183,16 @@ func containersOfRun(t *testing.T, pid int) []string {
 func checkLostDaemon(t *testing.T, p *daemonProxy, cmd *exec.Cmd, stderr *lockedText) []string {
 	t.Helper()
 	code := exitCode(t, cmd)
+	t.Logf("the run that lost its daemon: exit %d\nstderr:\n%s", code, stderr)
 	if code != 3 {
 		t.Fatalf("exit %d after losing the daemon, want 3\n%s", code, stderr)
 	}
 	if !strings.Contains(stderr.String(), "Docker daemon at "+p.host()) {
 		t.Fatalf("the error does not name the daemon %s:\n%s", p.host(), stderr)
+	}
+	// Classified as the daemon's going, whatever step noticed it.
+	if !strings.Contains(stderr.String(), "Hint: "+status.KindDaemon.Advice()) {
+		t.Fatalf("the advice is not the lost daemon's:\n%s", stderr)
 	}
 	left := containersOfRun(t, cmd.Process.Pid)
 	if len(left) == 0 {

@@ -46,7 +46,7 @@ func Connect(ctx context.Context, sel Selection) (*Engine, error) {
 	if err != nil {
 		return nil, status.Environment(fmt.Errorf("docker client for %s: %w", ep.Host, err), "")
 	}
-	e, err := probeDaemon(ctx, cli, ep)
+	e, err := probeDaemon(ctx, &watchedAPI{API: cli, host: ep.Host}, ep)
 	if err != nil {
 		cli.Close()
 		return nil, err

@@ -27,7 +27,8 @@ func TestUnreachableDaemonIsADaemonError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	_, err = cli.ContainerList(context.Background(), client.ContainerListOptions{})
+	api := &watchedAPI{API: cli, host: host}
+	_, err = api.ContainerList(context.Background(), client.ContainerListOptions{})
 	var de *DaemonError
 	if status.KindOf(err) != status.KindDaemon || status.ExitCode(err) != status.ExitEnvironment || !errors.As(err, &de) || de.Lost {
 		t.Fatalf("ContainerList against no daemon: %v (kind %s), want an unreachable-daemon error", err, status.KindOf(err))
