@@ -206,16 +206,6 @@ func (w *watchedAPI) ContainerLogs(ctx context.Context, container string, option
 	return res, w.check(err)
 }
 
-func (w *watchedAPI) ContainerAttach(ctx context.Context, container string, options client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
-	res, err := w.API.ContainerAttach(ctx, container, options)
-	return res, w.check(err)
-}
-
-func (w *watchedAPI) ContainerResize(ctx context.Context, container string, options client.ContainerResizeOptions) (client.ContainerResizeResult, error) {
-	res, err := w.API.ContainerResize(ctx, container, options)
-	return res, w.check(err)
-}
-
 func (w *watchedAPI) ContainerRename(ctx context.Context, container string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error) {
 	res, err := w.API.ContainerRename(ctx, container, options)
 	return res, w.check(err)
@@ -253,11 +243,6 @@ func (w *watchedAPI) ExecResize(ctx context.Context, execID string, options clie
 
 func (w *watchedAPI) VolumeCreate(ctx context.Context, options client.VolumeCreateOptions) (client.VolumeCreateResult, error) {
 	res, err := w.API.VolumeCreate(ctx, options)
-	return res, w.check(err)
-}
-
-func (w *watchedAPI) VolumeInspect(ctx context.Context, volumeID string, options client.VolumeInspectOptions) (client.VolumeInspectResult, error) {
-	res, err := w.API.VolumeInspect(ctx, volumeID, options)
 	return res, w.check(err)
 }
 
