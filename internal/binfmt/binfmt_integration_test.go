@@ -19,6 +19,7 @@ import (
 
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -262,7 +263,7 @@ func startHostHandler(t *testing.T, eng *engine.Engine, s system.System, flags s
 	h, _ := HandlerFor(s)
 	h.Name = "qemu-" + s.QEMU()
 	line := strings.TrimSuffix(h.RegisterLine(), ":F") + ":" + flags
-	script := mountScript + "printf '%s' " + shellQuote(line) + " > \"$d/register\" || exit 4\necho '" + lineReady + "'\n" + idleScript
+	script := mountScript + "printf '%s' " + shell.Quote(line) + " > \"$d/register\" || exit 4\necho '" + lineReady + "'\n" + idleScript
 	id, _, err := startHolder(ctx, eng, helperSpec{Image: testImage(), Script: script, Labels: map[string]string{"nixcross.test": "host-handler"}})
 	if err != nil {
 		t.Fatal(err)
