@@ -6,7 +6,7 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit integration release-snapshot release bench clean
+.PHONY: build provision demo test unit cross integration release-snapshot release bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -26,9 +26,20 @@ demo: provision build
 	echo "--- what the builder saw, running under emulation:" && cat result/share/arch && \
 	echo "--- the runtime dependency, through the self-contained copy:" && cat result-deref/share/greeting
 
-unit:
+unit: cross
 	$(GO) vet ./...
 	$(GO) test -race ./...
+
+# macOS and Windows developers are the first audience: the CLI builds for
+# them, and its packages with their unit tests pass vet there (the
+# benchmarks and the examples are Linux tools).
+CROSS := darwin/amd64 darwin/arm64 windows/amd64
+cross:
+	@set -e; for t in $(CROSS); do \
+		echo "cross $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/nixcross; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./cmd/... ./internal/...; \
+	done
 
 integration: provision build
 	$(GO) test -tags integration -count=1 -timeout 50m -p 1 ./integration/ ./internal/...

@@ -23,6 +23,11 @@ func TestShellCommand(t *testing.T) {
 	if left := managedContainers(t, "shell"); len(left) > 0 {
 		t.Fatalf("shell containers left: %v", left)
 	}
+	// The status passes through silently: the command said what it had to.
+	r = nixcross(t, workdir(t), nil, "shell", fixtureDir, "--", "false")
+	if r.code != 1 || strings.Contains(r.stderr, "Error:") {
+		t.Fatalf("shell -- false: exit %d, want 1 with no Error: line\n%s", r.code, r.stderr)
+	}
 	r = nixcross(t, workdir(t), nil, "shell", fixtureDir)
 	if r.code != 2 || !strings.Contains(r.stderr, "no terminal") {
 		t.Fatalf("shell without a terminal and without a command: exit %d\n%s", r.code, r.stderr)
@@ -31,24 +36,31 @@ func TestShellCommand(t *testing.T) {
 
 // TestAdvice: Nix's failures come with nixcross's line of advice.
 func TestAdvice(t *testing.T) {
-	// A copy of the fixture whose flake imports a file git does not track.
+	// A copy of the fixture, in a subdirectory of its repository, whose
+	// flake imports a file git does not track. Nix names the file relative
+	// to the repository's top.
 	dir := workdir(t)
-	flake := filepath.Join(dir, "flake")
+	repo := filepath.Join(dir, "repo")
+	flake := filepath.Join(repo, "sub")
+	os.MkdirAll(repo, 0o755)
 	if out, err := exec.Command("cp", "-a", fixtureDir, flake).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
+	os.RemoveAll(filepath.Join(flake, ".git"))
 	src, _ := os.ReadFile(filepath.Join(flake, "flake.nix"))
 	patched := strings.Replace(string(src), "outputs = { self }:", "outputs = { self }: assert import ./extra.nix == {};", 1)
 	os.WriteFile(filepath.Join(flake, "flake.nix"), []byte(patched), 0o644)
-	os.WriteFile(filepath.Join(flake, "extra.nix"), []byte("{}"), 0o644)
-	git := exec.Command("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "use extra.nix")
-	git.Dir = flake
-	if out, err := git.CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "use extra.nix"}} {
+		git := exec.Command("git", args...)
+		git.Dir = repo
+		if out, err := git.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
 	}
+	os.WriteFile(filepath.Join(flake, "extra.nix"), []byte("{}"), 0o644)
 	r := nixcross(t, dir, nil, append([]string{"build", flake, "--system", "x86_64-linux"}, offline...)...)
-	if r.code == 0 || !strings.Contains(r.stderr, "git add extra.nix") {
-		t.Fatalf("untracked file: exit %d, no `git add extra.nix` advice:\n%s", r.code, r.stderr)
+	if want := "`git -C " + repo + " add sub/extra.nix`"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("untracked file: exit %d, no %s advice:\n%s", r.code, want, r.stderr)
 	}
 
 	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#nope", "--system", "x86_64-linux"}, offline...)...)

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,9 +137,17 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cmd.Wait()
+	err := cmd.Wait()
 	if !killed {
 		t.Fatal("never saw the export start")
+	}
+	// The first run must have died by the signal, not finished first.
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("the first run was not killed: %v", err)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the first run ended with %v, not by SIGKILL", ee)
 	}
 	// --verbose says when a path's tar stream is refused and the path
 	// comes as a NAR instead: the 206 MB path must come through the tar.
@@ -151,6 +161,11 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 	b := parseBuilds(t, r.stdout)
 	if b[0].Closure.NarBytes < 200e6 {
 		t.Fatalf("the fixture closure is only %d bytes", b[0].Closure.NarBytes)
+	}
+	// The killed run published at most the paths before the large one:
+	// the rerun must have copied the rest, the large path among them.
+	if b[0].Copied.Paths == 0 || b[0].Copied.Bytes < 200e6 {
+		t.Fatalf("the rerun copied %d paths, %d bytes: the killed run cannot have been mid-export", b[0].Copied.Paths, b[0].Copied.Bytes)
 	}
 	entries, _ := os.ReadDir(store)
 	for _, e := range entries {

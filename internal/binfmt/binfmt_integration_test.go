@@ -19,6 +19,7 @@ import (
 
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -262,7 +263,7 @@ func startHostHandler(t *testing.T, eng *engine.Engine, s system.System, flags s
 	h, _ := HandlerFor(s)
 	h.Name = "qemu-" + s.QEMU()
 	line := strings.TrimSuffix(h.RegisterLine(), ":F") + ":" + flags
-	script := mountScript + "printf '%s' " + shellQuote(line) + " > \"$d/register\" || exit 4\necho '" + lineReady + "'\n" + idleScript
+	script := mountScript + "printf '%s' " + shell.Quote(line) + " > \"$d/register\" || exit 4\necho '" + lineReady + "'\n" + idleScript
 	id, _, err := startHolder(ctx, eng, helperSpec{Image: testImage(), Script: script, Labels: map[string]string{"nixcross.test": "host-handler"}})
 	if err != nil {
 		t.Fatal(err)
@@ -408,4 +409,94 @@ func TestIntegrationOverlappingHolds(t *testing.T) {
 	if err := releases[0](ctx); err != nil {
 		t.Errorf("second release: %v", err)
 	}
+}
+
+// testImage is the builder image the Docker tests run helpers and probes
+// from (sh and Debian's qemu-user-static): the one nixcross builds from
+// the embedded Dockerfile.nix, unless NIXCROSS_TEST_IMAGE names another.
+func testImage() string {
+	if img := os.Getenv("NIXCROSS_TEST_IMAGE"); img != "" {
+		return img
+	}
+	return engine.BuilderTag(nixcross.Dockerfile, "debian:bookworm-slim")
+}
+
+// Every probe runs in a plain container once Hold has registered
+// handlers: the handler table, the register line, the holder and the
+// probes' machine code all work together on a real kernel.
+func TestProbesRunUnderEmulation(t *testing.T) {
+	eng := integrationEngine(t)
+	ctx := context.Background()
+	restoreEntries(t, eng)
+	release, err := Hold(ctx, eng, testImage(), system.LinuxSystems())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := release(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	statuses, err := Detect(ctx, eng, testImage(), system.LinuxSystems())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range statuses {
+		if !st.Runnable {
+			t.Errorf("%s probe did not run: %+v", st.System, st.Diagnosis)
+		}
+	}
+}
+
+// restoreEntries removes, when the test ends, the nixcross entries that
+// appeared during it: on a host whose binfmt_misc stays mounted (by the
+// host, or by another container) they would outlive the test. Entries a
+// running build's holder keeps are left to it, as Uninstall does.
+func restoreEntries(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := Entries(ctx, eng, testImage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		after, err := Entries(ctx, eng, testImage())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		held, err := heldSystems(ctx, eng)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, installed, err := installation(ctx, eng)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var names []string
+	next:
+		for _, e := range after {
+			for _, b := range before {
+				if b.Name == e.Name {
+					continue next
+				}
+			}
+			for _, s := range system.LinuxSystems() {
+				if h, _ := HandlerFor(s); h.Name == e.Name && (held[s] || slices.Contains(installed, s)) {
+					continue next
+				}
+			}
+			if e.Ours() {
+				names = append(names, e.Name)
+			}
+		}
+		if len(names) == 0 {
+			return
+		}
+		if _, err := runHelper(ctx, eng, testImage(), unregisterScript(names), "unregister"); err != nil {
+			t.Errorf("restore binfmt entries: %v", err)
+		}
+	})
 }

@@ -2,19 +2,14 @@ package binfmt
 
 import (
 	"bytes"
-	"context"
 	"debug/elf"
 	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"testing"
-	"time"
 
-	"github.com/nixcross/nixcross"
-	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -114,111 +109,4 @@ func TestProbeRunsNatively(t *testing.T) {
 	if stdout.String() != probeMessage {
 		t.Errorf("%s probe printed %q, want %q", host, stdout.String(), probeMessage)
 	}
-}
-
-// testImage is the builder image the Docker tests run helpers and probes
-// from (sh and Debian's qemu-user-static): the one nixcross builds from
-// the embedded Dockerfile.nix, unless NIXCROSS_TEST_IMAGE names another.
-func testImage() string {
-	if img := os.Getenv("NIXCROSS_TEST_IMAGE"); img != "" {
-		return img
-	}
-	return engine.BuilderTag(nixcross.Dockerfile, "debian:bookworm-slim")
-}
-
-// dockerOrSkip connects to the default daemon and checks the test image is
-// there, skipping the test otherwise.
-func dockerOrSkip(t *testing.T) *engine.Engine {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	eng, err := engine.Connect(ctx, engine.Selection{})
-	if err != nil {
-		t.Skip("no Docker daemon:", err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	if _, err := eng.UserImage(ctx, testImage()); err != nil {
-		t.Skipf("image %s: %v", testImage(), err)
-	}
-	return eng
-}
-
-// Every probe runs in a plain container once Hold has registered
-// handlers: the handler table, the register line, the holder and the
-// probes' machine code all work together on a real kernel.
-func TestProbesRunUnderEmulation(t *testing.T) {
-	eng := dockerOrSkip(t)
-	ctx := context.Background()
-	restoreEntries(t, eng)
-	release, err := Hold(ctx, eng, testImage(), system.LinuxSystems())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := release(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	statuses, err := Detect(ctx, eng, testImage(), system.LinuxSystems())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range statuses {
-		if !st.Runnable {
-			t.Errorf("%s probe did not run: %+v", st.System, st.Diagnosis)
-		}
-	}
-}
-
-// restoreEntries removes, when the test ends, the nixcross entries that
-// appeared during it: on a host whose binfmt_misc stays mounted (by the
-// host, or by another container) they would outlive the test. Entries a
-// running build's holder keeps are left to it, as Uninstall does.
-func restoreEntries(t *testing.T, eng *engine.Engine) {
-	t.Helper()
-	ctx := context.Background()
-	before, err := Entries(ctx, eng, testImage())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		after, err := Entries(ctx, eng, testImage())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		held, err := heldSystems(ctx, eng)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		_, installed, err := installation(ctx, eng)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		var names []string
-	next:
-		for _, e := range after {
-			for _, b := range before {
-				if b.Name == e.Name {
-					continue next
-				}
-			}
-			for _, s := range system.LinuxSystems() {
-				if h, _ := HandlerFor(s); h.Name == e.Name && (held[s] || slices.Contains(installed, s)) {
-					continue next
-				}
-			}
-			if e.Ours() {
-				names = append(names, e.Name)
-			}
-		}
-		if len(names) == 0 {
-			return
-		}
-		if _, err := runHelper(ctx, eng, testImage(), unregisterScript(names), "unregister"); err != nil {
-			t.Errorf("restore binfmt entries: %v", err)
-		}
-	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -119,7 +120,7 @@ func ensureCalls(systems []system.System) (string, error) {
 }
 
 func ensureCall(h Handler, header []byte) string {
-	return fmt.Sprintf("ensure %s %s %s %s\n", shellQuote(h.Name), hex.EncodeToString(header), shellQuote(h.RegisterLine()), shellQuote(h.Interpreter))
+	return fmt.Sprintf("ensure %s %s %s %s\n", shell.Quote(h.Name), hex.EncodeToString(header), shell.Quote(h.RegisterLine()), shell.Quote(h.Interpreter))
 }
 
 // holderScript mounts, registers what is missing, says it is ready, and
@@ -148,7 +149,7 @@ func unregisterScript(names []string) string {
 	var sb strings.Builder
 	sb.WriteString(mountScript)
 	for _, n := range names {
-		q := shellQuote(n)
+		q := shell.Quote(n)
 		fmt.Fprintf(&sb, `if [ -e "$d"/%[1]s ]; then
 	if echo -1 > "$d"/%[1]s; then echo "nixcross unregistered "%[1]s; else echo "nixcross failed "%[1]s; fi
 else echo "nixcross absent "%[1]s; fi
@@ -169,7 +170,7 @@ const probeDir = "/nixcross-probes"
 func probeScript(systems []system.System) string {
 	archs := make([]string, 0, len(systems))
 	for _, s := range systems {
-		archs = append(archs, shellQuote(s.Arch))
+		archs = append(archs, shell.Quote(s.Arch))
 	}
 	return `p=` + probeDir + `
 for a in ` + strings.Join(archs, " ") + `; do
@@ -180,10 +181,6 @@ for a in ` + strings.Join(archs, " ") + `; do
 	printf 'nixcross-probe %s %s %s\n' "$a" "$code" "$(printf '%s' "$out" | tr '\n' ' ')"
 done
 `
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // probeHeader is the start of a system's probe, enough for any magic.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -86,7 +87,7 @@ func TestEnsureScript(t *testing.T) {
 			if tt.interpreter != "" {
 				hh.Interpreter = tt.interpreter
 			}
-			out := runSh(t, "d="+shellQuote(d)+"\n"+functionsScript+ensureCall(hh, header))
+			out := runSh(t, "d="+shell.Quote(d)+"\n"+functionsScript+ensureCall(hh, header))
 			if strings.TrimSpace(out) != tt.want {
 				t.Errorf("output %q, want %q", out, tt.want)
 			}
@@ -103,7 +104,7 @@ func TestEnsureScript(t *testing.T) {
 
 func TestUnregisterScript(t *testing.T) {
 	d := fakeBinfmt(t, map[string]string{"nixcross-aarch64": qemuAarch64Entry, "qemu-riscv64": x86Entry})
-	script := strings.Replace(unregisterScript([]string{"nixcross-aarch64", "nixcross-riscv64"}), mountScript, "d="+shellQuote(d)+"\n", 1)
+	script := strings.Replace(unregisterScript([]string{"nixcross-aarch64", "nixcross-riscv64"}), mountScript, "d="+shell.Quote(d)+"\n", 1)
 	out := runSh(t, script)
 	want := "nixcross unregistered nixcross-aarch64\nnixcross absent nixcross-riscv64\n"
 	if out != want {
@@ -163,7 +164,7 @@ func TestProbeScriptReport(t *testing.T) {
 	write("riscv64", []byte("#!/nonexistent/interpreter\n")) // execve: ENOENT on an existing file
 	systems := []system.System{{Arch: "x86_64", OS: "linux"}, {Arch: "s390x", OS: "linux"}, {Arch: "riscv64", OS: "linux"}, {Arch: "aarch64", OS: "linux"}}
 
-	script := strings.Replace(probeScript(systems), "p="+probeDir, "p="+shellQuote(d), 1)
+	script := strings.Replace(probeScript(systems), "p="+probeDir, "p="+shell.Quote(d), 1)
 	sts := parseProbes(runSh(t, script), systems, system.System{Arch: "x86_64", OS: "linux"})
 	want := []struct {
 		runnable bool

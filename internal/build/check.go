@@ -10,14 +10,14 @@ import (
 func (r *Runner) check(j job, out exported, res *Result) error {
 	files, err := machine.Scan(out.store.Dir(res.Outputs[0]))
 	if err != nil {
-		return err
+		return status.Environment(err, "")
 	}
 	for _, m := range machine.Summarize(files) {
 		res.Machines = append(res.Machines, m.Name())
 	}
 	if j.req.Verify {
 		if err := machine.Verify(files, j.system); err != nil {
-			return status.Build(err, "the build produced binaries for another CPU; check the derivation's system and cross-compilation settings")
+			return status.Check(err, "the build produced binaries for another CPU; check the derivation's system and cross-compilation settings")
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 // classifyFailure turns a failed `nix build` into the error the user sees,
@@ -41,34 +42,57 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 		}
 		return status.Environment(fmt.Errorf("%w: ssh refused %s: its host key is not in %s", cause, host, knownHostsName(req)), adv.Message)
 	case nix.AdviceUntracked:
-		if !src.UntrackedFile(adv.Path) {
+		add, ok := src.UntrackedFile(adv.Path)
+		if !ok {
 			return status.Build(cause, "")
 		}
+		return status.Build(cause, "Nix only sees files git tracks: `git -C "+src.Top+" add "+add+"` and build again")
 	case nix.AdviceAttribute:
 		msg := fmt.Sprintf("%s#%s has no packages.%s.%s", req.Flake, req.Attr, s, req.Attr)
-		hint := "see what the flake offers with `nix flake show`"
-		if names := r.offeredAttrs(ctx, c.id, j); names != "" {
-			hint = "packages for " + s.String() + " in this flake: " + names
-		} else if names == "" {
-			hint = "the flake offers no packages for " + s.String()
-		}
-		return status.Usage(errors.New(msg), hint)
+		names, err := r.offeredAttrs(ctx, c.id, j)
+		return status.Usage(errors.New(msg), offeredHint(s, names, err))
 	}
 	return status.Build(cause, adv.Message)
 }
 
 // offeredAttrs lists packages.<s> of the flake, for the advice under a
-// missing attribute; "" when there are none or they cannot be listed.
-func (r *Runner) offeredAttrs(ctx context.Context, id string, j job) string {
-	var out bytes.Buffer
+// missing attribute. It returns errNoPackages when the flake has no
+// packages.<s> at all, another error when it could not find out.
+func (r *Runner) offeredAttrs(ctx context.Context, id string, j job) ([]string, error) {
+	s := j.system
+	var out, stderr bytes.Buffer
 	cmd := append([]string{"nix", "eval", "--json", "--no-write-lock-file"}, nix.OverrideArgs(j.req.Nix.Overrides)...)
-	cmd = append(cmd, j.prep.Source.Ref(j.req.Flake)+"#packages."+j.system.String(), "--apply", "builtins.attrNames")
-	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &out}); err != nil {
-		return ""
+	cmd = append(cmd, j.prep.Source.Ref(j.req.Flake)+"#packages."+s.String(), "--apply", "builtins.attrNames")
+	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdout: &out, Stderr: &stderr}); err != nil {
+		var exit *engine.ExitError
+		if errors.As(err, &exit) && strings.Contains(stderr.String(), "does not provide attribute 'packages."+s.String()+"'") {
+			return nil, errNoPackages
+		}
+		return nil, fmt.Errorf("list packages.%s: %w", s, err)
 	}
 	var names []string
-	if json.Unmarshal(out.Bytes(), &names) != nil {
-		return ""
+	if err := json.Unmarshal(out.Bytes(), &names); err != nil {
+		return nil, fmt.Errorf("list packages.%s: %w", s, err)
 	}
-	return strings.Join(names, ", ")
+	if len(names) == 0 {
+		return nil, errNoPackages
+	}
+	return names, nil
+}
+
+// errNoPackages is a flake without packages for the system.
+var errNoPackages = errors.New("no packages")
+
+// offeredHint is the advice under a missing attribute: what the flake
+// offers, that it offers nothing, or, when that could not be found out,
+// how to look.
+func offeredHint(s system.System, names []string, err error) string {
+	switch {
+	case errors.Is(err, errNoPackages):
+		return "the flake offers no packages for " + s.String()
+	case err != nil:
+		return "see what the flake offers with `nix flake show` (listing its packages failed: " + err.Error() + ")"
+	default:
+		return "packages for " + s.String() + " in this flake: " + strings.Join(names, ", ")
+	}
 }

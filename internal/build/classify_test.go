@@ -2,10 +2,12 @@ package build
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 // TestFailureClassification: Nix's log decides whose problem a failed
@@ -23,7 +25,8 @@ func TestFailureClassification(t *testing.T) {
 		{"no emulation", "error: executing '/nix/store/x-builder': Exec format error", "", status.ExitEnvironment, "failed (exit 1)", "binfmt"},
 		{"no machine for the system", "error: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "failed (exit 1)", "binfmt status"},
 		{"missing attribute", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", `["cowsay","world"]`, status.ExitUsage, "./flake#hello has no packages.x86_64-linux.hello", "packages for x86_64-linux in this flake: cowsay, world"},
-		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
+		{"missing attribute, no packages", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "[]", status.ExitUsage, "has no packages.x86_64-linux.hello", "the flake offers no packages for x86_64-linux"},
+		{"missing attribute, listing fails", "error: flake 'path:/src' does not provide attribute 'packages.x86_64-linux.hello'", "", status.ExitUsage, "has no packages.x86_64-linux.hello", "see what the flake offers with `nix flake show` (listing its packages failed"},
 		{"file outside git", "error: getting status of '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/lib/extra.nix': No such file or directory", "", status.ExitBuild, "failed (exit 1)", ""},
 		{"flake needs a newer Nix", "error: evaluation aborted: This version of Nixpkgs requires Nix >= 2.30, please upgrade:", "", status.ExitBuild, "failed (exit 1)", "the flake needs Nix 2.30 or later to evaluate and nixcross-builder:"},
 		{"builder host unknown", "No ED25519 host key is known for 172.17.0.5 and you have requested strict checking.\nHost key verification failed.\nerror: a 'aarch64-linux' with features {} is required to build '/nix/store/x.drv'", "", status.ExitEnvironment, "ssh refused 172.17.0.5: its host key is not in an empty known hosts list", "--builders-known-hosts"},
@@ -45,9 +48,28 @@ func TestFailureClassification(t *testing.T) {
 			}
 			r, _, _ := d.runner()
 			_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
-			if status.ExitCode(err) != c.wantExit || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(status.HintOf(err), c.wantHint) || (c.wantHint == "" && status.HintOf(err) != "") {
+			if status.ExitCode(err) != c.wantExit || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(status.HintOf(err), c.wantHint) || (c.wantHint == "" && status.HintOf(err) != status.KindOf(err).Advice()) {
 				t.Errorf("err = %v (exit %d, hint %q), want exit %d, %q, hint %q", err, status.ExitCode(err), status.HintOf(err), c.wantExit, c.wantErr, c.wantHint)
 			}
 		})
+	}
+}
+
+// A failure to list the flake's packages is not "the flake offers nothing".
+func TestOfferedHint(t *testing.T) {
+	s := system.System{Arch: "aarch64", OS: "linux"}
+	cases := []struct {
+		names []string
+		err   error
+		want  string
+	}{
+		{[]string{"hello", "default"}, nil, "packages for aarch64-linux in this flake: hello, default"},
+		{nil, errNoPackages, "the flake offers no packages for aarch64-linux"},
+		{nil, errors.New("list packages.aarch64-linux: nix exited with status 1"), "see what the flake offers with `nix flake show` (listing its packages failed: list packages.aarch64-linux: nix exited with status 1)"},
+	}
+	for _, c := range cases {
+		if got := offeredHint(s, c.names, c.err); got != c.want {
+			t.Errorf("offeredHint(%q, %v) = %q, want %q", c.names, c.err, got, c.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -187,7 +188,7 @@ func (r *Runner) mountVisible(ctx context.Context, id string, prep Prepared) boo
 func mountCheck(prep Prepared) string {
 	conds := []string{"true"}
 	if prep.Source.Local {
-		conds = append(conds, "[ -f "+shellQuote(prep.Source.ContainerDir+"/flake.nix")+" ]")
+		conds = append(conds, "[ -f "+shell.Quote(prep.Source.ContainerDir+"/flake.nix")+" ]")
 	}
 	if c := inputChecks(prep.Inputs); c != "" {
 		conds = append(conds, c)

@@ -65,14 +65,28 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 	bar.Done()
 	done(err)
 	if err != nil {
-		return exported{}, err
+		return exported{}, exportFailure(ctx, err)
 	}
 	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}
 	if err := store.Link(absLink, b.outputs[0]); err != nil {
-		return exported{}, err
+		return exported{}, status.Environment(err, "")
 	}
 	res.Link = j.link
 	return exported{store: store, absLink: absLink}, nil
+}
+
+// exportFailure classifies a failed export: a path that did not hash to
+// Nix's hash, or the stream (or the host's disk) failing under it. A lost
+// daemon is classified where the connection broke (engine), and wins.
+func exportFailure(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(err, closure.ErrHashMismatch):
+		return status.Integrity(err, "")
+	default:
+		return status.Export(err, "")
+	}
 }
 
 // dereference writes <out-link>-deref under --dereference: a copy of the
@@ -84,10 +98,10 @@ func (r *Runner) dereference(j job, out exported, b built, res *Result) error {
 	dest := out.absLink + "-deref"
 	rep, err := out.store.Dereference(b.outputs[0], dest, hoststore.DerefLimit(b.closure.NarBytes()))
 	if errors.Is(err, hoststore.ErrDerefTooLarge) {
-		return status.Build(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", j.link, j.link))
+		return status.Check(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", j.link, j.link))
 	}
 	if err != nil {
-		return err
+		return status.Environment(err, "")
 	}
 	res.Deref = j.link + "-deref"
 	for _, l := range rep.Kept {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/flake"
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
 )
@@ -53,15 +54,13 @@ func inputChecks(inputs []flake.Input) string {
 	for _, in := range inputs {
 		switch {
 		case in.Git:
-			conds = append(conds, fmt.Sprintf("[ -e %s ]", shellQuote(in.Top+"/.git")))
+			conds = append(conds, fmt.Sprintf("[ -e %s ]", shell.Quote(in.Top+"/.git")))
 		default:
-			conds = append(conds, fmt.Sprintf(`[ -n "$(ls -A %s 2>/dev/null)" ]`, shellQuote(in.Top)))
+			conds = append(conds, fmt.Sprintf(`[ -n "$(ls -A %s 2>/dev/null)" ]`, shell.Quote(in.Top)))
 		}
 	}
 	return strings.Join(conds, " && ")
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // copyInputs streams each local input into the container at its own path,
 // as copySource does the flake. A git input goes as its tracked files with

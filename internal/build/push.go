@@ -51,6 +51,9 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
+			if status.KindOf(err) == status.KindDaemon {
+				return fmt.Errorf("push to %s: %w", st.URL, err)
+			}
 			msg := nixError(logw.Tail(), err)
 			hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link)
 			if strings.Contains(msg, "lacks a signature by a trusted key") {

@@ -59,8 +59,16 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		return nil, err
 	}
 	r.trace("image and cache volume", t0)
-	// Leftovers of killed runs go in the background; see engine.Container.Stale.
-	go r.Engine.RemoveStale(context.WithoutCancel(ctx))
+	// Leftovers of runs that died (killed, or their daemon connection
+	// lost) go while this one builds; see engine.Container.Stale. The run
+	// waits for the sweep before it returns, so the next one never finds
+	// them.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		r.Engine.RemoveStale(context.WithoutCancel(ctx))
+	}()
+	defer func() { <-swept }()
 
 	results := make([]*Result, len(systems))
 	sem := make(chan struct{}, max(req.Jobs, 1))

@@ -121,16 +121,25 @@ func gitTopLevel(dir string) (string, bool) {
 	return top, top != ""
 }
 
-// UntrackedFile reports whether rel (relative to the flake dir) exists on
-// disk but is not tracked by git: Nix cannot see such files.
-func (f FlakeSource) UntrackedFile(rel string) bool {
-	if !f.InGit {
-		return false
+// UntrackedFile reports whether rel, a path Nix named relative to the
+// flake's source (the repository's top for a flake in git), exists on disk
+// but is not tracked by git: Nix cannot see such files. add is rel as
+// `git -C Top add` takes it. A path that would leave the repository, as
+// written or through a symbolic link, is refused: it comes from a log.
+func (f FlakeSource) UntrackedFile(rel string) (add string, ok bool) {
+	if !f.InGit || !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return "", false
 	}
-	full := filepath.Join(f.HostDir, rel)
-	if _, err := os.Stat(full); err != nil {
-		return false
+	full := filepath.Join(f.Top, filepath.FromSlash(rel))
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return "", false
 	}
-	err := exec.Command("git", "-C", f.HostDir, "ls-files", "--error-unmatch", "--", rel).Run()
-	return err != nil
+	if inside, err := filepath.Rel(f.Top, real); err != nil || !filepath.IsLocal(inside) {
+		return "", false
+	}
+	if exec.Command("git", "-C", f.Top, "ls-files", "--error-unmatch", "--", rel).Run() == nil {
+		return "", false
+	}
+	return rel, true
 }

@@ -37,7 +37,22 @@ func TestResolveFlake(t *testing.T) {
 	if err != nil || !src.InGit || src.Top != top || src.ContainerTop != top || src.ContainerDir != top+"/sub" {
 		t.Fatalf("in git: %+v %v", src, err)
 	}
-	if !src.UntrackedFile("untracked.nix") || src.UntrackedFile("flake.nix") || src.UntrackedFile("missing.nix") {
-		t.Error("UntrackedFile is wrong")
+	// Nix names files relative to the repository's top, not the flake's
+	// directory; a path from a log must stay inside the repository.
+	os.WriteFile(filepath.Join(filepath.Dir(top), "outside.nix"), []byte("{}"), 0o644)
+	os.Symlink(filepath.Join(filepath.Dir(top), "outside.nix"), filepath.Join(top, "escape.nix"))
+	for rel, want := range map[string]bool{
+		"sub/untracked.nix": true,
+		"untracked.nix":     false, // not at the top
+		"sub/flake.nix":     false, // tracked
+		"sub/missing.nix":   false,
+		"../outside.nix":    false,
+		"/etc/passwd":       false,
+		"escape.nix":        false, // a link out of the repository
+	} {
+		add, ok := src.UntrackedFile(rel)
+		if ok != want || ok && add != rel {
+			t.Errorf("UntrackedFile(%q) = %q, %v; want %v", rel, add, ok, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -407,10 +408,22 @@ func checkOutLink(link string, perSystem bool) error {
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	results, err := buildResults(ctx, a, o, ref, nixArgs)
+	if o.json {
+		if jerr := writeBuildJSON(a.streams.Out, results, err); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
+// buildResults runs the builds and prints their summaries; results is nil
+// when the run failed before any build (bad flags, no daemon, no image).
+func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) ([]*build.Result, error) {
 	o.getenv = a.streams.getenv
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
@@ -418,7 +431,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 	rep := a.reporter()
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer eng.Close()
 	r := &build.Runner{
@@ -435,16 +448,29 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 	for _, res := range results {
 		printSummary(rep, res)
 	}
-	if o.json && results != nil {
-		enc := json.NewEncoder(a.streams.Out)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(struct {
-			Builds []*build.Result `json:"builds"`
-		}{results}); jerr != nil && err == nil {
-			err = jerr
-		}
+	return results, err
+}
+
+// buildDocument is --json's output. Error and ErrorKind say why the run
+// failed, also when it failed before any build; each failed build has its
+// own error too.
+type buildDocument struct {
+	Builds    []*build.Result `json:"builds"`
+	Error     string          `json:"error,omitempty"`
+	ErrorKind string          `json:"errorKind,omitempty"`
+}
+
+func writeBuildJSON(w io.Writer, results []*build.Result, err error) error {
+	doc := buildDocument{Builds: results}
+	if doc.Builds == nil {
+		doc.Builds = []*build.Result{}
 	}
-	return err
+	if err != nil {
+		doc.Error, doc.ErrorKind = err.Error(), status.KindOf(err).String()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 func printSummary(rep *ui.Reporter, r *build.Result) {

@@ -81,8 +81,7 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 		fmt.Fprintln(streams.Err, "Error: interrupted")
 		return status.ExitInterrupted
 	}
-	var quiet *silentError
-	if !errors.As(err, &quiet) {
+	if !silent(err) {
 		printError(streams.Err, err)
 	}
 	return status.ExitCode(err)
@@ -92,6 +91,28 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 type silentError struct{ error }
 
 func (s *silentError) Unwrap() error { return s.error }
+
+// silent reports whether err was said already: a silentError, or a
+// process's own exit status passed through (nixcross shell -- false) with
+// nothing else joined to it.
+func silent(err error) bool {
+	var quiet *silentError
+	if errors.As(err, &quiet) {
+		return true
+	}
+	switch e := err.(type) {
+	case *status.ExitStatus:
+		return true
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if !silent(inner) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
 
 func printError(w io.Writer, err error) {
 	msg := err.Error()

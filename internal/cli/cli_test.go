@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"net"
 	"os"
@@ -109,6 +111,61 @@ func TestUnreachableDaemon(t *testing.T) {
 	code, _, stderr := runCLI(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock", "DOCKER_CONFIG": t.TempDir()}, "build", dir)
 	if code != 3 || !strings.Contains(stderr, "cannot reach the Docker daemon at unix:///nonexistent/docker.sock (DOCKER_HOST)") || !strings.Contains(stderr, "Hint:") {
 		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+}
+
+// --json prints its document, with the error, also when the run fails
+// before any build.
+func TestJSONOnEarlyFailure(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+	env := map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock", "DOCKER_CONFIG": t.TempDir()}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		kind string
+	}{
+		{"no daemon", []string{"build", "--json", "-o", filepath.Join(dir, "result"), dir}, 3, "daemon"},
+		{"bad system", []string{"build", "--json", "--system", "arm-linux", dir}, 2, "usage"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := runCLI(t, env, c.args...)
+		var doc struct {
+			Builds    []json.RawMessage `json:"builds"`
+			Error     string            `json:"error"`
+			ErrorKind string            `json:"errorKind"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+			t.Fatalf("%s: stdout is not the JSON document: %v\n%q", c.name, err, stdout)
+		}
+		if code != c.code || doc.Builds == nil || len(doc.Builds) != 0 || doc.Error == "" || doc.ErrorKind != c.kind {
+			t.Errorf("%s: exit %d, document %+v; want exit %d, no builds, an error of kind %s", c.name, code, doc, c.code, c.kind)
+		}
+		if !strings.Contains(stderr, "Error: "+doc.Error) {
+			t.Errorf("%s: stderr %q does not carry the error", c.name, stderr)
+		}
+	}
+}
+
+// An exit status passed through (nixcross shell -- false) prints nothing;
+// joined to a real failure (the container could not be removed), the
+// failure is shown.
+func TestSilentExitStatus(t *testing.T) {
+	cases := []struct {
+		err    error
+		silent bool
+	}{
+		{&status.ExitStatus{Code: 1}, true},
+		{errors.Join(&status.ExitStatus{Code: 1}), true},
+		{&silentError{errors.New("reported in the summary")}, true},
+		{errors.Join(&status.ExitStatus{Code: 1}, errors.New("remove container: gone")), false},
+		{errors.New("plain"), false},
+	}
+	for _, c := range cases {
+		if got := silent(c.err); got != c.silent {
+			t.Errorf("silent(%v) = %v, want %v", c.err, got, c.silent)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -35,7 +36,6 @@ can run.`,
 
 func runDoctor(ctx context.Context, a *app) error {
 	out := a.streams.Out
-	var problems []string
 	ep, err := engine.Resolve(a.selection())
 	if err != nil {
 		return err
@@ -47,6 +47,54 @@ func runDoctor(ctx context.Context, a *app) error {
 		return err
 	}
 	defer eng.Close()
+	problems := writeDoctor(out, examine(ctx, eng))
+	if problems == 0 {
+		fmt.Fprintln(out, "ok: builds can run")
+		return nil
+	}
+	return status.Environment(fmt.Errorf("%d problem(s) found", problems), "fix the problems listed above, then run `nixcross doctor` again")
+}
+
+// doctorFacts is what doctor found out about a reachable daemon and this
+// machine; writeDoctor judges it.
+type doctorFacts struct {
+	eng *engine.Engine
+	// builder is the built-in image's tag; builderPresent whether it is
+	// built, basePresent whether its base image is there to build it.
+	builder        string
+	builderPresent bool
+	basePresent    bool
+	// emulation per system, or why it could not be checked.
+	emulation    []binfmt.Status
+	emulationErr error
+	volumes      []cache.Volume
+	volumesErr   error
+	// free bytes in wd, when known.
+	wd        string
+	free      int64
+	freeKnown bool
+}
+
+func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
+	f := doctorFacts{eng: eng, builder: engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)}
+	f.builderPresent = eng.HasImage(ctx, f.builder)
+	f.basePresent = !f.builderPresent && eng.HasImage(ctx, build.DefaultBase)
+	if f.builderPresent {
+		f.emulation, f.emulationErr = binfmtStatus(ctx, eng, f.builder)
+	}
+	f.volumes, f.volumesErr = cache.List(ctx, eng)
+	if wd, err := os.Getwd(); err == nil {
+		f.wd = wd
+		f.free, f.freeKnown = freeDisk(wd)
+	}
+	return f
+}
+
+// writeDoctor prints the report and returns how many problems it found:
+// each is printed where it is found and again, with its fix, at the end.
+func writeDoctor(out io.Writer, f doctorFacts) int {
+	var problems []string
+	eng := f.eng
 	mode := "rootful"
 	if eng.Rootless {
 		mode = "rootless"
@@ -60,61 +108,57 @@ func runDoctor(ctx context.Context, a *app) error {
 	} else {
 		fmt.Fprintf(out, "source transfer   copy (remote daemon)\n")
 	}
-	ref := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
-	image := ""
-	if eng.HasImage(ctx, ref) {
-		fmt.Fprintf(out, "builder image     %s present\n", ref)
-		image = ref
-	} else {
-		fmt.Fprintf(out, "builder image     %s not built yet (the first build builds it)\n", ref)
-		if !eng.HasImage(ctx, build.DefaultBase) {
-			problems = append(problems, "the base image "+build.DefaultBase+" is missing and may not be pullable: run scripts/provision.sh or `docker pull "+build.DefaultBase+"`")
-		}
+	switch {
+	case f.builderPresent:
+		fmt.Fprintf(out, "builder image     %s present\n", f.builder)
+	case f.basePresent:
+		fmt.Fprintf(out, "builder image     %s not built yet (the first build builds it)\n", f.builder)
+	default:
+		fmt.Fprintf(out, "builder image     %s not built yet, and its base %s is missing\n", f.builder, build.DefaultBase)
+		problems = append(problems, "the base image "+build.DefaultBase+" is missing and may not be pullable: run scripts/provision.sh or `docker pull "+build.DefaultBase+"`")
 	}
-	if image != "" {
-		statuses, err := binfmtStatus(ctx, eng, image)
-		if err != nil {
-			fmt.Fprintf(out, "emulation         unknown: %v\n", err)
-		} else {
-			for _, s := range statuses {
-				how := "no emulation registered now; builds register QEMU for themselves (`nixcross binfmt install` keeps it)"
-				switch {
-				case s.Runnable && (s.System == eng.System || s.Handler == binfmt.HandlerNative):
-					how = "native"
-				case s.Runnable:
-					how = "emulated by " + s.Handler
-				case s.Diagnosis.Kind != binfmt.NoHandler:
-					how = s.Diagnosis.Explanation + "; fix: " + s.Diagnosis.Hint
-				}
-				fmt.Fprintf(out, "  %-18s %s\n", s.System, how)
-			}
-		}
-	} else {
+	switch {
+	case !f.builderPresent:
 		fmt.Fprintf(out, "emulation         not checked (needs the builder image)\n")
+	case f.emulationErr != nil:
+		fmt.Fprintf(out, "emulation         unknown: %v\n", f.emulationErr)
+		problems = append(problems, "emulation could not be checked: "+f.emulationErr.Error())
+	default:
+		fmt.Fprintf(out, "emulation\n")
+		for _, s := range f.emulation {
+			how := "no emulation registered now; builds register QEMU for themselves (`nixcross binfmt install` keeps it)"
+			switch {
+			case s.Runnable && (s.System == eng.System || s.Handler == binfmt.HandlerNative):
+				how = "native"
+			case s.Runnable:
+				how = "emulated by " + s.Handler
+			case s.Diagnosis.Kind != binfmt.NoHandler:
+				how = s.Diagnosis.Explanation
+				problems = append(problems, s.System.String()+": "+s.Diagnosis.Explanation+"; fix: "+s.Diagnosis.Hint)
+			}
+			fmt.Fprintf(out, "  %-18s %s\n", s.System, how)
+		}
 	}
-	if vols, err := cache.List(ctx, eng); err == nil {
+	if f.volumesErr != nil {
+		fmt.Fprintf(out, "cache volumes     unknown: %v\n", f.volumesErr)
+		problems = append(problems, "the cache volumes could not be listed: "+f.volumesErr.Error())
+	} else {
 		var total int64
-		for _, v := range vols {
+		for _, v := range f.volumes {
 			if v.Size > 0 {
 				total += v.Size
 			}
 		}
-		fmt.Fprintf(out, "cache volumes     %d, %s\n", len(vols), ui.Bytes(total))
+		fmt.Fprintf(out, "cache volumes     %d, %s\n", len(f.volumes), ui.Bytes(total))
 	}
-	if wd, err := os.Getwd(); err == nil {
-		if free, ok := freeDisk(wd); ok {
-			fmt.Fprintf(out, "free disk here    %s (%s)\n", ui.Bytes(free), wd)
-			if free < 1<<30 {
-				problems = append(problems, "less than 1 GiB free where results are written; free some space or use -o elsewhere")
-			}
+	if f.freeKnown {
+		fmt.Fprintf(out, "free disk here    %s (%s)\n", ui.Bytes(f.free), f.wd)
+		if f.free < 1<<30 {
+			problems = append(problems, "less than 1 GiB free where results are written; free some space or use -o elsewhere")
 		}
-	}
-	if len(problems) == 0 {
-		fmt.Fprintln(out, "ok: builds can run")
-		return nil
 	}
 	for _, p := range problems {
 		fmt.Fprintf(out, "problem: %s\n", p)
 	}
-	return status.Environment(fmt.Errorf("%d problem(s) found", len(problems)), "")
+	return len(problems)
 }

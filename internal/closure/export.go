@@ -270,13 +270,17 @@ func (x *exporter) oneTar(src TarSource, it exportItem) error {
 	return x.publish(it, tmp, err)
 }
 
+// ErrHashMismatch is an exported path whose NAR does not hash to Nix's
+// narHash: it is never published.
+var ErrHashMismatch = errors.New("hash mismatch")
+
 // publish renames the path written as tmp into place if it was written
 // without error and its NAR hashed to narHash, and removes it otherwise.
 func (x *exporter) publish(it exportItem, tmp hoststore.Temp, err error) error {
 	p := it.info.Path
 	if err == nil {
 		if got := (narHash{digest: x.meter.h.Sum(nil)}); !bytes.Equal(got.digest, it.hash.digest) {
-			err = fmt.Errorf("hash mismatch: the NAR hashes to %s, Nix recorded %s", got, it.hash)
+			err = fmt.Errorf("%w: the NAR hashes to %s, Nix recorded %s", ErrHashMismatch, got, it.hash)
 		}
 	}
 	if err != nil {

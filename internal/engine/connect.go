@@ -46,7 +46,7 @@ func Connect(ctx context.Context, sel Selection) (*Engine, error) {
 	if err != nil {
 		return nil, status.Environment(fmt.Errorf("docker client for %s: %w", ep.Host, err), "")
 	}
-	e, err := probeDaemon(ctx, cli, ep)
+	e, err := probeDaemon(ctx, &watchedAPI{API: cli, host: ep.Host}, ep)
 	if err != nil {
 		cli.Close()
 		return nil, err
@@ -97,13 +97,17 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 func unreachable(ep Endpoint, err error) error {
 	hint := "start Docker (Docker Desktop, Colima, `sudo systemctl start docker`), or point nixcross at another daemon with --host/DOCKER_HOST or --context"
 	msg := err.Error()
+	var de *DaemonError
+	if errors.As(err, &de) {
+		msg = de.Err.Error() // the endpoint is named below
+	}
 	switch {
 	case strings.Contains(msg, "permission denied"):
 		hint = "add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again) or use rootless Docker"
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer within %s", pingTimeout)
 	}
-	return status.Environment(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
+	return status.Daemon(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
 }
 
 // Close releases the client.

@@ -199,11 +199,14 @@ func (e Endpoint) clientOptions() ([]client.Opt, error) {
 			return nil, err
 		}
 		// The host is a placeholder: every connection goes through ssh.
-		return []client.Opt{client.WithHost("http://docker.example.com"), client.WithDialContext(dial)}, nil
+		return []client.Opt{client.WithHost("http://docker.example.com"), client.WithDialContext(watchDaemon(e.Host, dial))}, nil
 	default:
 		return nil, fmt.Errorf("unsupported scheme %q (use unix://, tcp://, ssh:// or npipe://)", u.Scheme)
 	}
 	opts := []client.Opt{client.WithHost(e.Host)}
+	if dial, ok := endpointDialer(u); ok {
+		opts = append(opts, client.WithDialContext(watchDaemon(e.Host, dial)))
+	}
 	if e.UseTLS {
 		opts = append(opts, client.WithTLSClientConfig(e.CAFile, e.CertFile, e.KeyFile))
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nixcross/nixcross/internal/shell"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -172,22 +173,18 @@ func PushScript(p Push) []string {
 		if p.Closure {
 			rec = "--recursive "
 		}
-		script += fmt.Sprintf("nix store sign %s--key-file %s \"$@\"\n", rec, shellQuote(p.KeyFile))
+		script += fmt.Sprintf("nix store sign %s--key-file %s \"$@\"\n", rec, shell.Quote(p.KeyFile))
 	}
 	// nix copy pushes closures unless told otherwise.
 	rec := "--no-recursive "
 	if p.Closure {
 		rec = ""
 	}
-	script += fmt.Sprintf("nix copy %s--to %s \"$@\"\n", rec, shellQuote(p.URL))
+	script += fmt.Sprintf("nix copy %s--to %s \"$@\"\n", rec, shell.Quote(p.URL))
 	if p.ChownDir != "" {
-		script += fmt.Sprintf("chown -R %s %s\n", shellQuote(p.ChownTo), shellQuote(p.ChownDir))
+		script += fmt.Sprintf("chown -R %s %s\n", shell.Quote(p.ChownTo), shell.Quote(p.ChownDir))
 	}
 	return append([]string{"sh", "-c", script, "nix-push"}, p.Paths...)
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // DumpCommand streams the NAR serialisation of each path, concatenated.

@@ -23,6 +23,9 @@ type Reporter struct {
 	// barLine is the width of a transient line currently drawn, to clear it.
 	barLine int
 	now     func() time.Time
+	// newTicker paces the spinner; tests drive it by hand. stop is called
+	// when the spinner exits.
+	newTicker func(d time.Duration) (ticks <-chan time.Time, stop func())
 	// Phases in progress, newest last, for the terminal spinner; bars
 	// counts progress bars drawing their own line.
 	active   []*activePhase
@@ -41,8 +44,10 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 // until no phase is active. Logs and results print above it (every
 // writer clears the transient line first).
 func (r *Reporter) spin() {
+	ticks, stop := r.newTicker(100 * time.Millisecond)
+	defer stop()
 	for i := 0; ; i++ {
-		time.Sleep(100 * time.Millisecond)
+		<-ticks
 		r.mu.Lock()
 		if len(r.active) == 0 {
 			r.spinning = false
@@ -78,7 +83,12 @@ func New(w io.Writer, o Options) *Reporter {
 	if width <= 0 {
 		width = 80
 	}
-	return &Reporter{w: w, tty: o.TTY, color: o.TTY && !o.NoColor, width: width, quiet: o.Quiet, now: time.Now}
+	return &Reporter{w: w, tty: o.TTY, color: o.TTY && !o.NoColor, width: width, quiet: o.Quiet, now: time.Now, newTicker: realTicker}
+}
+
+func realTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // Quiet reports whether only errors are shown.

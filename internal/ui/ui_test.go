@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -99,16 +100,38 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// The spinner is driven tick by tick: an unbuffered channel stands in for
+// the ticker. A send returns once the spinner has taken the tick, so the
+// next send returns once it has finished drawing that tick's frame. The
+// ticker's stop tells the test the spinner goroutine has returned.
 func TestTerminalSpinner(t *testing.T) {
 	var buf syncBuffer
 	r := New(&buf, Options{TTY: true, Width: 80})
+	r.now = fixedClock()
+	ticks := make(chan time.Time)
+	stopped := make(chan struct{})
+	r.newTicker = func(time.Duration) (<-chan time.Time, func()) {
+		return ticks, func() { close(stopped) }
+	}
 	done := r.Phase("", "image")
-	time.Sleep(350 * time.Millisecond)
+	for range 3 { // frames 0 and 1 drawn
+		ticks <- time.Time{}
+	}
+	if out := buf.String(); !strings.Contains(out, spinnerFrames[0]+" image") || !strings.Contains(out, spinnerFrames[1]+" image") {
+		t.Fatalf("want spinner frames 0 and 1, got %q", out)
+	}
 	done(nil)
-	time.Sleep(150 * time.Millisecond) // the spinner notices and stops
+	for stopping := true; stopping; { // the spinner sees no phase and stops
+		select {
+		case ticks <- time.Time{}:
+		case <-stopped:
+			stopping = false
+		}
+	}
 	out := buf.String()
-	if !strings.Contains(out, spinnerFrames[0]+" image") || !strings.Contains(out, "image \x1b[32mdone\x1b[0m") {
-		t.Fatalf("spinner output %q", out)
+	m := regexp.MustCompile(`(?s)(?:^|\r)([^\r]*)\r( +)\rimage \x1b\[32mdone\x1b\[0m \([0-9.]+m?s\)\n$`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(m[1], " image ") || len(m[2]) != len(m[1]) {
+		t.Fatalf("the last frame is not cleared before the done line: %q", out)
 	}
 	r.mu.Lock()
 	spinning := r.spinning

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nixcross/nixcross/internal/binfmt"
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+// Every problem doctor prints is counted, and only a report without one
+// says builds can run.
+func TestDoctorCountsEveryProblem(t *testing.T) {
+	x86 := system.System{Arch: "x86_64", OS: "linux"}
+	aarch64 := system.System{Arch: "aarch64", OS: "linux"}
+	riscv := system.System{Arch: "riscv64", OS: "linux"}
+	healthy := func() doctorFacts {
+		return doctorFacts{
+			eng:            &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock"}, System: x86, OSType: "linux", Version: "27.0"},
+			builder:        "nixcross-builder:test",
+			builderPresent: true,
+			emulation: []binfmt.Status{
+				{System: x86, Runnable: true, Handler: binfmt.HandlerNative},
+				{System: aarch64, Runnable: true, Handler: "nixcross-aarch64"},
+				{System: riscv, Diagnosis: binfmt.Diagnosis{Kind: binfmt.NoHandler}},
+			},
+			volumes:   []cache.Volume{{Name: "nixcross-store-1", Size: 1 << 20}},
+			wd:        "/work",
+			free:      10 << 30,
+			freeKnown: true,
+		}
+	}
+	cases := []struct {
+		name   string
+		change func(*doctorFacts)
+		want   []string // problems, in order
+	}{
+		{"healthy", func(*doctorFacts) {}, nil},
+		{"windows containers", func(f *doctorFacts) { f.eng.OSType = "windows" }, []string{"the daemon runs windows containers"}},
+		{"no builder, no base", func(f *doctorFacts) { f.builderPresent = false }, []string{"the base image " + build.DefaultBase + " is missing"}},
+		{"no builder yet, base present", func(f *doctorFacts) { f.builderPresent, f.basePresent = false, true }, nil},
+		{"emulation unknown", func(f *doctorFacts) { f.emulationErr = errors.New("probe container: refused") }, []string{"emulation could not be checked: probe container: refused"}},
+		{"broken handler", func(f *doctorFacts) {
+			f.emulation[2].Diagnosis = binfmt.Diagnosis{Kind: binfmt.NoInterpreter, Explanation: "the handler's QEMU is missing", Hint: "nixcross binfmt install"}
+		}, []string{"riscv64-linux: the handler's QEMU is missing; fix: nixcross binfmt install"}},
+		{"cache listing failed", func(f *doctorFacts) { f.volumes, f.volumesErr = nil, errors.New("list volumes: refused") }, []string{"the cache volumes could not be listed: list volumes: refused"}},
+		{"disk full", func(f *doctorFacts) { f.free = 1 << 20 }, []string{"less than 1 GiB free"}},
+		{"three at once", func(f *doctorFacts) {
+			f.eng.OSType = "windows"
+			f.volumesErr = errors.New("gone")
+			f.free = 0
+		}, []string{"windows containers", "cache volumes could not be listed: gone", "less than 1 GiB"}},
+	}
+	for _, c := range cases {
+		f := healthy()
+		eng := *f.eng
+		f.eng = &eng
+		c.change(&f)
+		var out bytes.Buffer
+		n := writeDoctor(&out, f)
+		var printed []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if p, ok := strings.CutPrefix(line, "problem: "); ok {
+				printed = append(printed, p)
+			}
+		}
+		if n != len(c.want) || len(printed) != len(c.want) {
+			t.Errorf("%s: %d problems counted, %d printed, want %d:\n%s", c.name, n, len(printed), len(c.want), out.String())
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(printed[i], w) {
+				t.Errorf("%s: problem %d is %q, want it to mention %q", c.name, i, printed[i], w)
+			}
+		}
+	}
+	var out bytes.Buffer
+	f := healthy()
+	f.volumesErr = errors.New("list volumes: refused")
+	writeDoctor(&out, f)
+	if !strings.Contains(out.String(), "cache volumes     unknown: list volumes: refused") {
+		t.Errorf("the cache listing error is not shown:\n%s", out.String())
+	}
+}
