@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 )
@@ -36,10 +37,11 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		keyFile = signKeyPath
 	}
 	n, size := pushSet(req.PushWhat, b)
+	local := r.Engine.Endpoint.Local()
 	for i, st := range req.Push {
 		p := nix.Push{URL: st.inContainer(i, pushMount), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
 		// Rootless Docker's root already is the user on the host.
-		if st.HostDir != "" && r.CacheOwner != nil && !r.Engine.Rootless {
+		if st.HostDir != "" && local && r.CacheOwner != nil && !r.Engine.Rootless {
 			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
@@ -61,9 +63,28 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			}
 			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
 		}
+		if st.HostDir != "" && !local {
+			if err := r.fetchCache(ctx, j, c, pushMount(i), st.HostDir); err != nil {
+				return status.Environment(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix wrote the cache in the build container, and copying it out failed", res.Link))
+			}
+		}
 		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
 	}
 	return nil
+}
+
+// fetchCache copies the binary cache Nix wrote at dir in the build
+// container (a remote daemon cannot bind-mount the host's directory) into
+// hostDir, owned by the user sudo names.
+func (r *Runner) fetchCache(ctx context.Context, j job, c *buildContainer, dir, hostDir string) error {
+	done := r.UI.LoggedPhase(j.prefix, "copy the cache to "+hostDir)
+	tar, err := r.Engine.Archive(ctx, c.id, dir)
+	if err == nil {
+		_, err = hoststore.ExtractCache(tar, hostDir, r.CacheOwner)
+		tar.Close()
+	}
+	done(err)
+	return err
 }
 
 // pushSet sizes what --push-what pushes: the outputs alone, or with

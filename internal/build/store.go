@@ -68,11 +68,13 @@ func (s Store) inContainer(i int, mountAt func(int) string) string {
 }
 
 // storeMounts bind-mounts the request's host binary caches into the build
-// container: the push targets writable, the substituters read-only.
-func storeMounts(req Request) []mount.Mount {
+// container: the push targets writable, the substituters read-only. A
+// remote daemon (local false) cannot: Nix writes a file:// push into the
+// container, and the push stage copies it out through the API.
+func storeMounts(req Request, local bool) []mount.Mount {
 	var ms []mount.Mount
 	for i, s := range req.Push {
-		if s.HostDir != "" {
+		if s.HostDir != "" && local {
 			ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: s.HostDir, Target: pushMount(i)})
 		}
 	}
@@ -94,9 +96,9 @@ func substituterURLs(req Request) []string {
 	return urls
 }
 
-// hasHostStore says whether any store is a directory on the host.
-func hasHostStore(req Request) bool {
-	for _, s := range append(append([]Store{}, req.Push...), req.Substituters...) {
+// hasHostSubstituter says whether a --substituter is a directory on the host.
+func hasHostSubstituter(req Request) bool {
+	for _, s := range req.Substituters {
 		if s.HostDir != "" {
 			return true
 		}
