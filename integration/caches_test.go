@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -24,9 +25,10 @@ type jsonPushed struct {
 			Paths int `json:"paths"`
 		} `json:"closure"`
 		Pushed []struct {
-			Store string `json:"store"`
-			Paths int    `json:"paths"`
-			Bytes int64  `json:"bytes"`
+			Store  string `json:"store"`
+			Paths  int    `json:"paths"`
+			Bytes  int64  `json:"bytes"`
+			Copied int    `json:"copied"`
 		} `json:"pushed"`
 	} `json:"builds"`
 }
@@ -246,8 +248,15 @@ func TestToCacheHostNix(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("build --to-cache: exit %d", r.code)
 	}
-	b := parseBuilds(t, r.stdout)[0]
+	var doc jsonPushed
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	b := doc.Builds[0]
 	out := b.Outputs[0]
+	if p := b.Pushed; len(p) != 1 || p[0].Copied != b.Closure.Paths {
+		t.Fatalf("pushed %+v into a new cache, want all %d paths copied", p, b.Closure.Paths)
+	}
 
 	// copyInto copies out from cache into a fresh chroot store that trusts
 	// key only; require-sigs is Nix's default and stays on.
@@ -320,6 +329,13 @@ func TestToCacheHostNix(t *testing.T) {
 	if _, log, err := copyInto(unsigned, pub); err == nil || !refusedUnsigned(log) {
 		t.Fatalf("copy of an unsigned cache: %v, want a refusal\n%s", err, log)
 	}
+
+	// Pushing again: the cache has every path, Nix copies none.
+	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "aarch64-linux",
+		"--sign-key", sec, "--to-cache", toCache}, offline...)...)
+	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("(0 copied, %d already there)", b.Closure.Paths)) {
+		t.Fatalf("second push: exit %d, want a summary saying every path was already there", r.code)
+	}
 }
 
 // TestRemoteToCache: with a daemon over tcp:// that cannot see the
@@ -337,7 +353,7 @@ func TestRemoteToCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := doc.Builds[0]
-	if len(b.Pushed) != 1 || !strings.HasSuffix(b.Pushed[0].Store, "/cache") || b.Pushed[0].Paths != b.Closure.Paths {
+	if len(b.Pushed) != 1 || !strings.HasSuffix(b.Pushed[0].Store, "/cache") || b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[0].Copied != b.Closure.Paths {
 		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
 	}
 	cache := filepath.Join(r.out, "cache")

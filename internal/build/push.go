@@ -1,15 +1,19 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 // signKeyPath is where --sign-key lives in the build container, for this
@@ -46,7 +50,9 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
 		logw := r.UI.Lines(j.prefix, true)
-		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
+		watch := newCopyWatch(logw, b.closure, r.UI.Progress(j.prefix+"push", size))
+		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: watch})
+		watch.done()
 		logw.Flush()
 		done(err)
 		if err != nil {
@@ -68,7 +74,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 				return status.Environment(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix wrote the cache in the build container, and copying it out failed", res.Link))
 			}
 		}
-		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
+		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size, Copied: min(watch.copied, n)})
 	}
 	return nil
 }
@@ -86,6 +92,51 @@ func (r *Runner) fetchCache(ctx context.Context, j job, c *buildContainer, dir, 
 	done(err)
 	return err
 }
+
+// copyWatch follows Nix's log of a `nix copy` on its way to the log
+// writer: each "copying path 'P'" line starts a path, so the paths before
+// it are done; it moves the progress bar by their NAR sizes and counts
+// the paths Nix copied (the others the store already had).
+type copyWatch struct {
+	w       io.Writer
+	buf     []byte
+	sizes   map[string]int64
+	bar     *ui.Bar
+	current string // the path being copied
+	bytes   int64  // NAR bytes of the paths done
+	copied  int
+}
+
+func newCopyWatch(w io.Writer, c closure.Closure, bar *ui.Bar) *copyWatch {
+	sizes := make(map[string]int64, len(c))
+	for _, p := range c {
+		sizes[p.Path] = p.NarSize
+	}
+	return &copyWatch{w: w, sizes: sizes, bar: bar}
+}
+
+func (cw *copyWatch) Write(p []byte) (int, error) {
+	cw.buf = append(cw.buf, p...)
+	for {
+		i := bytes.IndexByte(cw.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimSpace(string(cw.buf[:i]))
+		cw.buf = cw.buf[i+1:]
+		if rest, ok := strings.CutPrefix(line, "copying path '"); ok {
+			path, _, _ := strings.Cut(rest, "'")
+			cw.bytes += cw.sizes[cw.current]
+			cw.current = path
+			cw.copied++
+			cw.bar.Set(cw.bytes)
+		}
+	}
+	return cw.w.Write(p)
+}
+
+// done removes the bar once Nix has finished.
+func (cw *copyWatch) done() { cw.bar.Done() }
 
 // pushSet sizes what --push-what pushes: the outputs alone, or with
 // their closure as the build reported it (Nix copies the closure of the

@@ -14,9 +14,11 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 func store(t *testing.T, url string) Store {
@@ -56,6 +58,13 @@ func TestPush(t *testing.T) {
 	req := request(t, out)
 	req.Push = []Store{store(t, "file://"+cacheDir+"?compression=zstd"), store(t, "ssh-ng://me@box")}
 	req.PushWhat, req.SignKey, req.BuildersSSHKey = PushClosure, key, key
+	// Nix copies the path to the directory; the server already has it.
+	d.push = func(c *fakeContainer, cmd []string) (string, int) {
+		if strings.Contains(cmd[2], "file://") {
+			return "copying 1 paths...\ncopying path '" + storePath + "' to 'file:///run/nixcross/push/0'...\n", 0
+		}
+		return "", 0
+	}
 	results, err := r.Run(context.Background(), req, localFlake(flake))
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +90,7 @@ func TestPush(t *testing.T) {
 		}
 	}
 	narSize := int64(len(d.nar))
-	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}
+	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize, Copied: 1}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}
 	if !slices.Equal(results[0].Pushed, want) {
 		t.Errorf("pushed %+v, want %+v", results[0].Pushed, want)
 	}
@@ -143,6 +152,27 @@ func TestSubstituters(t *testing.T) {
 	}
 	if !strings.Contains(build, "--option extra-substituters file:///run/nixcross/substituters/0 https://cache.example.org --option extra-trusted-public-keys k:AAAA") {
 		t.Errorf("build command %s", build)
+	}
+}
+
+// TestCopyWatch: Nix's "copying path" lines, however the stream is cut,
+// count the paths copied and move the bar by the NAR bytes of those done;
+// every byte reaches the log.
+func TestCopyWatch(t *testing.T) {
+	const a, b = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a", "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-b"
+	log := "copying 2 paths...\ncopying path '" + a + "' to 'file:///c'...\ncopying path '" + b + "' to 'file:///c'...\n"
+	for _, cut := range []int{1, 7, len(log)} {
+		var out bytes.Buffer
+		cw := newCopyWatch(&out, closure.Closure{{Path: a, NarSize: 10}, {Path: b, NarSize: 20}}, ui.New(io.Discard, ui.Options{}).Progress("push", 30))
+		for rest := log; rest != ""; {
+			n := min(cut, len(rest))
+			cw.Write([]byte(rest[:n]))
+			rest = rest[n:]
+		}
+		cw.done()
+		if cw.copied != 2 || cw.bytes != 10 || cw.current != b || out.String() != log {
+			t.Errorf("cut %d: copied %d, %d bytes done, current %s, log %q", cut, cw.copied, cw.bytes, cw.current, out.String())
+		}
 	}
 }
 
