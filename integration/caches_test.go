@@ -19,18 +19,44 @@ import (
 )
 
 type jsonPushed struct {
-	Builds []struct {
-		Outputs []string `json:"outputs"`
-		Closure struct {
-			Paths int `json:"paths"`
-		} `json:"closure"`
-		Pushed []struct {
-			Store  string `json:"store"`
-			Paths  int    `json:"paths"`
-			Bytes  int64  `json:"bytes"`
-			Copied int    `json:"copied"`
-		} `json:"pushed"`
-	} `json:"builds"`
+	Builds []pushedResult `json:"builds"`
+}
+
+type pushedResult struct {
+	Outputs []string `json:"outputs"`
+	Closure struct {
+		Paths int `json:"paths"`
+	} `json:"closure"`
+	Pushed []struct {
+		Store  string `json:"store"`
+		Paths  int    `json:"paths"`
+		Bytes  int64  `json:"bytes"`
+		Copied int    `json:"copied"`
+	} `json:"pushed"`
+}
+
+// pushedBuild is the one build of a --json document, with what it pushed.
+func pushedBuild(t *testing.T, stdout string) pushedResult {
+	t.Helper()
+	var doc jsonPushed
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not the JSON document: %v\n%s", err, stdout)
+	}
+	if len(doc.Builds) != 1 {
+		t.Fatalf("%d builds in the JSON document, want 1", len(doc.Builds))
+	}
+	return doc.Builds[0]
+}
+
+// ownedBy fails t for each entry under dir that uid does not own.
+func ownedBy(t *testing.T, dir string, uid int) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
+			t.Errorf("%s belongs to uid %d, want the sudo user %d", p, fi.Sys().(*syscall.Stat_t).Uid, uid)
+		}
+		return nil
+	})
 }
 
 // keyPair makes a signing key with `nixcross key generate` in dir and
@@ -64,11 +90,7 @@ func TestPushAndSubstitute(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("push build: exit %d", r.code)
 	}
-	var doc jsonPushed
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
-	b := doc.Builds[0]
+	b := pushedBuild(t, r.stdout)
 	if len(b.Pushed) != 2 || b.Pushed[0].Store != "file://"+cache || b.Pushed[1].Store != "file://"+toCache ||
 		b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[1].Paths != b.Closure.Paths || b.Pushed[0].Bytes <= 0 {
 		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
@@ -94,12 +116,7 @@ func TestPushAndSubstitute(t *testing.T) {
 			t.Errorf("%s is not signed by the key:\n%s", n, info)
 		}
 	}
-	filepath.Walk(cache, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
-			t.Errorf("%s belongs to uid %d, want the sudo user %d", p, fi.Sys().(*syscall.Stat_t).Uid, uid)
-		}
-		return nil
-	})
+	ownedBy(t, cache, uid)
 	hashes := nixPathInfo(t, b.Outputs)
 
 	// An empty store, no building allowed: everything must come from the cache.
@@ -248,11 +265,7 @@ func TestToCacheHostNix(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("build --to-cache: exit %d", r.code)
 	}
-	var doc jsonPushed
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
-	b := doc.Builds[0]
+	b := pushedBuild(t, r.stdout)
 	out := b.Outputs[0]
 	if p := b.Pushed; len(p) != 1 || p[0].Copied != b.Closure.Paths {
 		t.Fatalf("pushed %+v into a new cache, want all %d paths copied", p, b.Closure.Paths)
@@ -348,11 +361,7 @@ func TestRemoteToCache(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	var doc jsonPushed
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
-	b := doc.Builds[0]
+	b := pushedBuild(t, r.stdout)
 	if len(b.Pushed) != 1 || !strings.HasSuffix(b.Pushed[0].Store, "/cache") || b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[0].Copied != b.Closure.Paths {
 		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
 	}
@@ -366,12 +375,7 @@ func TestRemoteToCache(t *testing.T) {
 	if nars, _ := filepath.Glob(filepath.Join(cache, "nar", "*.nar*")); len(nars) != b.Closure.Paths {
 		t.Errorf("%d NARs, the closure has %d paths", len(nars), b.Closure.Paths)
 	}
-	filepath.Walk(cache, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
-			t.Errorf("%s belongs to uid %d, want the sudo user %d", p, fi.Sys().(*syscall.Stat_t).Uid, uid)
-		}
-		return nil
-	})
+	ownedBy(t, cache, uid)
 	// The daemon really could not have mounted the directory.
 	if entries, err := os.ReadDir(r.dir); err != nil || len(entries) != 0 {
 		t.Fatalf("%s is visible outside the namespace (%d entries, %v): the test proves nothing", r.dir, len(entries), err)
