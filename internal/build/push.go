@@ -1,10 +1,8 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -50,10 +48,11 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
 		logw := r.UI.Lines(j.prefix, true)
-		watch := newCopyWatch(logw, b.closure, r.UI.Progress(j.prefix+"push", size))
-		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: watch})
-		watch.done()
+		watch := newCopyWatch(b.closure, r.UI.Progress(j.prefix+"push", size))
+		logw.OnLine = watch.line
+		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
 		logw.Flush()
+		watch.done()
 		done(err)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -93,13 +92,11 @@ func (r *Runner) fetchCache(ctx context.Context, j job, c *buildContainer, dir, 
 	return err
 }
 
-// copyWatch follows Nix's log of a `nix copy` on its way to the log
-// writer: each "copying path 'P'" line starts a path, so the paths before
-// it are done; it moves the progress bar by their NAR sizes and counts
-// the paths Nix copied (the others the store already had).
+// copyWatch follows Nix's log of a `nix copy`: each "copying path 'P'"
+// line starts a path, so the paths before it are done; it moves the
+// progress bar by their NAR sizes and counts the paths Nix copied (the
+// others the store already had).
 type copyWatch struct {
-	w       io.Writer
-	buf     []byte
 	sizes   map[string]int64
 	bar     *ui.Bar
 	current string // the path being copied
@@ -107,32 +104,25 @@ type copyWatch struct {
 	copied  int
 }
 
-func newCopyWatch(w io.Writer, c closure.Closure, bar *ui.Bar) *copyWatch {
+func newCopyWatch(c closure.Closure, bar *ui.Bar) *copyWatch {
 	sizes := make(map[string]int64, len(c))
 	for _, p := range c {
 		sizes[p.Path] = p.NarSize
 	}
-	return &copyWatch{w: w, sizes: sizes, bar: bar}
+	return &copyWatch{sizes: sizes, bar: bar}
 }
 
-func (cw *copyWatch) Write(p []byte) (int, error) {
-	cw.buf = append(cw.buf, p...)
-	for {
-		i := bytes.IndexByte(cw.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := strings.TrimSpace(string(cw.buf[:i]))
-		cw.buf = cw.buf[i+1:]
-		if rest, ok := strings.CutPrefix(line, "copying path '"); ok {
-			path, _, _ := strings.Cut(rest, "'")
-			cw.bytes += cw.sizes[cw.current]
-			cw.current = path
-			cw.copied++
-			cw.bar.Set(cw.bytes)
-		}
+// line reads one line of Nix's log.
+func (cw *copyWatch) line(s string) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(s), "copying path '")
+	if !ok {
+		return
 	}
-	return cw.w.Write(p)
+	path, _, _ := strings.Cut(rest, "'")
+	cw.bytes += cw.sizes[cw.current]
+	cw.current = path
+	cw.copied++
+	cw.bar.Set(cw.bytes)
 }
 
 // done removes the bar once Nix has finished.

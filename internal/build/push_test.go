@@ -157,18 +157,21 @@ func TestSubstituters(t *testing.T) {
 
 // TestCopyWatch: Nix's "copying path" lines, however the stream is cut,
 // count the paths copied and move the bar by the NAR bytes of those done;
-// every byte reaches the log.
+// every line still reaches the log.
 func TestCopyWatch(t *testing.T) {
 	const a, b = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a", "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-b"
 	log := "copying 2 paths...\ncopying path '" + a + "' to 'file:///c'...\ncopying path '" + b + "' to 'file:///c'...\n"
 	for _, cut := range []int{1, 7, len(log)} {
 		var out bytes.Buffer
-		cw := newCopyWatch(&out, closure.Closure{{Path: a, NarSize: 10}, {Path: b, NarSize: 20}}, ui.New(io.Discard, ui.Options{}).Progress("push", 30))
+		logw := ui.New(&out, ui.Options{}).Lines("", true)
+		cw := newCopyWatch(closure.Closure{{Path: a, NarSize: 10}, {Path: b, NarSize: 20}}, (*ui.Reporter)(nil).Progress("push", 30))
+		logw.OnLine = cw.line
 		for rest := log; rest != ""; {
 			n := min(cut, len(rest))
-			cw.Write([]byte(rest[:n]))
+			logw.Write([]byte(rest[:n]))
 			rest = rest[n:]
 		}
+		logw.Flush()
 		cw.done()
 		if cw.copied != 2 || cw.bytes != 10 || cw.current != b || out.String() != log {
 			t.Errorf("cut %d: copied %d, %d bytes done, current %s, log %q", cut, cw.copied, cw.bytes, cw.current, out.String())
