@@ -40,8 +40,12 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 	}
 	n, size := pushSet(req.PushWhat, b)
 	local := r.Engine.Endpoint.Local()
+	pushDir := pushMount
+	if !local {
+		pushDir = pushCopyDir
+	}
 	for i, st := range req.Push {
-		p := nix.Push{URL: st.inContainer(i, pushMount), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
+		p := nix.Push{URL: st.inContainer(i, pushDir), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
 		// Rootless Docker's root already is the user on the host.
 		if st.HostDir != "" && local && r.CacheOwner != nil && !r.Engine.Rootless {
 			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
@@ -69,7 +73,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
 		}
 		if st.HostDir != "" && !local {
-			if err := r.fetchCache(ctx, j, c, pushMount(i), st.HostDir); err != nil {
+			if err := r.fetchCache(ctx, j, c, pushDir(i), st.HostDir); err != nil {
 				return status.Environment(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix wrote the cache in the build container, and copying it out failed", res.Link))
 			}
 		}

@@ -209,10 +209,10 @@ func TestPushFileRemote(t *testing.T) {
 		t.Errorf("a remote daemon was asked to bind-mount: %v", c.mounts)
 	}
 	scripts := pushScripts(c)
-	if len(scripts) != 1 || !strings.Contains(scripts[0], "--to 'file:///run/nixcross/push/0'") || strings.Contains(scripts[0], "chown") {
+	if len(scripts) != 1 || !strings.Contains(scripts[0], "--to 'file:///var/cache/nixcross/push/0'") || strings.Contains(scripts[0], "chown") {
 		t.Fatalf("push scripts:\n%s", strings.Join(scripts, "\n---\n"))
 	}
-	if !slices.Equal(archived, []string{"/run/nixcross/push/0"}) {
+	if !slices.Equal(archived, []string{"/var/cache/nixcross/push/0"}) {
 		t.Errorf("copied out %v, want the push directory", archived)
 	}
 	if b, err := os.ReadFile(filepath.Join(cacheDir, "nar", "abc.nar.xz")); err != nil || string(b) != "nar" {

@@ -58,6 +58,12 @@ const (
 func pushMount(i int) string        { return fmt.Sprintf("%s/%d", pushMountDir, i) }
 func substituterMount(i int) string { return fmt.Sprintf("%s/%d", substituterMountDir, i) }
 
+// pushCopyDir is where Nix writes a file:// push when the daemon is
+// remote and nothing is mounted: on the container's own file system, which
+// the archive API reads (not under the secrets tmpfs at /run/nixcross,
+// which it cannot see and which is too small for a cache).
+func pushCopyDir(i int) string { return fmt.Sprintf("/var/cache/nixcross/push/%d", i) }
+
 // inContainer is the URL Nix in the build container uses for s, the i-th
 // of its kind mounted at mountAt(i).
 func (s Store) inContainer(i int, mountAt func(int) string) string {
