@@ -74,6 +74,12 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		}
 		if st.HostDir != "" && !local {
 			if err := r.fetchCache(ctx, j, c, pushDir(i), st.HostDir); err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				if status.KindOf(err) == status.KindDaemon {
+					return fmt.Errorf("push to %s: %w", st.URL, err)
+				}
 				return status.Environment(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix wrote the cache in the build container, and copying it out failed", res.Link))
 			}
 		}
