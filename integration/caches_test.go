@@ -5,26 +5,58 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nix-community/go-nix/pkg/nixhash"
 )
 
 type jsonPushed struct {
-	Builds []struct {
-		Outputs []string `json:"outputs"`
-		Closure struct {
-			Paths int `json:"paths"`
-		} `json:"closure"`
-		Pushed []struct {
-			Store string `json:"store"`
-			Paths int    `json:"paths"`
-			Bytes int64  `json:"bytes"`
-		} `json:"pushed"`
-	} `json:"builds"`
+	Builds []pushedResult `json:"builds"`
+}
+
+type pushedResult struct {
+	Outputs []string `json:"outputs"`
+	Closure struct {
+		Paths int `json:"paths"`
+	} `json:"closure"`
+	Pushed []struct {
+		Store  string `json:"store"`
+		Paths  int    `json:"paths"`
+		Bytes  int64  `json:"bytes"`
+		Copied int    `json:"copied"`
+	} `json:"pushed"`
+}
+
+// pushedBuild is the one build of a --json document, with what it pushed.
+func pushedBuild(t *testing.T, stdout string) pushedResult {
+	t.Helper()
+	var doc jsonPushed
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not the JSON document: %v\n%s", err, stdout)
+	}
+	if len(doc.Builds) != 1 {
+		t.Fatalf("%d builds in the JSON document, want 1", len(doc.Builds))
+	}
+	return doc.Builds[0]
+}
+
+// ownedBy fails t for each entry under dir that uid does not own.
+func ownedBy(t *testing.T, dir string, uid int) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
+			t.Errorf("%s belongs to uid %d, want the sudo user %d", p, fi.Sys().(*syscall.Stat_t).Uid, uid)
+		}
+		return nil
+	})
 }
 
 // keyPair makes a signing key with `nixcross key generate` in dir and
@@ -58,11 +90,7 @@ func TestPushAndSubstitute(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("push build: exit %d", r.code)
 	}
-	var doc jsonPushed
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
-	b := doc.Builds[0]
+	b := pushedBuild(t, r.stdout)
 	if len(b.Pushed) != 2 || b.Pushed[0].Store != "file://"+cache || b.Pushed[1].Store != "file://"+toCache ||
 		b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[1].Paths != b.Closure.Paths || b.Pushed[0].Bytes <= 0 {
 		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
@@ -88,12 +116,7 @@ func TestPushAndSubstitute(t *testing.T) {
 			t.Errorf("%s is not signed by the key:\n%s", n, info)
 		}
 	}
-	filepath.Walk(cache, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
-			t.Errorf("%s belongs to uid %d, want the sudo user %d", p, fi.Sys().(*syscall.Stat_t).Uid, uid)
-		}
-		return nil
-	})
+	ownedBy(t, cache, uid)
 	hashes := nixPathInfo(t, b.Outputs)
 
 	// An empty store, no building allowed: everything must come from the cache.
@@ -184,4 +207,177 @@ func secretOf(t *testing.T, file string) string {
 	}
 	_, secret, _ := strings.Cut(strings.TrimSpace(string(b)), ":")
 	return secret
+}
+
+// hostNix runs the host's Nix (Debian's nix-bin, installed by
+// scripts/provision.sh) with nix-command on and a HOME of its own, so no
+// user configuration or narinfo disk cache of an earlier run takes part.
+// It returns Nix's stdout and its log (stderr).
+func hostNix(t *testing.T, args ...string) (stdout, log string, err error) {
+	t.Helper()
+	home := t.TempDir()
+	cmd := exec.Command("nix", append([]string{"--extra-experimental-features", "nix-command", "--option", "build-users-group", ""}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "NIX_CONFIG=")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// refusedUnsigned says whether Nix's log refuses a path for its
+// signatures (Nix 2.8 says "lacks a valid signature", newer Nix "lacks a
+// signature by a trusted key").
+func refusedUnsigned(log string) bool {
+	return strings.Contains(log, "because it lacks a valid signature") || strings.Contains(log, "because it lacks a signature by a trusted key")
+}
+
+// sameHash says whether two of Nix's hash strings (base32, base16 or SRI:
+// Nix 2.8 and the builder image's Nix print them differently) are equal.
+func sameHash(t *testing.T, a, b string) bool {
+	t.Helper()
+	ha, err := nixhash.ParseAny(a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := nixhash.ParseAny(b, nil)
+	if err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	return string(ha.Digest()) == string(hb.Digest())
+}
+
+// TestToCacheHostNix: a --to-cache directory is a cache that a machine
+// with its own Nix (the host's, Nix 2.8 from Debian) copies from with
+// signature checking on: into a fresh store, trusting the generated key,
+// the closure arrives valid with our signature and the exported NAR
+// hashes; trusting another key, or with the signatures stripped, Nix
+// refuses the copy.
+func TestToCacheHostNix(t *testing.T) {
+	if _, err := exec.LookPath("nix"); err != nil {
+		t.Skip("no nix on the host: scripts/provision.sh installs Debian's nix-bin")
+	}
+	dir := workdir(t)
+	sec, pub := keyPair(t, dir, "nixcross-it-host-1")
+	toCache := filepath.Join(dir, "cache")
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json",
+		"--sign-key", sec, "--to-cache", toCache}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("build --to-cache: exit %d", r.code)
+	}
+	b := pushedBuild(t, r.stdout)
+	out := b.Outputs[0]
+	if p := b.Pushed; len(p) != 1 || p[0].Copied != b.Closure.Paths {
+		t.Fatalf("pushed %+v into a new cache, want all %d paths copied", p, b.Closure.Paths)
+	}
+
+	// copyInto copies out from cache into a fresh chroot store that trusts
+	// key only; require-sigs is Nix's default and stays on.
+	copyInto := func(cache, key string) (store, log string, err error) {
+		store = "local?root=" + filepath.Join(t.TempDir(), "root")
+		_, log, err = hostNix(t, "copy", "--option", "trusted-public-keys", key, "--option", "require-sigs", "true",
+			"--from", "file://"+cache, "--to", store, out)
+		return store, log, err
+	}
+
+	store, clog, err := copyInto(toCache, pub)
+	if err != nil {
+		t.Fatalf("host nix copy --from file://%s: %v\n%s", toCache, err, clog)
+	}
+	info, log, err := hostNix(t, "path-info", "--store", store, "--json", "--sigs", "--recursive", out)
+	if err != nil {
+		t.Fatalf("path-info in the host store: %v\n%s", err, log)
+	}
+	var paths []struct {
+		Path       string   `json:"path"`
+		NarHash    string   `json:"narHash"`
+		Signatures []string `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(info), &paths); err != nil {
+		t.Fatalf("path-info JSON: %v\n%s", err, info)
+	}
+	want := nixPathInfo(t, b.Outputs)
+	if len(paths) != len(want) || len(paths) != b.Closure.Paths {
+		t.Fatalf("host store holds %d paths of the closure, the build reported %d", len(paths), b.Closure.Paths)
+	}
+	for _, p := range paths {
+		if !sameHash(t, p.NarHash, want[p.Path]) {
+			t.Errorf("%s: NAR hash %s in the host store, %s in the build's", p.Path, p.NarHash, want[p.Path])
+		}
+		if !slices.ContainsFunc(p.Signatures, func(s string) bool { return strings.HasPrefix(s, "nixcross-it-host-1:") }) {
+			t.Errorf("%s arrived without our signature: %v", p.Path, p.Signatures)
+		}
+	}
+
+	// Trusting another key: refused.
+	_, otherPub := keyPair(t, dir, "nixcross-it-host-other-1")
+	if _, log, err := copyInto(toCache, otherPub); err == nil || !refusedUnsigned(log) {
+		t.Fatalf("copy trusting another key: %v, want a refusal\n%s", err, log)
+	}
+
+	// The same cache with its signatures stripped: refused even trusting ours.
+	unsigned := filepath.Join(dir, "unsigned")
+	if err := os.CopyFS(unsigned, os.DirFS(toCache)); err != nil {
+		t.Fatal(err)
+	}
+	narinfos, _ := filepath.Glob(filepath.Join(unsigned, "*.narinfo"))
+	for _, n := range narinfos {
+		text, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, line := range strings.Split(string(text), "\n") {
+			if !strings.HasPrefix(line, "Sig: ") {
+				kept = append(kept, line)
+			}
+		}
+		if err := os.WriteFile(n, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(narinfos) == 0 {
+		t.Fatal("no narinfo files to strip")
+	}
+	if _, log, err := copyInto(unsigned, pub); err == nil || !refusedUnsigned(log) {
+		t.Fatalf("copy of an unsigned cache: %v, want a refusal\n%s", err, log)
+	}
+
+	// Pushing again: the cache has every path, Nix copies none.
+	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "aarch64-linux",
+		"--sign-key", sec, "--to-cache", toCache}, offline...)...)
+	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("(0 copied, %d already there)", b.Closure.Paths)) {
+		t.Fatalf("second push: exit %d, want a summary saying every path was already there", r.code)
+	}
+}
+
+// TestRemoteToCache: with a daemon over tcp:// that cannot see the
+// directory, --to-cache still writes the cache there: Nix writes it in
+// the build container and nixcross copies it out through the API, handed
+// to the sudo user.
+func TestRemoteToCache(t *testing.T) {
+	const uid = 4242
+	r := buildHidden(t, []string{"DOCKER_HOST=" + tcpDaemon(t), "SUDO_UID=4242", "SUDO_GID=4242"}, hiddenBuild("--to-cache", "./cache")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	b := pushedBuild(t, r.stdout)
+	if len(b.Pushed) != 1 || !strings.HasSuffix(b.Pushed[0].Store, "/cache") || b.Pushed[0].Paths != b.Closure.Paths || b.Pushed[0].Copied != b.Closure.Paths {
+		t.Fatalf("pushed %+v, closure %d paths", b.Pushed, b.Closure.Paths)
+	}
+	cache := filepath.Join(r.out, "cache")
+	if _, err := os.Stat(filepath.Join(cache, "nix-cache-info")); err != nil {
+		t.Fatalf("no binary cache came back: %v", err)
+	}
+	if narinfos, _ := filepath.Glob(filepath.Join(cache, "*.narinfo")); len(narinfos) != b.Closure.Paths {
+		t.Errorf("%d narinfo files, the closure has %d paths", len(narinfos), b.Closure.Paths)
+	}
+	if nars, _ := filepath.Glob(filepath.Join(cache, "nar", "*.nar*")); len(nars) != b.Closure.Paths {
+		t.Errorf("%d NARs, the closure has %d paths", len(nars), b.Closure.Paths)
+	}
+	ownedBy(t, cache, uid)
+	// The daemon really could not have mounted the directory.
+	if entries, err := os.ReadDir(r.dir); err != nil || len(entries) != 0 {
+		t.Fatalf("%s is visible outside the namespace (%d entries, %v): the test proves nothing", r.dir, len(entries), err)
+	}
 }

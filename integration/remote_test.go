@@ -137,7 +137,7 @@ set +e
 echo $! >"$OUT/pid"
 wait $!
 code=$?
-for f in result nix; do
+for f in result nix cache; do
 	if [ -e "$f" ] || [ -L "$f" ]; then cp -a "$f" "$OUT/"; fi
 done
 exit $code

@@ -114,6 +114,8 @@ ensure_test_tools() {
 	command -v git >/dev/null 2>&1 || missing+=(git)
 	command -v jq >/dev/null 2>&1 || missing+=(jq)
 	command -v curl >/dev/null 2>&1 || missing+=(curl)
+	# Host-side Nix reads a --to-cache cache the way a user's machine would.
+	command -v nix >/dev/null 2>&1 || missing+=(nix-bin)
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing ${missing[*]}"
 		apt_install "${missing[@]}"

@@ -81,11 +81,11 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 			}
 		}
 	}
-	if hasHostStore(req) && !r.Engine.Endpoint.Local() {
-		return p, status.Usage(fmt.Errorf("file:// stores are directories bind-mounted into the build container, which the Docker daemon at %s cannot do", r.Engine.Endpoint.Host),
-			"with a remote daemon, push to ssh-ng://, s3:// or https:// stores, or build with a local daemon")
+	if hasHostSubstituter(req) && !r.Engine.Endpoint.Local() {
+		return p, status.Usage(fmt.Errorf("a file:// substituter is a directory bind-mounted into the build container, which the Docker daemon at %s cannot do", r.Engine.Endpoint.Host),
+			"with a remote daemon, substitute from an ssh-ng://, s3:// or https:// store, or build with a local daemon")
 	}
-	p.storeMounts = storeMounts(req)
+	p.storeMounts = storeMounts(req, r.Engine.Endpoint.Local())
 	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
 	if req.Image != "" {
 		var once sync.Once

@@ -6,9 +6,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 // signKeyPath is where --sign-key lives in the build container, for this
@@ -36,16 +39,24 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		keyFile = signKeyPath
 	}
 	n, size := pushSet(req.PushWhat, b)
+	local := r.Engine.Endpoint.Local()
+	pushDir := pushMount
+	if !local {
+		pushDir = pushCopyDir
+	}
 	for i, st := range req.Push {
-		p := nix.Push{URL: st.inContainer(i, pushMount), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
+		p := nix.Push{URL: st.inContainer(i, pushDir), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
 		// Rootless Docker's root already is the user on the host.
-		if st.HostDir != "" && r.CacheOwner != nil && !r.Engine.Rootless {
+		if st.HostDir != "" && local && r.CacheOwner != nil && !r.Engine.Rootless {
 			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
 		}
 		done := r.UI.LoggedPhase(j.prefix, fmt.Sprintf("push %d paths to %s", n, st.URL))
 		logw := r.UI.Lines(j.prefix, true)
+		watch := newCopyWatch(b.closure, r.UI.Progress(j.prefix+"push", size))
+		logw.OnLine = watch.line
 		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
 		logw.Flush()
+		watch.done()
 		done(err)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -61,10 +72,71 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			}
 			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
 		}
-		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size})
+		if st.HostDir != "" && !local {
+			if err := r.fetchCache(ctx, j, c, pushDir(i), st.HostDir); err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				if status.KindOf(err) == status.KindDaemon {
+					return fmt.Errorf("push to %s: %w", st.URL, err)
+				}
+				return status.Environment(fmt.Errorf("push to %s: %w", st.URL, err), fmt.Sprintf("the build succeeded and %s is in place; Nix wrote the cache in the build container, and copying it out failed", res.Link))
+			}
+		}
+		res.Pushed = append(res.Pushed, PushStats{Store: st.URL, Paths: n, Bytes: size, Copied: min(watch.copied, n)})
 	}
 	return nil
 }
+
+// fetchCache copies the binary cache Nix wrote at dir in the build
+// container (a remote daemon cannot bind-mount the host's directory) into
+// hostDir, owned by the user sudo names.
+func (r *Runner) fetchCache(ctx context.Context, j job, c *buildContainer, dir, hostDir string) error {
+	done := r.UI.LoggedPhase(j.prefix, "copy the cache to "+hostDir)
+	tar, err := r.Engine.Archive(ctx, c.id, dir)
+	if err == nil {
+		_, err = hoststore.ExtractCache(tar, hostDir, r.CacheOwner)
+		tar.Close()
+	}
+	done(err)
+	return err
+}
+
+// copyWatch follows Nix's log of a `nix copy`: each "copying path 'P'"
+// line starts a path, so the paths before it are done; it moves the
+// progress bar by their NAR sizes and counts the paths Nix copied (the
+// others the store already had).
+type copyWatch struct {
+	sizes   map[string]int64
+	bar     *ui.Bar
+	current string // the path being copied
+	bytes   int64  // NAR bytes of the paths done
+	copied  int
+}
+
+func newCopyWatch(c closure.Closure, bar *ui.Bar) *copyWatch {
+	sizes := make(map[string]int64, len(c))
+	for _, p := range c {
+		sizes[p.Path] = p.NarSize
+	}
+	return &copyWatch{sizes: sizes, bar: bar}
+}
+
+// line reads one line of Nix's log.
+func (cw *copyWatch) line(s string) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(s), "copying path '")
+	if !ok {
+		return
+	}
+	path, _, _ := strings.Cut(rest, "'")
+	cw.bytes += cw.sizes[cw.current]
+	cw.current = path
+	cw.copied++
+	cw.bar.Set(cw.bytes)
+}
+
+// done removes the bar once Nix has finished.
+func (cw *copyWatch) done() { cw.bar.Done() }
 
 // pushSet sizes what --push-what pushes: the outputs alone, or with
 // their closure as the build reported it (Nix copies the closure of the

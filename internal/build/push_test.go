@@ -1,16 +1,24 @@
 package build
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/client"
+
+	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 func store(t *testing.T, url string) Store {
@@ -50,6 +58,13 @@ func TestPush(t *testing.T) {
 	req := request(t, out)
 	req.Push = []Store{store(t, "file://"+cacheDir+"?compression=zstd"), store(t, "ssh-ng://me@box")}
 	req.PushWhat, req.SignKey, req.BuildersSSHKey = PushClosure, key, key
+	// Nix copies the path to the directory; the server already has it.
+	d.push = func(c *fakeContainer, cmd []string) (string, int) {
+		if strings.Contains(cmd[2], "file://") {
+			return "copying 1 paths...\ncopying path '" + storePath + "' to 'file:///run/nixcross/push/0'...\n", 0
+		}
+		return "", 0
+	}
 	results, err := r.Run(context.Background(), req, localFlake(flake))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +90,7 @@ func TestPush(t *testing.T) {
 		}
 	}
 	narSize := int64(len(d.nar))
-	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}
+	want := []PushStats{{Store: "file://" + cacheDir + "?compression=zstd", Paths: 1, Bytes: narSize, Copied: 1}, {Store: "ssh-ng://me@box", Paths: 1, Bytes: narSize}}
 	if !slices.Equal(results[0].Pushed, want) {
 		t.Errorf("pushed %+v, want %+v", results[0].Pushed, want)
 	}
@@ -140,19 +155,99 @@ func TestSubstituters(t *testing.T) {
 	}
 }
 
-// TestHostStoreNeedsLocalDaemon: a remote daemon cannot mount a host
-// directory: a usage error before any container.
-func TestHostStoreNeedsLocalDaemon(t *testing.T) {
+// TestCopyWatch: Nix's "copying path" lines, however the stream is cut,
+// count the paths copied and move the bar by the NAR bytes of those done;
+// every line still reaches the log.
+func TestCopyWatch(t *testing.T) {
+	const a, b = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a", "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-b"
+	log := "copying 2 paths...\ncopying path '" + a + "' to 'file:///c'...\ncopying path '" + b + "' to 'file:///c'...\n"
+	for _, cut := range []int{1, 7, len(log)} {
+		var out bytes.Buffer
+		logw := ui.New(&out, ui.Options{}).Lines("", true)
+		cw := newCopyWatch(closure.Closure{{Path: a, NarSize: 10}, {Path: b, NarSize: 20}}, (*ui.Reporter)(nil).Progress("push", 30))
+		logw.OnLine = cw.line
+		for rest := log; rest != ""; {
+			n := min(cut, len(rest))
+			logw.Write([]byte(rest[:n]))
+			rest = rest[n:]
+		}
+		logw.Flush()
+		cw.done()
+		if cw.copied != 2 || cw.bytes != 10 || cw.current != b || out.String() != log {
+			t.Errorf("cut %d: copied %d, %d bytes done, current %s, log %q", cut, cw.copied, cw.bytes, cw.current, out.String())
+		}
+	}
+}
+
+// TestPushFileRemote: a remote daemon cannot mount a host directory:
+// Nix writes a file:// push inside the build container and the cache is
+// copied out through the API into the directory; a file:// substituter
+// is a usage error before any container.
+func TestPushFileRemote(t *testing.T) {
 	flake, out := flakeDir(t)
+	cacheDir := t.TempDir()
 	d := newDaemon()
+	d.succeed()
 	r, _, _ := d.runner()
 	r.Engine.Endpoint = engine.Endpoint{Host: "tcp://10.0.0.5:2376"}
-	req := request(t, out)
-	req.Push = []Store{store(t, "file://"+t.TempDir())}
-	_, err := r.Run(context.Background(), req, localFlake(flake))
-	if status.ExitCode(err) != status.ExitUsage || len(d.made()) != 0 {
-		t.Fatalf("err = %v, %d containers", err, len(d.made()))
+	r.CacheOwner = &hoststore.Owner{UID: os.Getuid(), GID: os.Getgid()}
+	var archived []string
+	r.Engine.API.(*engine.Fake).CopyFromContainerFunc = func(ctx context.Context, id string, o client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+		archived = append(archived, o.SourcePath)
+		return client.CopyFromContainerResult{Content: io.NopCloser(cacheTar(t, "0", map[string]string{
+			"nix-cache-info": "StoreDir: /nix/store\n", "abc.narinfo": "StorePath: x\n", "nar/abc.nar.xz": "nar",
+		}))}, nil
 	}
+	req := request(t, out)
+	req.Push = []Store{store(t, "file://"+cacheDir)}
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.made()[0]
+	if hasMount(c, "bind") {
+		t.Errorf("a remote daemon was asked to bind-mount: %v", c.mounts)
+	}
+	scripts := pushScripts(c)
+	if len(scripts) != 1 || !strings.Contains(scripts[0], "--to 'file:///var/cache/nixcross/push/0'") || strings.Contains(scripts[0], "chown") {
+		t.Fatalf("push scripts:\n%s", strings.Join(scripts, "\n---\n"))
+	}
+	if !slices.Equal(archived, []string{"/var/cache/nixcross/push/0"}) {
+		t.Errorf("copied out %v, want the push directory", archived)
+	}
+	if b, err := os.ReadFile(filepath.Join(cacheDir, "nar", "abc.nar.xz")); err != nil || string(b) != "nar" {
+		t.Errorf("the cache's NAR on the host: %q, %v", b, err)
+	}
+	if len(results[0].Pushed) != 1 || results[0].Pushed[0].Store != "file://"+cacheDir {
+		t.Errorf("pushed %+v", results[0].Pushed)
+	}
+
+	d = newDaemon()
+	r, _, _ = d.runner()
+	r.Engine.Endpoint = engine.Endpoint{Host: "tcp://10.0.0.5:2376"}
+	req = request(t, out)
+	req.Substituters = []Store{store(t, "file://"+cacheDir)}
+	_, err = r.Run(context.Background(), req, localFlake(flake))
+	if status.ExitCode(err) != status.ExitUsage || len(d.made()) != 0 {
+		t.Fatalf("file:// substituter on a remote daemon: err = %v, %d containers", err, len(d.made()))
+	}
+}
+
+// cacheTar is the daemon's tar of a directory named top holding files.
+func cacheTar(t *testing.T, top string, files map[string]string) io.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: top + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: top + "/nar/", Typeflag: tar.TypeDir, Mode: 0o755})
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		tw.WriteHeader(&tar.Header{Name: top + "/" + name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[name]))})
+		tw.Write([]byte(files[name]))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
 }
 
 func TestParseStore(t *testing.T) {

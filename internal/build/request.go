@@ -146,11 +146,13 @@ type ClosureStats struct {
 }
 
 // PushStats is one store a result was pushed to: the paths it holds for
-// the result afterwards (those already there included) and their NAR size.
+// the result afterwards (those already there included), their NAR size,
+// and how many of them Nix copied (the rest the store already had).
 type PushStats struct {
-	Store string `json:"store"`
-	Paths int    `json:"paths"`
-	Bytes int64  `json:"bytes"`
+	Store  string `json:"store"`
+	Paths  int    `json:"paths"`
+	Bytes  int64  `json:"bytes"`
+	Copied int    `json:"copied"`
 }
 
 // CopyStats is what this run actually copied (0 on a no-op rebuild).

@@ -58,6 +58,12 @@ const (
 func pushMount(i int) string        { return fmt.Sprintf("%s/%d", pushMountDir, i) }
 func substituterMount(i int) string { return fmt.Sprintf("%s/%d", substituterMountDir, i) }
 
+// pushCopyDir is where Nix writes a file:// push when the daemon is
+// remote and nothing is mounted: on the container's own file system, which
+// the archive API reads (not under the secrets tmpfs at /run/nixcross,
+// which it cannot see and which is too small for a cache).
+func pushCopyDir(i int) string { return fmt.Sprintf("/var/cache/nixcross/push/%d", i) }
+
 // inContainer is the URL Nix in the build container uses for s, the i-th
 // of its kind mounted at mountAt(i).
 func (s Store) inContainer(i int, mountAt func(int) string) string {
@@ -68,11 +74,13 @@ func (s Store) inContainer(i int, mountAt func(int) string) string {
 }
 
 // storeMounts bind-mounts the request's host binary caches into the build
-// container: the push targets writable, the substituters read-only.
-func storeMounts(req Request) []mount.Mount {
+// container: the push targets writable, the substituters read-only. A
+// remote daemon (local false) cannot: Nix writes a file:// push into the
+// container, and the push stage copies it out through the API.
+func storeMounts(req Request, local bool) []mount.Mount {
 	var ms []mount.Mount
 	for i, s := range req.Push {
-		if s.HostDir != "" {
+		if s.HostDir != "" && local {
 			ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: s.HostDir, Target: pushMount(i)})
 		}
 	}
@@ -94,9 +102,9 @@ func substituterURLs(req Request) []string {
 	return urls
 }
 
-// hasHostStore says whether any store is a directory on the host.
-func hasHostStore(req Request) bool {
-	for _, s := range append(append([]Store{}, req.Push...), req.Substituters...) {
+// hasHostSubstituter says whether a --substituter is a directory on the host.
+func hasHostSubstituter(req Request) bool {
+	for _, s := range req.Substituters {
 		if s.HostDir != "" {
 			return true
 		}

@@ -509,7 +509,7 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 		rep.Printf("  deref    %s", r.Deref)
 	}
 	for _, p := range r.Pushed {
-		rep.Printf("  pushed   %d paths, %s to %s", p.Paths, ui.Bytes(p.Bytes), p.Store)
+		rep.Printf("  pushed   %d paths, %s to %s (%d copied, %d already there)", p.Paths, ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
 	}
 	if r.Rebuild != nil {
 		rep.Printf("  rebuild  reproducible: a second build is bit-identical")

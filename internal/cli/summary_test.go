@@ -23,7 +23,7 @@ func TestSummaryGolden(t *testing.T) {
 		Machines: []string{"aarch64"},
 		Seconds:  3.14,
 		Deref:    "result-deref",
-		Pushed:   []build.PushStats{{Store: "file:///srv/cache", Paths: 2, Bytes: 1902136}},
+		Pushed:   []build.PushStats{{Store: "file:///srv/cache", Paths: 2, Bytes: 1902136, Copied: 1}},
 	})
 	printSummary(rep, &build.Result{
 		System: "x86_64-linux", Outputs: []string{"/nix/store/ajzdjvdskfw2nplmizg4zmrp3jm5jzvb-hello"}, Link: "result-x86_64-linux",

@@ -272,6 +272,9 @@ func Bytes(n int64) string {
 // prefix, so parallel builds' logs interleave by line, never mid-line. It
 // also keeps the last lines for error reports.
 type LineWriter struct {
+	// OnLine, when set, sees every whole line as it arrives, to follow
+	// progress in a log without parsing the stream a second time.
+	OnLine func(line string)
 	r      *Reporter
 	prefix string
 	show   bool
@@ -301,6 +304,9 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 
 func (l *LineWriter) line(s string) {
 	s = strings.TrimRight(s, "\r")
+	if l.OnLine != nil {
+		l.OnLine(s)
+	}
 	l.tail = append(l.tail, s)
 	if len(l.tail) > l.keep {
 		l.tail = l.tail[len(l.tail)-l.keep:]
