@@ -55,7 +55,7 @@ func newCacheLsCommand(a *app) *cobra.Command {
 				}{vols})
 			}
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VOLUME\tIMAGE\tIMAGE PRESENT\tSIZE\tLAST USED")
+			fmt.Fprintln(tw, "VOLUME\tFLAKE\tIMAGE\tIMAGE PRESENT\tSIZE\tLAST USED")
 			for _, v := range vols {
 				last := "never"
 				if !v.LastUsed.IsZero() {
@@ -65,7 +65,11 @@ func newCacheLsCommand(a *app) *cobra.Command {
 				if v.Size >= 0 {
 					size = ui.Bytes(v.Size)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", v.Name, v.Image, v.ImagePresent, size, last)
+				flake := v.Flake
+				if flake == "" {
+					flake = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", v.Name, flake, v.Image, v.ImagePresent, size, last)
 			}
 			return tw.Flush()
 		},
