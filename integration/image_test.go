@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/moby/moby/client"
-
 )
 
 // TestNixProfileImage: --image with the official nixos/nix layout (Nix only
