@@ -204,7 +204,14 @@ func GC(ctx context.Context, eng *engine.Engine, keep time.Duration, rep *ui.Rep
 	return nil
 }
 
-// Prune removes the cache volumes whose builder image is gone, or all of
+// Stale reports whether no build uses v any more: its image is gone, or it
+// predates stores per flake (no flake label) and was shared by all of them,
+// so any flake's build may have rewritten it.
+func (v Volume) Stale() bool {
+	return !v.ImagePresent || v.Flake == ""
+}
+
+// Prune removes the stale cache volumes (see Volume.Stale), or all of
 // them, in name order, and returns the names removed. A volume a running
 // build uses is left alone, with a warning.
 func Prune(ctx context.Context, eng *engine.Engine, all bool, rep *ui.Reporter) ([]string, error) {
@@ -215,7 +222,7 @@ func Prune(ctx context.Context, eng *engine.Engine, all bool, rep *ui.Reporter) 
 	sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 	var removed []string
 	for _, v := range vols {
-		if v.ImagePresent && !all {
+		if !v.Stale() && !all {
 			continue
 		}
 		if err := eng.RemoveVolume(ctx, v.Name, false); err != nil {

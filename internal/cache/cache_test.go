@@ -33,3 +33,20 @@ func TestRoot(t *testing.T) {
 		t.Fatalf("attribute not sanitised: %s", got)
 	}
 }
+
+// TestStale: prune takes volumes whose image is gone and the shared volumes
+// of before stores per flake, never a live flake's.
+func TestStale(t *testing.T) {
+	for _, c := range []struct {
+		v    Volume
+		want bool
+	}{
+		{Volume{ImagePresent: true, Flake: "/src/a"}, false},
+		{Volume{ImagePresent: false, Flake: "/src/a"}, true},
+		{Volume{ImagePresent: true}, true},
+	} {
+		if got := c.v.Stale(); got != c.want {
+			t.Errorf("%+v: Stale = %v, want %v", c.v, got, c.want)
+		}
+	}
+}
