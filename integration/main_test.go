@@ -24,6 +24,9 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/fixture"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -83,7 +86,25 @@ func setup(m *testing.M) (int, error) {
 	for _, n := range listManaged("") {
 		preexisting[n] = true
 	}
+	defer removeFlakeVolumes(fixtureDir)
 	return m.Run(), nil
+}
+
+// removeFlakeVolumes removes the cache volumes of the flake at dir (of
+// every image): its directory is temporary, so nothing would use them again.
+func removeFlakeVolumes(dir string) {
+	src, err := build.ResolveFlake(dir)
+	if err != nil {
+		return
+	}
+	ctx := context.Background()
+	vols, err := docker.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", engine.LabelFlakeKey+"="+cache.FlakeKey(src.StoreKey(dir)))})
+	if err != nil {
+		return
+	}
+	for _, v := range vols.Items {
+		docker.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+	}
 }
 
 // run is one invocation of the binary.
