@@ -25,7 +25,6 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/nixcross/nixcross/internal/build"
-	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/fixture"
 	"github.com/nixcross/nixcross/internal/system"
@@ -90,20 +89,26 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// removeFlakeVolumes removes the cache volumes of the flake at dir (of
-// every image): its directory is temporary, so nothing would use them again.
-func removeFlakeVolumes(dir string) {
-	src, err := build.ResolveFlake(dir)
-	if err != nil {
-		return
+// removeFlakeVolumes removes, when the suite ends, the cache volumes its
+// temporary flakes made: the fixture's, and those of copies in a workdir
+// that is gone. Nothing would use them again.
+func removeFlakeVolumes(fixture string) {
+	fixtureKey := ""
+	if src, err := build.ResolveFlake(fixture); err == nil {
+		fixtureKey = src.StoreKey(fixture)
 	}
 	ctx := context.Background()
-	vols, err := docker.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", engine.LabelFlakeKey+"="+cache.FlakeKey(src.StoreKey(dir)))})
+	vols, err := docker.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", engine.LabelRole+"="+engine.RoleCache)})
 	if err != nil {
 		return
 	}
+	workdirs := filepath.Join(os.TempDir(), "nixcross-work-")
 	for _, v := range vols.Items {
-		docker.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		flake := v.Labels[engine.LabelFlake]
+		_, statErr := os.Stat(flake)
+		if flake != "" && (flake == fixtureKey || strings.HasPrefix(flake, workdirs) && os.IsNotExist(statErr)) {
+			docker.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		}
 	}
 }
 
