@@ -16,7 +16,6 @@ import (
 
 	root "github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
-	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 )
 
@@ -118,7 +117,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	// like nixos/nix keep Nix itself there: a new cache volume must be
 	// seeded from it.
 	imageID := buildImage(t, tag, "seeded-builder", map[string]string{"BUILDER_IMAGE": base})
-	derivedVolume := cache.VolumeName(imageID)
+	derivedVolume := storeVolume(t, imageID, fixtureDir)
 	t.Cleanup(func() {
 		docker.VolumeRemove(ctx, derivedVolume, client.VolumeRemoveOptions{Force: true})
 	})
@@ -150,13 +149,14 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	builderVolume := storeVolume(t, builderImg.ID, fixtureDir)
 	if present, ok := found[derivedVolume]; !ok || !present {
 		t.Fatalf("derived image's volume %s not listed as live: %+v", derivedVolume, doc.Volumes)
 	}
-	if _, ok := found[cache.VolumeName(builderImg.ID)]; !ok {
+	if _, ok := found[builderVolume]; !ok {
 		t.Fatalf("builder image's volume not listed: %+v", doc.Volumes)
 	}
-	if derivedVolume == cache.VolumeName(builderImg.ID) {
+	if derivedVolume == builderVolume {
 		t.Fatal("two images share one volume")
 	}
 	if _, err := docker.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
@@ -169,7 +169,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	if _, err := docker.VolumeInspect(ctx, derivedVolume, client.VolumeInspectOptions{}); err == nil {
 		t.Fatal("volume of the removed image still exists")
 	}
-	if _, err := docker.VolumeInspect(ctx, cache.VolumeName(builderImg.ID), client.VolumeInspectOptions{}); err != nil {
+	if _, err := docker.VolumeInspect(ctx, builderVolume, client.VolumeInspectOptions{}); err != nil {
 		t.Fatalf("prune removed the live volume: %v", err)
 	}
 }

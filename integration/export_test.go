@@ -26,8 +26,19 @@ import (
 	"github.com/nixcross/nixcross/internal/hoststore"
 )
 
-// nixPathInfo asks Nix itself, in a fresh container on the cache volume,
-// for the closure of outputs with their NAR hashes.
+// storeVolume is the cache volume that builds of flake use with the image
+// imageID, named as nixcross names it.
+func storeVolume(t *testing.T, imageID, flake string) string {
+	t.Helper()
+	src, err := build.ResolveFlake(flake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cache.VolumeName(imageID, src.StoreKey(flake))
+}
+
+// nixPathInfo asks Nix itself, in a fresh container on the fixture's cache
+// volume, for the closure of outputs with their NAR hashes.
 func nixPathInfo(t *testing.T, outputs []string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -37,7 +48,7 @@ func nixPathInfo(t *testing.T, outputs []string) map[string]string {
 		t.Fatal(err)
 	}
 	text, code := runContainer(t, image, "path-info",
-		testcontainers.ContainerMounts{testcontainers.VolumeMount(cache.VolumeName(img.ID), "/nix")},
+		testcontainers.ContainerMounts{testcontainers.VolumeMount(storeVolume(t, img.ID, fixtureDir), "/nix")},
 		append([]string{"nix", "--extra-experimental-features", "nix-command", "path-info", "--json", "--recursive"}, outputs...)...)
 	if code != 0 {
 		t.Fatalf("nix path-info: exit %d\n%s", code, text)

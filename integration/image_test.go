@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/moby/moby/client"
-
-	"github.com/nixcross/nixcross/internal/cache"
 )
 
 // TestNixProfileImage: --image with the official nixos/nix layout (Nix only
@@ -24,7 +22,7 @@ func TestNixProfileImage(t *testing.T) {
 	const tag = "nixcross-it-nix-profile:latest"
 	imageID := buildImage(t, tag, "nix-profile", nil)
 	t.Cleanup(func() {
-		docker.VolumeRemove(ctx, cache.VolumeName(imageID), client.VolumeRemoveOptions{Force: true})
+		docker.VolumeRemove(ctx, storeVolume(t, imageID, fixtureDir), client.VolumeRemoveOptions{Force: true})
 	})
 
 	dir := workdir(t)

@@ -24,6 +24,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/fixture"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -83,7 +85,31 @@ func setup(m *testing.M) (int, error) {
 	for _, n := range listManaged("") {
 		preexisting[n] = true
 	}
+	defer removeFlakeVolumes(fixtureDir)
 	return m.Run(), nil
+}
+
+// removeFlakeVolumes removes, when the suite ends, the cache volumes its
+// temporary flakes made: the fixture's, and those of copies in a workdir
+// that is gone. Nothing would use them again.
+func removeFlakeVolumes(fixture string) {
+	fixtureKey := ""
+	if src, err := build.ResolveFlake(fixture); err == nil {
+		fixtureKey = src.StoreKey(fixture)
+	}
+	ctx := context.Background()
+	vols, err := docker.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("label", engine.LabelRole+"="+engine.RoleCache)})
+	if err != nil {
+		return
+	}
+	workdirs := filepath.Join(os.TempDir(), "nixcross-work-")
+	for _, v := range vols.Items {
+		flake := v.Labels[engine.LabelFlake]
+		_, statErr := os.Stat(flake)
+		if flake != "" && (flake == fixtureKey || strings.HasPrefix(flake, workdirs) && os.IsNotExist(statErr)) {
+			docker.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		}
+	}
 }
 
 // run is one invocation of the binary.

@@ -24,6 +24,10 @@
 //	       is Nix's own
 //	net    opens a UDP socket towards 192.0.2.1 (needs a route, sends
 //	       nothing): impure, fails in Nix's sandbox, which has only loopback
+//	tamper overwrites every file of the store path $target with garbage, as
+//	       a hostile derivation can in a store it shares unsandboxed, and
+//	       lists in $out/tampered the files it overwrote (relative to
+//	       $target, so $out keeps no reference to it)
 //
 // Run as "hello" with no Nix environment it prints what it reports in
 // $out/share/arch, which lets a user check a result runs under emulation.
@@ -35,6 +39,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -87,6 +92,8 @@ func run() error {
 		return passwd(out)
 	case "net":
 		return network(out)
+	case "tamper":
+		return tamper(out, os.Getenv("target"))
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -146,6 +153,32 @@ func dep(out string) error {
 		msg = "hello from nixcross"
 	}
 	return os.WriteFile(filepath.Join(out, "greeting"), []byte(msg+"\n"), 0o644)
+}
+
+func tamper(out, target string) error {
+	if target == "" {
+		return fmt.Errorf("tamper: no $target")
+	}
+	var overwritten []string
+	err := filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		// Store files are read-only; root writes them anyway.
+		if err := os.WriteFile(p, []byte("tampered\n"), 0); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(target, p)
+		overwritten = append(overwritten, rel)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tamper: %w", err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "tampered"), []byte(strings.Join(overwritten, "\n")+"\n"), 0o644)
 }
 
 // files writes deterministic pseudo-random content so NAR hashing and

@@ -31,6 +31,9 @@
           clock = mk "clock" { mode = "clock"; };
           passwd = mk "passwd" { mode = "passwd"; };
           network = mk "network" { mode = "net"; };
+          # Overwrites greeting's files in the store it builds in (issue 15:
+          # stores isolated by flake keep that from another flake's result).
+          tamper = mk "tamper" { mode = "tamper"; target = greeting; };
         };
     in
     if nixTooOld then

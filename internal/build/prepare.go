@@ -100,7 +100,7 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 		}
 	}
 	if !req.NoCache {
-		p.Volume, err = cache.Ensure(ctx, r.Engine, p.Image, req.Sandbox)
+		p.Volume, err = cache.Ensure(ctx, r.Engine, p.Image, src.StoreKey(req.Flake), req.Sandbox)
 		if err != nil {
 			return p, err
 		}

@@ -35,6 +35,17 @@ func (f FlakeSource) Ref(typed string) string {
 	return f.ContainerDir
 }
 
+// StoreKey identifies the flake for its cache volume (see cache.VolumeName):
+// the directory shared with the container (the git top-level, so the flakes
+// of one repository share a store, as they share their files), or the
+// reference as typed for flakes Nix fetches itself.
+func (f FlakeSource) StoreKey(typed string) string {
+	if !f.Local {
+		return typed
+	}
+	return f.Top
+}
+
 // isRemoteRef reports whether s is a flake reference Nix resolves itself
 // rather than a directory on this machine.
 func isRemoteRef(s string) bool {

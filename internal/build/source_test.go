@@ -10,7 +10,7 @@ import (
 func TestResolveFlake(t *testing.T) {
 	for _, remote := range []string{"github:NixOS/nixpkgs", "git+https://example.com/x", "https://example.com/x.tar.gz"} {
 		src, err := ResolveFlake(remote)
-		if err != nil || src.Local || src.Ref(remote) != remote {
+		if err != nil || src.Local || src.Ref(remote) != remote || src.StoreKey(remote) != remote {
 			t.Errorf("%s: %+v %v", remote, src, err)
 		}
 	}
@@ -21,7 +21,7 @@ func TestResolveFlake(t *testing.T) {
 	os.WriteFile(filepath.Join(sub, "flake.nix"), []byte("{}"), 0o644)
 	os.WriteFile(filepath.Join(sub, "untracked.nix"), []byte("{}"), 0o644)
 	src, err := ResolveFlake(sub)
-	if err != nil || src.InGit || src.Top != sub || src.ContainerDir != sub {
+	if err != nil || src.InGit || src.Top != sub || src.ContainerDir != sub || src.StoreKey(sub) != sub {
 		t.Fatalf("outside git: %+v %v", src, err)
 	}
 	git := func(args ...string) {
@@ -34,7 +34,7 @@ func TestResolveFlake(t *testing.T) {
 	git("add", "sub/flake.nix")
 	git("commit", "-qm", "x")
 	src, err = ResolveFlake(sub)
-	if err != nil || !src.InGit || src.Top != top || src.ContainerTop != top || src.ContainerDir != top+"/sub" {
+	if err != nil || !src.InGit || src.Top != top || src.ContainerTop != top || src.ContainerDir != top+"/sub" || src.StoreKey(sub) != top {
 		t.Fatalf("in git: %+v %v", src, err)
 	}
 	// Nix names files relative to the repository's top, not the flake's

@@ -1,5 +1,5 @@
 // Package cache owns the persistent Nix store volumes, one per builder
-// image: their name, creating them, the GC roots builds leave in them,
+// image and flake: their name, creating them, the GC roots builds leave in them,
 // listing them with their image, size and last use, garbage-collecting
 // them with Nix, and removing them.
 package cache
@@ -26,33 +26,47 @@ import (
 // VolumePrefix names the volumes that hold a builder image's Nix store.
 const VolumePrefix = "nixcross-store-"
 
-// VolumeName is keyed to the image's content ID, never its tag: a
-// rebuilt or different image gets a fresh volume instead of a stale store
-// that would shadow the new image's /nix.
-func VolumeName(imageID string) string {
+// VolumeName is the volume of the builder image imageID for the flake
+// identified by flake (see build.FlakeSource.StoreKey). It is keyed to the
+// image's content ID, never its tag: a rebuilt or different image gets a
+// fresh volume instead of a stale store that would shadow the new image's
+// /nix. And to the flake: builds run as root without Nix's sandbox, so a
+// derivation can rewrite any path of the store it builds in; one store per
+// flake keeps that within the flake that built it.
+func VolumeName(imageID, flake string) string {
 	id := strings.TrimPrefix(imageID, "sha256:")
 	if len(id) > 16 {
 		id = id[:16]
 	}
-	return VolumePrefix + id
+	return VolumePrefix + id + "-" + FlakeKey(flake)
+}
+
+// FlakeKey is the short hash of a flake's identity that names its volumes.
+func FlakeKey(flake string) string {
+	sum := sha256.Sum256([]byte(flake))
+	return hex.EncodeToString(sum[:])[:12]
 }
 
 // SandboxedSuffix ends the name of the volume only sandboxed builds use.
 const SandboxedSuffix = "-sandboxed"
 
-// Ensure creates (or finds) the cache volume for img. Docker seeds an
-// empty named volume from the image's /nix on first mount, which is what
-// makes images that keep Nix itself under /nix (nixos/nix) work.
+// Ensure creates (or finds) the cache volume for img and flake. Docker
+// seeds an empty named volume from the image's /nix on first mount, which
+// is what makes images that keep Nix itself under /nix (nixos/nix) work;
+// the built-in image's /nix is nearly empty (its Nix is in /usr), so a
+// flake's first volume costs no copy.
 //
 // Sandboxed builds (--sandbox) get a volume of their own: in the shared one,
 // a path an unsandboxed build made would be reused as is, and the result
 // would claim a sandbox it never had.
-func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image, sandboxed bool) (string, error) {
-	name := VolumeName(img.ID)
+func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image, flake string, sandboxed bool) (string, error) {
+	name := VolumeName(img.ID, flake)
 	if sandboxed {
 		name += SandboxedSuffix
 	}
-	if err := eng.CreateVolume(ctx, name, engine.Labels(engine.RoleCache, engine.LabelImage, img.Ref, engine.LabelImageID, img.ID)); err != nil {
+	labels := engine.Labels(engine.RoleCache, engine.LabelImage, img.Ref, engine.LabelImageID, img.ID,
+		engine.LabelFlake, flake, engine.LabelFlakeKey, FlakeKey(flake))
+	if err := eng.CreateVolume(ctx, name, labels); err != nil {
 		return "", status.Environment(fmt.Errorf("create cache volume %s: %w", name, err), "")
 	}
 	return name, nil
@@ -91,7 +105,8 @@ type Volume struct {
 	Image        string    `json:"image"`
 	ImageID      string    `json:"imageId"`
 	ImagePresent bool      `json:"imagePresent"`
-	Size         int64     `json:"size"` // -1 when the daemon does not say
+	Flake        string    `json:"flake"` // the flake it serves: its directory, or its reference; empty for volumes made before per-flake stores
+	Size         int64     `json:"size"`  // -1 when the daemon does not say
 	LastUsed     time.Time `json:"lastUsed"`
 	Created      string    `json:"created"`
 }
@@ -106,7 +121,7 @@ func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 	sizes := eng.VolumeSizes(ctx)
 	var out []Volume
 	for _, v := range vols {
-		vol := Volume{Name: v.Name, Image: v.Labels[engine.LabelImage], ImageID: v.Labels[engine.LabelImageID], Size: -1, Created: v.Created}
+		vol := Volume{Name: v.Name, Image: v.Labels[engine.LabelImage], ImageID: v.Labels[engine.LabelImageID], Flake: v.Labels[engine.LabelFlake], Size: -1, Created: v.Created}
 		if s, ok := sizes[v.Name]; ok {
 			vol.Size = s
 		}
@@ -189,7 +204,14 @@ func GC(ctx context.Context, eng *engine.Engine, keep time.Duration, rep *ui.Rep
 	return nil
 }
 
-// Prune removes the cache volumes whose builder image is gone, or all of
+// Stale reports whether no build uses v any more: its image is gone, or it
+// predates stores per flake (no flake label) and was shared by all of them,
+// so any flake's build may have rewritten it.
+func (v Volume) Stale() bool {
+	return !v.ImagePresent || v.Flake == ""
+}
+
+// Prune removes the stale cache volumes (see Volume.Stale), or all of
 // them, in name order, and returns the names removed. A volume a running
 // build uses is left alone, with a warning.
 func Prune(ctx context.Context, eng *engine.Engine, all bool, rep *ui.Reporter) ([]string, error) {
@@ -200,7 +222,7 @@ func Prune(ctx context.Context, eng *engine.Engine, all bool, rep *ui.Reporter) 
 	sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 	var removed []string
 	for _, v := range vols {
-		if v.ImagePresent && !all {
+		if !v.Stale() && !all {
 			continue
 		}
 		if err := eng.RemoveVolume(ctx, v.Name, false); err != nil {

@@ -5,13 +5,18 @@ import (
 	"testing"
 )
 
+// TestCacheVolumeName: one volume per image and flake.
 func TestCacheVolumeName(t *testing.T) {
-	a := VolumeName("sha256:c5c1781b5ec2b28bc9d433590525c135cd2e0aa3dc1c")
-	if a != "nixcross-store-c5c1781b5ec2b28b" {
+	const img = "sha256:c5c1781b5ec2b28bc9d433590525c135cd2e0aa3dc1c"
+	a := VolumeName(img, "/src/a")
+	if a != "nixcross-store-c5c1781b5ec2b28b-"+FlakeKey("/src/a") || len(FlakeKey("/src/a")) != 12 {
 		t.Fatalf("got %s", a)
 	}
-	if VolumeName("sha256:d5c1781b5ec2b28b0000") == a {
+	if VolumeName("sha256:d5c1781b5ec2b28b0000", "/src/a") == a {
 		t.Fatal("two images share a volume name")
+	}
+	if VolumeName(img, "/src/b") == a || VolumeName(img, "github:owner/a") == a {
+		t.Fatal("two flakes share a volume name")
 	}
 }
 
@@ -26,5 +31,22 @@ func TestRoot(t *testing.T) {
 	}
 	if got := Root("x86_64-linux", "a.b/c d", "k"); strings.ContainsAny(strings.TrimPrefix(got, RootsDir+"/"), "./ ") {
 		t.Fatalf("attribute not sanitised: %s", got)
+	}
+}
+
+// TestStale: prune takes volumes whose image is gone and the shared volumes
+// of before stores per flake, never a live flake's.
+func TestStale(t *testing.T) {
+	for _, c := range []struct {
+		v    Volume
+		want bool
+	}{
+		{Volume{ImagePresent: true, Flake: "/src/a"}, false},
+		{Volume{ImagePresent: false, Flake: "/src/a"}, true},
+		{Volume{ImagePresent: true}, true},
+	} {
+		if got := c.v.Stale(); got != c.want {
+			t.Errorf("%+v: Stale = %v, want %v", c.v, got, c.want)
+		}
 	}
 }

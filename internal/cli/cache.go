@@ -19,8 +19,9 @@ func newCacheCommand(a *app) *cobra.Command {
 		Use:   "cache",
 		Short: "Inspect and trim the persistent Nix store volumes",
 		Long: `nixcross keeps built store paths in a Docker volume per builder image
-(nixcross-store-<image id>), so rebuilds only build what changed. A new or
-different image gets a new volume; the old one stays until pruned.`,
+and flake (nixcross-store-<image id>-<flake key>), so rebuilds only build
+what changed and one flake's build cannot rewrite another flake's store. A
+new or different image gets new volumes; the old ones stay until pruned.`,
 		Args: usageArgs(0),
 	}
 	cmd.AddCommand(newCacheLsCommand(a), newCacheGCCommand(a), newCachePruneCommand(a))
@@ -31,7 +32,7 @@ func newCacheLsCommand(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "ls",
-		Short:   "List cache volumes with their image, size and last use",
+		Short:   "List cache volumes with their flake, image, size and last use",
 		Example: "  nixcross cache ls\n  nixcross cache ls --json",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,7 +56,7 @@ func newCacheLsCommand(a *app) *cobra.Command {
 				}{vols})
 			}
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VOLUME\tIMAGE\tIMAGE PRESENT\tSIZE\tLAST USED")
+			fmt.Fprintln(tw, "VOLUME\tFLAKE\tIMAGE\tIMAGE PRESENT\tSIZE\tLAST USED")
 			for _, v := range vols {
 				last := "never"
 				if !v.LastUsed.IsZero() {
@@ -65,7 +66,11 @@ func newCacheLsCommand(a *app) *cobra.Command {
 				if v.Size >= 0 {
 					size = ui.Bytes(v.Size)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", v.Name, v.Image, v.ImagePresent, size, last)
+				flake := v.Flake
+				if flake == "" {
+					flake = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", v.Name, flake, v.Image, v.ImagePresent, size, last)
 			}
 			return tw.Flush()
 		},
@@ -101,7 +106,7 @@ func newCachePruneCommand(a *app) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:     "prune",
-		Short:   "Remove cache volumes whose builder image is gone (or all with --all)",
+		Short:   "Remove cache volumes no build uses: image gone, or shared by every flake (or all with --all)",
 		Example: "  nixcross cache prune\n  nixcross cache prune --all",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {

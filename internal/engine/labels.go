@@ -17,7 +17,11 @@ const (
 	// LabelImage records which builder image a cache volume belongs to.
 	LabelImage   = "nixcross.image"
 	LabelImageID = "nixcross.image-id"
-	LabelSystem  = "nixcross.system"
+	// LabelFlake names the flake a cache volume serves (its directory or
+	// reference), LabelFlakeKey the hash of it in the volume's name.
+	LabelFlake    = "nixcross.flake"
+	LabelFlakeKey = "nixcross.flake-key"
+	LabelSystem   = "nixcross.system"
 	// LabelHash is the content hash of the embedded Dockerfile.nix.
 	LabelHash = "nixcross.dockerfile-hash"
 	// LabelBinfmt says what a binfmt helper is for (see package binfmt);
