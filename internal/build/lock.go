@@ -20,29 +20,6 @@ import (
 // flake's lock had to change (a new input, an --override-input).
 const lockChangedNote = "not writing modified lock file of flake"
 
-// noteWatch notices a phrase in a stream written in arbitrary pieces.
-type noteWatch struct {
-	note []byte
-	tail []byte
-	seen bool
-}
-
-func (w *noteWatch) Write(p []byte) (int, error) {
-	if w.seen {
-		return len(p), nil
-	}
-	buf := append(w.tail, p...)
-	if bytes.Contains(buf, w.note) {
-		w.seen, w.tail = true, nil
-		return len(p), nil
-	}
-	if keep := len(w.note) - 1; len(buf) > keep {
-		buf = buf[len(buf)-keep:]
-	}
-	w.tail = append([]byte(nil), buf...)
-	return len(p), nil
-}
-
 // settleLock deals with a flake.lock Nix had to change during a build:
 // the repository is read-only in the container, so the new lock is only
 // reported, or with --write-lock-file computed by Nix in the container and

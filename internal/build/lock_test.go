@@ -1,13 +1,18 @@
 package build
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
-func TestNoteWatchAcrossWrites(t *testing.T) {
+// TestLockChangeNoticedAcrossWrites: the build's log arrives in arbitrary
+// pieces; the log writer joins them into lines for the watch.
+func TestLockChangeNoticedAcrossWrites(t *testing.T) {
 	tests := []struct {
 		name   string
 		pieces []string
@@ -19,14 +24,17 @@ func TestNoteWatchAcrossWrites(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &noteWatch{note: []byte(lockChangedNote)}
+			var w logWatch
+			logw := ui.New(io.Discard, ui.Options{}).Lines("", true)
+			logw.OnLine = w.see
 			for _, p := range tt.pieces {
-				if n, err := w.Write([]byte(p)); n != len(p) || err != nil {
+				if n, err := logw.Write([]byte(p)); n != len(p) || err != nil {
 					t.Fatalf("Write = %d, %v", n, err)
 				}
 			}
-			if w.seen != tt.want {
-				t.Errorf("seen = %v, want %v", w.seen, tt.want)
+			logw.Flush()
+			if w.lockChanged != tt.want {
+				t.Errorf("seen = %v, want %v", w.lockChanged, tt.want)
 			}
 		})
 	}

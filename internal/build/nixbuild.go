@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -53,16 +52,16 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	}
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
-	lockNote := &noteWatch{note: []byte(lockChangedNote)}
-	refused := &refusalWatch{}
+	var watch logWatch
+	logw.OnLine = watch.see
 	t0 := time.Now()
-	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: io.MultiWriter(logw, lockNote, refused)})
+	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
 	r.trace("nix build + closure query", t0)
 	logw.Flush()
-	if err == nil && req.Builders != "" && refused.seen {
+	if err == nil && req.Builders != "" && watch.refused {
 		// Nix builds locally when every builder fails (2.26 even with
 		// --max-jobs 0): a refused host must not pass unnoticed.
-		err = status.Environment(fmt.Errorf("ssh refused the --builders host %s: its host key is not in %s (Nix built locally instead)", refused.host, knownHostsName(req)), nix.Explain(refused.line).Message)
+		err = status.Environment(fmt.Errorf("ssh refused the --builders host %s: its host key is not in %s (Nix built locally instead)", watch.host, knownHostsName(req)), nix.Explain(watch.refusal).Message)
 		done(err)
 		return nil, err
 	}
@@ -72,7 +71,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 			// Nix built what it could not substitute: say why, it is no error.
 			r.UI.Warnf("%s%s", j.prefix, nix.UntrustedMessage)
 		}
-		if lockNote.seen {
+		if watch.lockChanged {
 			if err := r.settleLock(ctx, c.id, req, j.prep, env, j.prefix); err != nil {
 				return nil, err
 			}
@@ -92,38 +91,29 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
 }
 
-// refusalWatch notes, line by line, whether ssh refused a remote builder's
-// host key in Nix's log.
-type refusalWatch struct {
-	partial []byte
-	seen    bool
-	host    string
-	line    string
+// logWatch follows the build's log line by line, as the log writer
+// splits it: whether Nix had to change the flake's lock, and whether ssh
+// refused a remote builder's host key.
+type logWatch struct {
+	lockChanged bool
+	refused     bool
+	host        string
+	refusal     string // the line that says so
 }
 
-func (w *refusalWatch) Write(p []byte) (int, error) {
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.partial[:i])
-		w.partial = w.partial[i+1:]
-		if w.seen || !strings.Contains(line, "ost key") {
-			continue
-		}
-		if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
-			w.seen, w.line, w.host = true, line, adv.Path
-			if w.host == "" {
-				w.host = "(named in the log above)"
-			}
+func (w *logWatch) see(line string) {
+	if !w.lockChanged && strings.Contains(line, lockChangedNote) {
+		w.lockChanged = true
+	}
+	if w.refused || !strings.Contains(line, "ost key") {
+		return
+	}
+	if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
+		w.refused, w.refusal, w.host = true, line, adv.Path
+		if w.host == "" {
+			w.host = "(named in the log above)"
 		}
 	}
-	if len(w.partial) > 64<<10 {
-		w.partial = w.partial[:0] // a line this long is no ssh message
-	}
-	return len(p), nil
 }
 
 // buildFlags are the user's flags for `nix build` with the settings every
