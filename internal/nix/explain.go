@@ -112,8 +112,13 @@ func Explain(stderr string) *Advice {
 		return &Advice{Kind: AdviceNixVersion, Path: m[1],
 			Message: "the flake needs Nix " + m[1] + " or later to evaluate: drop --image to use the built-in builder image, or use an image with a newer Nix"}
 	}
-	if a := explainFetch(stderr, low); a != nil {
-		return a
+	// Inputs are fetched while Nix evaluates, before anything builds: a
+	// derivation's own failure (its builder could not reach the network
+	// under --sandbox, say) is the derivation's, not an input's.
+	if !strings.Contains(stderr, "error: builder for '") {
+		if a := explainFetch(stderr, low); a != nil {
+			return a
+		}
 	}
 	if m := reMissingAttr.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceAttribute, Path: m[1], Message: "the flake has no attribute " + m[1]}

@@ -85,6 +85,9 @@ func TestExplain(t *testing.T) {
 		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
 		{"git@example.org: Permission denied (publickey).\nfatal: Could not read from remote repository.\nerror: … while fetching the input 'git+ssh://git@example.org/org/private'", "credentials", "input git+ssh://git@example.org/org/private"},
 		{"Host key verification failed.\nfatal: Could not read from remote repository.", "credentials", "an input"},
+		// A derivation's builder that cannot reach the network (as under
+		// --sandbox) is no unreachable input.
+		{"network> builder: dial udp 192.0.2.1:9: connect: network is unreachable\nerror: builder for '/nix/store/x-network.drv' failed with exit code 1", "", ""},
 		// The same ssh words from a --builders machine are the builder's.
 		{"error: failed to start SSH connection to 'me@arm': No ED25519 host key is known for arm and you have requested strict checking.\nHost key verification failed.", "host-key", "arm"},
 		{"root@172.17.0.3: Permission denied (publickey,password).\nfatal: Could not read from remote repository.\nerror: program 'git' failed with exit code 128", "credentials", "the input at root@172.17.0.3"},
