@@ -137,12 +137,15 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		if mode == SourceMount && strings.Contains(err.Error(), "bind source path does not exist") {
 			return c, status.Environment(fmt.Errorf("%w: %s is not there for the daemon at %s", errMountInvisible, prep.Source.Top, r.Engine.Endpoint.Host), mountHint)
 		}
-		return c, status.Environment(err, "")
+		return c, status.Environment(err, privilegeHint(prep))
 	}
 	c.id = id
 	t0 = time.Now()
 	startErr := r.Engine.StartContainer(ctx, id)
 	r.trace("container start", t0)
+	if startErr != nil && !mountRefused(startErr) {
+		return c, status.Environment(startErr, privilegeHint(prep))
+	}
 	if mode == SourceMount {
 		t0 = time.Now()
 		visible := startErr == nil && (checkLater || r.mountVisible(ctx, id, prep))
@@ -164,7 +167,7 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		}
 	}
 	if startErr != nil {
-		return c, status.Environment(startErr, "")
+		return c, status.Environment(startErr, privilegeHint(prep))
 	}
 	if mode == SourceCopy {
 		if err := r.sendSource(ctx, id, prep); err != nil {
@@ -172,6 +175,23 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		}
 	}
 	return c, nil
+}
+
+// mountRefused tells a start the daemon refused for a mount (a bind
+// source it cannot make) from one refused for anything else, which is no
+// reason to try the flake another way.
+func mountRefused(err error) bool {
+	return strings.Contains(err.Error(), "mount")
+}
+
+// privilegeHint is the advice when the daemon will not create or start a
+// build container: with --sandbox, the likeliest cause is a policy (an
+// authorization plugin, a runtime) refusing what the sandbox asks for.
+func privilegeHint(prep Prepared) string {
+	if prep.Sandbox {
+		return nix.SandboxMessage
+	}
+	return ""
 }
 
 // mountVisible checks the flake and its inputs are really there: a daemon

@@ -2,11 +2,15 @@ package build
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/client"
+
 	"github.com/nixcross/nixcross/internal/cache"
+	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 )
 
@@ -63,5 +67,40 @@ func TestSandboxUnavailable(t *testing.T) {
 	results, err := r.Run(context.Background(), req, localFlake(flake))
 	if status.ExitCode(err) != status.ExitEnvironment || results[0].Sandboxed || results[0].Link != "" {
 		t.Errorf("err %v (exit %d), sandboxed %v, link %q", err, status.ExitCode(err), results[0].Sandboxed, results[0].Link)
+	}
+}
+
+// TestSandboxRefusedByDaemon: a daemon (an authorization plugin, a runtime)
+// that refuses the build container --sandbox asks for is exit 3 with the
+// sandbox's advice, at create and at start; without --sandbox the same
+// refusal gets no sandbox advice.
+func TestSandboxRefusedByDaemon(t *testing.T) {
+	refused := errors.New("Error response from daemon: authorization denied by plugin policy: seccomp=unconfined is not allowed")
+	for _, at := range []string{"create", "start"} {
+		for _, sandbox := range []bool{true, false} {
+			flake, out := flakeDir(t)
+			d := newDaemon()
+			d.succeed()
+			if at == "create" {
+				d.createErr = func(client.ContainerCreateOptions) error { return refused }
+			} else {
+				d.startErr = func(*fakeContainer) error { return refused }
+			}
+			r, _, _ := d.runner()
+			req := request(t, out)
+			req.Sandbox = sandbox
+			results, err := r.Run(context.Background(), req, localFlake(flake))
+			if status.ExitCode(err) != status.ExitEnvironment || !strings.Contains(err.Error(), "authorization denied") || results[0].Link != "" {
+				t.Errorf("%s, sandbox %v: err %v (exit %d), link %q", at, sandbox, err, status.ExitCode(err), results[0].Link)
+			}
+			if hinted := status.HintOf(err) == nix.SandboxMessage; hinted != sandbox {
+				t.Errorf("%s, sandbox %v: hint %q", at, sandbox, status.HintOf(err))
+			}
+			for _, c := range d.made() {
+				if !c.removed {
+					t.Errorf("%s, sandbox %v: container %s left behind", at, sandbox, c.id)
+				}
+			}
+		}
 	}
 }

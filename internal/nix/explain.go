@@ -35,6 +35,11 @@ const (
 	AdviceHostKey AdviceKind = "host-key"
 )
 
+// SandboxMessage is the advice whenever --sandbox cannot have what Nix's
+// sandbox needs: from the daemon (refused or stripped security options)
+// or from the kernel (no user namespaces).
+const SandboxMessage = "--sandbox needs the daemon to allow the security options seccomp=unconfined and systempaths=unconfined, and the kernel to allow user namespaces (sysctl user.max_user_namespaces > 0); without them build without --sandbox"
+
 // UntrustedMessage explains Nix's refusal of a substitute: the paths are
 // unsigned, or signed by a key the build does not trust.
 const UntrustedMessage = "Nix refused paths from a substituter because no trusted key signed them (\"ignoring substitute … not signed by any of the keys in 'trusted-public-keys'\"): pass the cache's public key with --trusted-key NAME:BASE64 (the line in NAME.pub), and push with --sign-key NAME.sec of that same pair; Nix never accepts unsigned paths from a substituter"
@@ -81,7 +86,7 @@ var (
 func Explain(stderr string) *Advice {
 	if m := reSandbox.FindStringSubmatch(ansi.ReplaceAllString(stderr, "")); m != nil {
 		return &Advice{Kind: AdviceSandbox, Path: m[1],
-			Message: "--sandbox needs the daemon to allow the security options seccomp=unconfined and systempaths=unconfined, and the kernel to allow user namespaces (sysctl user.max_user_namespaces > 0); without them build without --sandbox"}
+			Message: SandboxMessage}
 	}
 	// Before the missing-machine check: a refused builder also leaves
 	// Nix without a machine for the system. The same ssh words under git's
