@@ -164,3 +164,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestMaxJobsZero: --max-jobs 0 reaches Nix (it was once dropped as "not
+// set"): on an empty store with no builders and no substituter nothing may
+// be built, so the build fails with advice instead of building locally.
+func TestMaxJobsZero(t *testing.T) {
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#greeting", "--system", "x86_64-linux", "--no-cache", "--max-jobs", "0"}, offline...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "Unable to start any build") || !strings.Contains(r.stderr, "raise --max-jobs") {
+		t.Fatalf("exit %d, want 1 with Nix's refusal and the advice", r.code)
+	}
+	if _, err := os.Lstat(dir + "/result"); !os.IsNotExist(err) {
+		t.Fatalf("a result was written: %v", err)
+	}
+}

@@ -33,6 +33,7 @@ func TestFailureClassification(t *testing.T) {
 		{"no sandbox, Nix 2.26", "error: this system does not support the kernel namespaces that are required for sandboxing; use '--no-sandbox' to disable sandboxing", "", status.ExitEnvironment, "could not set up its build sandbox", "seccomp=unconfined and systempaths=unconfined"},
 		{"no sandbox, Nix 2.8", "\x1b[31;1merror:\x1b[0m cloning builder process: \x1b[35;1mOperation not permitted\x1b[0m\nerror: unable to start build process", "", status.ExitEnvironment, "nothing was built", "user namespaces"},
 		{"no /proc in the sandbox", "error: mounting /proc: Operation not permitted", "", status.ExitEnvironment, "could not set up its build sandbox in the container (mounting /proc", "without --sandbox"},
+		{"max-jobs 0, no builders", "error:\n       Unable to start any build;\n       either increase '--max-jobs' or enable remote builds.", "", status.ExitBuild, "failed (exit 1)", "raise --max-jobs"},
 		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
 	}
 	for _, c := range cases {

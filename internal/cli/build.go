@@ -31,6 +31,7 @@ type buildOptions struct {
 	image       string
 	cores       int
 	maxJobs     int
+	maxJobsSet  bool // --max-jobs 0 (build only on --builders) differs from none
 	verbose     bool
 	keepFailed  bool
 	noCache     bool
@@ -116,6 +117,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 			if len(args) == 1 {
 				ref = args[0]
 			}
+			o.maxJobsSet = cmd.Flags().Changed("max-jobs")
 			return runBuild(cmd.Context(), a, o, ref, nixArgs)
 		},
 	}
@@ -126,7 +128,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
 	f.StringVar(&o.image, "image", "", "use this Nix image instead of building the built-in one")
 	f.IntVar(&o.cores, "cores", 0, "CPU cores each build job may use (Nix --cores)")
-	f.IntVar(&o.maxJobs, "max-jobs", 0, "derivations Nix builds in parallel (Nix --max-jobs)")
+	f.IntVar(&o.maxJobs, "max-jobs", 0, "derivations Nix builds in parallel here (Nix --max-jobs; 0 builds only on --builders)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and more from Nix (-v) and step timings; build logs always stream live")
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
@@ -160,7 +162,10 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
 		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
 		Provenance: o.json || o.provenance, WriteProvenance: o.provenance, Sandbox: o.sandbox,
-		Nix: nix.BuildFlags{Cores: o.cores, MaxJobs: o.maxJobs, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
+		Nix: nix.BuildFlags{Cores: o.cores, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
+	}
+	if o.maxJobsSet {
+		req.Nix.MaxJobs = &o.maxJobs
 	}
 	systems, err := system.ParseList(o.systems)
 	if err != nil {

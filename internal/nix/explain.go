@@ -33,6 +33,9 @@ const (
 	// AdviceHostKey: ssh refused a remote builder whose host key is not
 	// known (StrictHostKeyChecking=yes).
 	AdviceHostKey AdviceKind = "host-key"
+	// AdviceNoLocalBuilds: something had to be built, max-jobs is 0 and no
+	// remote builder was configured.
+	AdviceNoLocalBuilds AdviceKind = "no-local-builds"
 )
 
 // SandboxMessage is the advice whenever --sandbox cannot have what Nix's
@@ -94,6 +97,10 @@ func Explain(stderr string) *Advice {
 	if m := reHostKey.FindStringSubmatch(stderr); m != nil && !fetchingInput(stderr) {
 		return &Advice{Kind: AdviceHostKey, Path: m[1],
 			Message: "a --builders machine's host key is not known: check its fingerprint, then add it to ~/.ssh/known_hosts (ssh-keyscan HOST) or pass --builders-known-hosts FILE"}
+	}
+	if strings.Contains(stderr, "Unable to start any build") {
+		return &Advice{Kind: AdviceNoLocalBuilds,
+			Message: "with --max-jobs 0 Nix builds nothing in the container, and a path had to be built that no substituter had: raise --max-jobs, pass --builders with a machine for the system, or a --substituter that has the result"}
 	}
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceEmulation, System: m[1],

@@ -54,10 +54,12 @@ type InputOverride struct{ Name, Ref string }
 
 // BuildFlags are the user's knobs for `nix build`.
 type BuildFlags struct {
-	Options    []Option
-	Overrides  []InputOverride
-	Cores      int
-	MaxJobs    int
+	Options   []Option
+	Overrides []InputOverride
+	Cores     int
+	// MaxJobs is nil for Nix's own default; 0 builds nothing locally,
+	// only on remote builders.
+	MaxJobs    *int
 	Verbose    bool
 	KeepFailed bool
 	// Substituters and TrustedKeys add to Nix's lists (extra-substituters,
@@ -85,8 +87,8 @@ func BuildCommand(in Installable, s system.System, gcRoot string, f BuildFlags) 
 	if f.Cores > 0 {
 		cmd = append(cmd, "--cores", fmt.Sprint(f.Cores))
 	}
-	if f.MaxJobs > 0 {
-		cmd = append(cmd, "--max-jobs", fmt.Sprint(f.MaxJobs))
+	if f.MaxJobs != nil {
+		cmd = append(cmd, "--max-jobs", fmt.Sprint(*f.MaxJobs))
 	}
 	// -L: builders' logs stream live, line by line, instead of Nix's
 	// progress summary, which off a terminal shows nothing until the end.

@@ -30,10 +30,11 @@ func TestSplitRef(t *testing.T) {
 }
 
 func TestBuildCommand(t *testing.T) {
+	three, zero := 3, 0
 	cmd := BuildCommand(Installable{Flake: "/src", Attr: "hello"}, aarch64, "", BuildFlags{
 		Options:    []Option{{"substituters", ""}, {"sandbox", "false"}},
 		Cores:      2,
-		MaxJobs:    3,
+		MaxJobs:    &three,
 		Verbose:    true,
 		KeepFailed: true,
 		Overrides:  []InputOverride{{"lib", "/home/me/lib"}, {"lib/nixpkgs", "github:NixOS/nixpkgs"}},
@@ -47,6 +48,14 @@ func TestBuildCommand(t *testing.T) {
 		"/src#packages.aarch64-linux.hello"}
 	if !reflect.DeepEqual(cmd, want) {
 		t.Fatalf("got  %q\nwant %q", cmd, want)
+	}
+	// --max-jobs 0 (only remote builders) is passed; no --max-jobs is
+	// Nix's default.
+	if cmd := strings.Join(BuildCommand(Installable{Flake: "/src"}, aarch64, "", BuildFlags{MaxJobs: &zero}), " "); !strings.Contains(cmd, "--max-jobs 0") {
+		t.Errorf("--max-jobs 0 dropped: %s", cmd)
+	}
+	if cmd := strings.Join(BuildCommand(Installable{Flake: "/src"}, aarch64, "", BuildFlags{}), " "); strings.Contains(cmd, "--max-jobs") {
+		t.Errorf("--max-jobs without the flag: %s", cmd)
 	}
 	cmd = BuildCommand(Installable{Flake: "/src", Attr: "legacyPackages.aarch64-linux.hello"}, aarch64, "/nix/var/nix/gcroots/nixcross/x", BuildFlags{})
 	if cmd[len(cmd)-1] != "/src#legacyPackages.aarch64-linux.hello" || !strings.Contains(strings.Join(cmd, " "), "--out-link /nix/var/nix/gcroots/nixcross/x") {
@@ -80,6 +89,8 @@ func TestExplain(t *testing.T) {
 		{"error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "packages-nix", "packages.nix"},
 		{"error: flake 'path:/src' does not provide attribute 'packages.aarch64-linux.nope'", "attribute", "packages.aarch64-linux.nope"},
 		{"error: builder for '/nix/store/x.drv' failed with exit code 1", "", ""},
+		// Nix 2.26 with --max-jobs 0 and nothing to build it on.
+		{"error:\n                           Unable to start any build;\n                           either increase '--max-jobs' or enable remote builds.", "no-local-builds", ""},
 		// nixpkgs' default.nix on an old Nix, as Nix 2.8 prints the abort.
 		{"error: evaluation aborted with the following error message: '\n    This version of Nixpkgs requires Nix >= 2.18, please upgrade:\n'", "nix-version", "2.18"},
 		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
