@@ -166,6 +166,14 @@ func TestLocalInputs(t *testing.T) {
 	}
 	commit(t, app) // a git flake sees only tracked files
 
+	// nixcross shell sees the inputs too: Nix in it evaluates the result,
+	// which reads lib's message through tools. An empty store, so the
+	// inputs cannot come from the earlier builds' copies.
+	r = nixcross(t, app, local, slices.Concat([]string{"shell", "--system", "aarch64-linux", "--no-cache", app, "--", "nix", "eval", "--raw"}, offline, []string{".#packages.aarch64-linux.default.drvPath"})...)
+	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "-hello.drv") {
+		t.Fatalf("nix eval in nixcross shell: exit %d, stdout %q", r.code, r.stdout)
+	}
+
 	// --override-input lib: another checkout, given relative to where
 	// nixcross runs, another result; the lock that would change stays.
 	out = workdir(t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -16,6 +17,10 @@ type ShellRequest struct {
 	Base    string
 	NoCache bool
 	Cmd     []string // empty: an interactive shell
+	// Inputs are the flake's inputs on the client's file system (see
+	// ResolveInputs): mounted or copied as for a build, so Nix in the
+	// shell finds what flake.lock names.
+	Inputs []flake.Input
 }
 
 // Terminal is the client side of a shell session.
@@ -32,7 +37,7 @@ func (r *Runner) Shell(ctx context.Context, req ShellRequest, src FlakeSource, t
 	if err := system.CheckHost(s, r.Engine.System.OS); err != nil {
 		return err
 	}
-	prep, err := r.prepare(ctx, Request{Image: req.Image, Base: req.Base, NoCache: req.NoCache}, src)
+	prep, err := r.prepare(ctx, Request{Image: req.Image, Base: req.Base, NoCache: req.NoCache, Inputs: req.Inputs}, src)
 	if err != nil {
 		return err
 	}

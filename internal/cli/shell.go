@@ -26,8 +26,8 @@ func newShellCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "shell [--system S] [FLAKE] [-- COMMAND...]",
 		Short: "Open a shell in the builder container, with the flake, the cache and emulation ready",
-		Long: `Start the same container a build uses (the flake mounted read-only, the Nix
-store cache, QEMU emulation for --system) and open an interactive shell in it,
+		Long: `Start the same container a build uses (the flake and its local inputs
+mounted read-only, the Nix store cache, QEMU emulation for --system) and open an interactive shell in it,
 or run COMMAND when given after --. The exit status of the shell or command
 becomes nixcross's. Without a terminal, COMMAND is required.`,
 		Example: `  # Poke around an aarch64 build environment
@@ -74,6 +74,9 @@ func runShell(ctx context.Context, a *app, o shellOptions, ref string, command [
 	flake, _ := nix.SplitRef(ref)
 	src, err := build.ResolveFlake(flake)
 	if err != nil {
+		return err
+	}
+	if req.Inputs, err = build.ResolveInputs(src, nil); err != nil {
 		return err
 	}
 	eng, err := engine.Connect(ctx, a.selection())
