@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -193,5 +194,45 @@ func TestCacheGC(t *testing.T) {
 	}
 	if r := nixcross(t, dir, nil, args...); r.code != 0 || !strings.Contains(r.stderr, "building '") {
 		t.Fatalf("after gc --keep 0s the result was not rebuilt (exit %d)", r.code)
+	}
+}
+
+// TestPruneGoneFlake: a flake directory that is removed leaves its cache
+// volume behind; cache ls says the flake is gone and cache prune removes
+// that volume, never the volume of a flake still there.
+func TestPruneGoneFlake(t *testing.T) {
+	ctx := context.Background()
+	flake := filepath.Join(workdir(t), "flake")
+	if out, err := exec.Command("cp", "-a", fixtureDir, flake).CombinedOutput(); err != nil {
+		t.Fatalf("copy the fixture: %v\n%s", err, out)
+	}
+	dir := workdir(t)
+	for _, f := range []string{flake, fixtureDir} {
+		if r := nixcross(t, dir, nil, append([]string{"build", f + "#greeting", "--system", "x86_64-linux"}, offline...)...); r.code != 0 {
+			t.Fatalf("build %s: exit %d", f, r.code)
+		}
+	}
+	img, err := docker.ImageInspect(ctx, engine.BuilderTag(root.Dockerfile, build.DefaultBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, live := storeVolume(t, img.ID, flake), storeVolume(t, img.ID, fixtureDir)
+	t.Cleanup(func() { docker.VolumeRemove(ctx, gone, client.VolumeRemoveOptions{Force: true}) })
+	if err := os.RemoveAll(flake); err != nil {
+		t.Fatal(err)
+	}
+	ls := nixcross(t, dir, nil, "cache", "ls")
+	if !strings.Contains(ls.stdout, flake+" (gone)") {
+		t.Fatalf("cache ls does not say %s is gone:\n%s", flake, ls.stdout)
+	}
+	pr := nixcross(t, dir, nil, "cache", "prune")
+	if pr.code != 0 || !strings.Contains(pr.stdout, gone) {
+		t.Fatalf("cache prune: exit %d, stdout %q", pr.code, pr.stdout)
+	}
+	if _, err := docker.VolumeInspect(ctx, gone, client.VolumeInspectOptions{}); err == nil {
+		t.Fatal("the gone flake's volume is still there")
+	}
+	if _, err := docker.VolumeInspect(ctx, live, client.VolumeInspectOptions{}); err != nil {
+		t.Fatalf("prune removed the volume of a flake that is still there: %v", err)
 	}
 }

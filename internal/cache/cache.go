@@ -9,8 +9,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +70,10 @@ func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image, flake str
 	}
 	labels := engine.Labels(engine.RoleCache, engine.LabelImage, img.Ref, engine.LabelImageID, img.ID,
 		engine.LabelFlake, flake, engine.LabelFlakeKey, FlakeKey(flake))
+	if filepath.IsAbs(flake) {
+		// A directory on this machine, not a reference Nix fetches.
+		labels[engine.LabelFlakeHost] = hostname()
+	}
 	if err := eng.CreateVolume(ctx, name, labels); err != nil {
 		return "", status.Environment(fmt.Errorf("create cache volume %s: %w", name, err), "")
 	}
@@ -101,14 +109,17 @@ const BuildPrelude = "mkdir -p " + RootsDir + " /nix/var/nixcross && touch " + L
 
 // Volume is one cache volume.
 type Volume struct {
-	Name         string    `json:"name"`
-	Image        string    `json:"image"`
-	ImageID      string    `json:"imageId"`
-	ImagePresent bool      `json:"imagePresent"`
-	Flake        string    `json:"flake"` // the flake it serves: its directory, or its reference; empty for volumes made before per-flake stores
-	Size         int64     `json:"size"`  // -1 when the daemon does not say
-	LastUsed     time.Time `json:"lastUsed"`
-	Created      string    `json:"created"`
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	ImageID      string `json:"imageId"`
+	ImagePresent bool   `json:"imagePresent"`
+	Flake        string `json:"flake"` // the flake it serves: its directory, or its reference; empty for volumes made before per-flake stores
+	// FlakeGone: the flake is a directory of this machine that is not
+	// there any more, so no build will use the volume again.
+	FlakeGone bool      `json:"flakeGone"`
+	Size      int64     `json:"size"` // -1 when the daemon does not say
+	LastUsed  time.Time `json:"lastUsed"`
+	Created   string    `json:"created"`
 }
 
 // List returns every cache volume nixcross made. LastUsed is left zero:
@@ -128,9 +139,27 @@ func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 		if vol.ImageID != "" {
 			vol.ImagePresent = eng.HasImage(ctx, vol.ImageID)
 		}
+		vol.FlakeGone = flakeGone(vol.Flake, v.Labels[engine.LabelFlakeHost], hostname())
 		out = append(out, vol)
 	}
 	return out, nil
+}
+
+// flakeGone reports whether flake, a directory of the machine host, is
+// certainly gone: only that machine can tell (a daemon serves several
+// clients, and a path missing here may be another's), and only a
+// directory that does not exist counts, not one that cannot be read.
+func flakeGone(flake, host, self string) bool {
+	if host == "" || host != self || !filepath.IsAbs(flake) {
+		return false
+	}
+	_, err := os.Stat(flake)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 // LastUsed reads when a build last used the volume, from a file inside it,
@@ -204,11 +233,12 @@ func GC(ctx context.Context, eng *engine.Engine, keep time.Duration, rep *ui.Rep
 	return nil
 }
 
-// Stale reports whether no build uses v any more: its image is gone, or it
-// predates stores per flake (no flake label) and was shared by all of them,
-// so any flake's build may have rewritten it.
+// Stale reports whether no build uses v any more: its image is gone, its
+// flake's directory is gone, or it predates stores per flake (no flake
+// label) and was shared by all of them, so any flake's build may have
+// rewritten it.
 func (v Volume) Stale() bool {
-	return !v.ImagePresent || v.Flake == ""
+	return !v.ImagePresent || v.Flake == "" || v.FlakeGone
 }
 
 // Prune removes the stale cache volumes (see Volume.Stale), or all of

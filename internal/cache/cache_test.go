@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,9 +46,37 @@ func TestStale(t *testing.T) {
 		{Volume{ImagePresent: true, Flake: "/src/a"}, false},
 		{Volume{ImagePresent: false, Flake: "/src/a"}, true},
 		{Volume{ImagePresent: true}, true},
+		{Volume{ImagePresent: true, Flake: "/src/a", FlakeGone: true}, true},
 	} {
 		if got := c.v.Stale(); got != c.want {
 			t.Errorf("%+v: Stale = %v, want %v", c.v, got, c.want)
 		}
+	}
+}
+
+// TestFlakeGone: a flake directory counts as gone only on the machine that
+// recorded it, and only when it does not exist; references never are.
+func TestFlakeGone(t *testing.T) {
+	here := t.TempDir()
+	gone := filepath.Join(here, "removed")
+	unreadable := filepath.Join(here, "locked", "flake")
+	os.Mkdir(filepath.Join(here, "locked"), 0o000)
+	t.Cleanup(func() { os.Chmod(filepath.Join(here, "locked"), 0o755) })
+	for _, c := range []struct {
+		flake, host string
+		want        bool
+	}{
+		{gone, "me", true},
+		{here, "me", false},
+		{gone, "other", false}, // another client's directory
+		{gone, "", false},      // made before the host was recorded
+		{"github:owner/repo", "me", false},
+	} {
+		if got := flakeGone(c.flake, c.host, "me"); got != c.want {
+			t.Errorf("flakeGone(%q, %q) = %v, want %v", c.flake, c.host, got, c.want)
+		}
+	}
+	if os.Geteuid() != 0 && flakeGone(unreadable, "me", "me") {
+		t.Error("a directory that cannot be read counts as gone")
 	}
 }

@@ -69,6 +69,8 @@ func newCacheLsCommand(a *app) *cobra.Command {
 				flake := v.Flake
 				if flake == "" {
 					flake = "-"
+				} else if v.FlakeGone {
+					flake += " (gone)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", v.Name, flake, v.Image, v.ImagePresent, size, last)
 			}
@@ -106,7 +108,7 @@ func newCachePruneCommand(a *app) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:     "prune",
-		Short:   "Remove cache volumes no build uses: image gone, or shared by every flake (or all with --all)",
+		Short:   "Remove cache volumes no build uses: image gone, flake directory gone from this machine, or shared by every flake (or all with --all)",
 		Example: "  nixcross cache prune\n  nixcross cache prune --all",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {

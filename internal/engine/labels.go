@@ -21,7 +21,11 @@ const (
 	// reference), LabelFlakeKey the hash of it in the volume's name.
 	LabelFlake    = "nixcross.flake"
 	LabelFlakeKey = "nixcross.flake-key"
-	LabelSystem   = "nixcross.system"
+	// LabelFlakeHost names the machine whose directory LabelFlake is, for
+	// flakes on the client's disk: only there can `cache prune` tell the
+	// directory is gone.
+	LabelFlakeHost = "nixcross.flake-host"
+	LabelSystem    = "nixcross.system"
 	// LabelHash is the content hash of the embedded Dockerfile.nix.
 	LabelHash = "nixcross.dockerfile-hash"
 	// LabelBinfmt says what a binfmt helper is for (see package binfmt);
