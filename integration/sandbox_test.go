@@ -26,6 +26,12 @@ func TestSandbox(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, "builder: ") {
 				t.Fatalf("under --sandbox: exit %d, want 1 with the builder's own error", r.code)
 			}
+			// Forwarded credentials give the build its own NIX_CONFIG; the
+			// sandbox must survive it (it once did not).
+			r = nixcross(t, workdir(t), []string{"NIX_CONFIG=access-tokens = example.org=not-a-secret"}, append(args, "--sandbox")...)
+			if r.code != 1 || !strings.Contains(r.stderr, "builder: ") {
+				t.Fatalf("under --sandbox with an access token forwarded: exit %d, want 1 with the builder's own error", r.code)
+			}
 		})
 	}
 

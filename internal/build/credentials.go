@@ -61,10 +61,11 @@ func agentMounts(source string) []mount.Mount {
 // credentialEnv puts the forwarded files into the container and returns
 // the build exec's environment that makes Nix (and the git and ssh it
 // runs) use them.
-func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, agent bool) ([]string, error) {
+func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, prep Prepared) ([]string, error) {
 	if f == nil {
 		return nil, nil
 	}
+	agent := prep.agent != ""
 	var env []string
 	// Into the in-memory secrets directory, like the builders' key: never
 	// in the container's layer, gone before a --keep-failed container is
@@ -84,7 +85,7 @@ func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, age
 		netrc = netrcPath
 	}
 	if !f.Nix.Empty() {
-		env = append(env, "NIX_CONFIG="+nix.ConfigWith(f.Nix, netrc))
+		env = append(env, "NIX_CONFIG="+nixConfig(prep.Sandbox)+f.Nix.Config(netrc))
 	}
 	if agent {
 		env = append(env, "SSH_AUTH_SOCK="+agentSocket)

@@ -43,7 +43,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	c.sshEnv = env
 	if err == nil {
 		var cenv []string
-		cenv, err = r.credentialEnv(ctx, c.id, req.Forward, j.prep.agent != "")
+		cenv, err = r.credentialEnv(ctx, c.id, req.Forward, j.prep)
 		env = append(env, cenv...)
 	}
 	if err != nil {

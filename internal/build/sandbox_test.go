@@ -20,16 +20,7 @@ import (
 // built result says it was sandboxed; without --sandbox nothing changes.
 func TestSandbox(t *testing.T) {
 	for _, sandbox := range []bool{true, false} {
-		flake, out := flakeDir(t)
-		d := newDaemon()
-		d.succeed()
-		r, _, _ := d.runner()
-		req := request(t, out)
-		req.Sandbox = sandbox
-		results, err := r.Run(context.Background(), req, localFlake(flake))
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, results := sandboxBuild(t, sandbox, nil)
 		o := d.made()[0].opts
 		env := o.Config.Env
 		hc := o.HostConfig
@@ -103,4 +94,51 @@ func TestSandboxRefusedByDaemon(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSandboxWithCredentials: the build exec's NIX_CONFIG, which carries
+// forwarded credentials, replaces the container's, so it must keep the
+// sandbox settings: once it did not, and a --sandbox build with an access
+// token in NIX_CONFIG ran unsandboxed under the image's sandbox = false.
+func TestSandboxWithCredentials(t *testing.T) {
+	for _, sandbox := range []bool{true, false} {
+		d, _ := sandboxBuild(t, sandbox, func(req *Request) {
+			req.Forward = &Forwarded{Nix: nix.Credentials{AccessTokens: "example.org=secret"}}
+		})
+		c := d.made()[0]
+		var conf string
+		for i, cmd := range c.cmds {
+			if len(cmd) > 3 && cmd[3] == "nix-build" {
+				for _, e := range c.envs[i] {
+					if v, ok := strings.CutPrefix(e, "NIX_CONFIG="); ok {
+						conf = v
+					}
+				}
+			}
+		}
+		want := nixConfig(sandbox) + "\naccess-tokens = example.org=secret"
+		if conf != want {
+			t.Errorf("sandbox %v: the build's NIX_CONFIG = %q, want %q", sandbox, conf, want)
+		}
+	}
+}
+
+// sandboxBuild runs one good build with or without --sandbox, edit
+// changing the request further.
+func sandboxBuild(t *testing.T, sandbox bool, edit func(*Request)) (*daemon, []*Result) {
+	t.Helper()
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Sandbox = sandbox
+	if edit != nil {
+		edit(&req)
+	}
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, results
 }

@@ -178,13 +178,18 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		}
 	}
 	req.Systems = systems
+	if o.sandbox {
+		if arg := sandboxArg(nixArgs); arg != "" {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be combined with --sandbox", arg), sandboxSetsItself)
+		}
+	}
 	for _, kv := range o.options {
 		name, value, ok := splitOption(kv)
 		if !ok {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
 		}
-		if o.sandbox && strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir" {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), "--sandbox sets sandbox = true and sandbox-fallback = false itself")
+		if o.sandbox && sandboxSetting(name) {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), sandboxSetsItself)
 		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
 	}
@@ -245,6 +250,40 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	}
 	req.Inputs, err = build.ResolveInputs(src, overrides)
 	return req, src, err
+}
+
+// sandboxSetsItself is the advice under a sandbox setting next to --sandbox.
+const sandboxSetsItself = "--sandbox sets sandbox = true and sandbox-fallback = false itself; drop --sandbox to choose them"
+
+// sandboxSetting reports whether the Nix setting name decides whether or
+// how builds are sandboxed, which --sandbox alone decides: anything but
+// the paths a sandbox shows and where it builds.
+func sandboxSetting(name string) bool {
+	name = strings.TrimPrefix(name, "extra-")
+	if name == "build-use-sandbox" { // the old name of sandbox
+		return true
+	}
+	return strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir"
+}
+
+// sandboxArg returns the first of nix build's own arguments (after --)
+// that sets a sandbox setting: --option NAME, or a setting's flag such as
+// --no-sandbox; "" when there is none.
+func sandboxArg(args []string) string {
+	for i, a := range args {
+		if a == "--option" && i+1 < len(args) && sandboxSetting(args[i+1]) {
+			return "--option " + args[i+1]
+		}
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, "=")
+		if sandboxSetting(strings.TrimPrefix(name, "no-")) {
+			return a
+		}
+	}
+	return ""
 }
 
 // forwardedCredentials collects what the user's own Nix would use for

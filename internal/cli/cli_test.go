@@ -329,16 +329,27 @@ func TestSandboxOptions(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
 	base := buildOptions{jobs: 1, outLink: filepath.Join(dir, "result"), source: "auto", sandbox: true}
-	for _, opt := range []string{"sandbox=false", "sandbox-fallback=true"} {
+	for _, opt := range []string{"sandbox=false", "sandbox-fallback=true", "build-use-sandbox=false", "extra-sandbox-fallback=true"} {
 		o := base
 		o.options = []string{opt}
 		if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
 			t.Errorf("--option %s with --sandbox: %v", opt, err)
 		}
 	}
+	// Nor may nix build's own arguments after --.
+	for _, args := range [][]string{{"--no-sandbox"}, {"--show-trace", "--option", "sandbox", "false"}, {"--sandbox-fallback"}, {"--option", "build-use-sandbox", "false"}} {
+		if _, _, err := parseBuildRequest(base, dir, args); status.ExitCode(err) != status.ExitUsage || !strings.Contains(err.Error(), "after --") {
+			t.Errorf("-- %v with --sandbox: %v", args, err)
+		}
+		o := base
+		o.sandbox = false
+		if _, _, err := parseBuildRequest(o, dir, args); err != nil {
+			t.Errorf("-- %v without --sandbox: %v", args, err)
+		}
+	}
 	o := base
 	o.options = []string{"sandbox-paths=/etc/ssl"}
-	req, _, err := parseBuildRequest(o, dir, nil)
+	req, _, err := parseBuildRequest(o, dir, []string{"--option", "extra-sandbox-paths", "/etc/hosts", "--show-trace"})
 	if err != nil || !req.Sandbox {
 		t.Errorf("sandbox-paths with --sandbox: %v, sandbox %v", err, req.Sandbox)
 	}

@@ -45,10 +45,12 @@ func ParseCredentials(conf string, c *Credentials) {
 // BaseConfig is the NIX_CONFIG every nixcross container runs with.
 const BaseConfig = "experimental-features = nix-command flakes"
 
-// ConfigWith is NIX_CONFIG for a command that needs c, netrc being where
-// the netrc file was put in the container.
-func ConfigWith(c Credentials, netrc string) string {
-	conf := BaseConfig
+// Config is the NIX_CONFIG lines that hand c to Nix, netrc being where
+// the netrc file was put in the container. They go after the container's
+// own NIX_CONFIG (see build.nixConfig), never instead of it: an exec's
+// NIX_CONFIG replaces the container's whole, sandbox settings included.
+func (c Credentials) Config(netrc string) string {
+	conf := ""
 	if c.AccessTokens != "" {
 		conf += "\naccess-tokens = " + c.AccessTokens
 	}

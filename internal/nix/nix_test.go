@@ -179,8 +179,8 @@ func TestParseCredentials(t *testing.T) {
 	if c.AccessTokens != "example.org=three" {
 		t.Errorf("a later access-tokens does not replace: %q", c.AccessTokens)
 	}
-	conf := ConfigWith(c, "/run/x/netrc")
-	if conf != BaseConfig+"\naccess-tokens = example.org=three\nnetrc-file = /run/x/netrc" {
+	conf := c.Config("/run/x/netrc")
+	if conf != "\naccess-tokens = example.org=three\nnetrc-file = /run/x/netrc" {
 		t.Errorf("NIX_CONFIG = %q", conf)
 	}
 }
