@@ -36,10 +36,43 @@ import (
 
 // privateGitHub serves one private repository the way a GitHub Enterprise
 // API does (/api/v3/repos/OWNER/REPO/commits/REF and …/tarball/REV), over
-// TLS on the Docker bridge's gateway so build containers reach it, and
-// answers 404 to any request without the token, as GitHub does. It
-// returns host:port and the CA certificate in PEM.
+// TLS on the Docker bridge's gateway (see tlsOnBridge), and answers 404 to
+// any request without the token, as GitHub does. It returns host:port and
+// the CA certificate in PEM.
 func privateGitHub(t *testing.T, token, message string) (string, []byte) {
+	t.Helper()
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	var tgz bytes.Buffer
+	zw := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "org-private-" + rev[:7] + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0)})
+	tw.WriteHeader(&tar.Header{Name: "org-private-" + rev[:7] + "/message", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(message)), ModTime: time.Unix(1700000000, 0)})
+	tw.Write([]byte(message))
+	tw.Close()
+	zw.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v3/repos/org/private/commits/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"sha":"` + rev + `","commit":{"tree":{"sha":"` + gitTree(message) + `"},"committer":{"date":"2023-11-14T22:13:20Z"}}}`))
+	})
+	mux.HandleFunc("/api/v3/repos/org/private/tarball/"+rev, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-gzip")
+		w.Write(tgz.Bytes())
+	})
+	return tlsOnBridge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "token "+token {
+			http.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// tlsOnBridge serves h over TLS on the Docker bridge's gateway, where
+// build containers reach the host, with a certificate of its own CA. It
+// returns host:port and the CA certificate in PEM.
+func tlsOnBridge(t *testing.T, h http.Handler) (string, []byte) {
 	t.Helper()
 	res, err := docker.NetworkInspect(context.Background(), "bridge", client.NetworkInspectOptions{})
 	if err != nil {
@@ -73,37 +106,11 @@ func privateGitHub(t *testing.T, token, message string) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rev = "0123456789abcdef0123456789abcdef01234567"
-	var tgz bytes.Buffer
-	zw := gzip.NewWriter(&tgz)
-	tw := tar.NewWriter(zw)
-	tw.WriteHeader(&tar.Header{Name: "org-private-" + rev[:7] + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0)})
-	tw.WriteHeader(&tar.Header{Name: "org-private-" + rev[:7] + "/message", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(message)), ModTime: time.Unix(1700000000, 0)})
-	tw.Write([]byte(message))
-	tw.Close()
-	zw.Close()
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v3/repos/org/private/commits/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"sha":"` + rev + `","commit":{"tree":{"sha":"` + gitTree(message) + `"},"committer":{"date":"2023-11-14T22:13:20Z"}}}`))
-	})
-	mux.HandleFunc("/api/v3/repos/org/private/tarball/"+rev, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-gzip")
-		w.Write(tgz.Bytes())
-	})
-	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "token "+token {
-			http.NotFound(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(gw.String(), "0"))
 	if err != nil {
 		t.Skipf("cannot listen on the bridge gateway %s: %v", gw, err)
 	}
-	srv := &http.Server{Handler: auth, TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
 	go srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})

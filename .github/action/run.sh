@@ -11,7 +11,7 @@
 #                  (`substituters =` sets an empty value); # starts a comment
 #   INPUT_PUSH     Nix stores to push the results to, separated by spaces or
 #                  newlines, each passed as --push (file:///dir, ssh-ng://…,
-#                  s3://…); with a nixcross older than --push (issue 16) the
+#                  https://…); with a nixcross older than --push (issue 16) the
 #                  step fails before building
 #   GITHUB_OUTPUT  the file outputs are appended to
 #

@@ -25,9 +25,11 @@ type buildContainer struct {
 	keptAs string
 	// nix is the image's Nix version (see nixCheck).
 	nix nix.Version
-	// sshEnv makes Nix's ssh use --builders-ssh-key, once installed (see
-	// remoteBuilders): for the builders and for ssh pushes.
-	sshEnv []string
+	// nixEnv is the environment of every Nix command after the build's
+	// setup: Nix's ssh uses --builders-ssh-key (see remoteBuilders), for
+	// the builders and for ssh pushes, and Nix has the forwarded
+	// credentials (see credentialEnv), for inputs and https pushes.
+	nixEnv []string
 }
 
 // containerSpec is every build and shell container's configuration: the

@@ -24,6 +24,9 @@ type Forwarded struct {
 	// KnownHosts is the client's known_hosts file: host keys are checked,
 	// never accepted on first sight.
 	KnownHosts string
+	// AWS are the client's AWS credential variables ("NAME=value"), for
+	// the push to an s3:// store and nothing else.
+	AWS []string
 }
 
 // Where forwarded credentials go: the agent's socket is a bind mount; the

@@ -48,6 +48,9 @@ type daemon struct {
 	// image's); versionReads counts how often it ran.
 	nixVersion   string
 	versionReads int
+	// storeTypes is what `nix help-stores` prints ("" for Debian's Nix,
+	// which has no S3 store).
+	storeTypes string
 	// imageArch is the builder image's architecture ("" when unknown).
 	imageArch string
 	// dumps, when set, is each path's NAR for `nix-store --dump`.
@@ -198,6 +201,11 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 			return "nix (Nix) 2.26.3\n", "", 0
 		}
 		return d.nixVersion, "", 0
+	case len(cmd) == 2 && cmd[0] == "nix" && cmd[1] == "help-stores":
+		if d.storeTypes == "" {
+			return "  · HTTP Binary Cache Store\n  · Local Binary Cache Store\n  · Local Store\n  · SSH Store\n", "", 0
+		}
+		return d.storeTypes, "", 0
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nix-push":
 		if d.push == nil {
 			return "", "", 0

@@ -40,12 +40,12 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	}
 	cmd := nix.BuildScript(prelude, nix.BuildCommand(nix.Installable{Flake: src.Ref(req.Flake), Attr: req.Attr}, s, gcRoot, r.buildFlags(j)))
 	env, err := r.remoteBuilders(ctx, c.id, req)
-	c.sshEnv = env
 	if err == nil {
 		var cenv []string
 		cenv, err = r.credentialEnv(ctx, c.id, req.Forward, j.prep)
 		env = append(env, cenv...)
 	}
+	c.nixEnv = env
 	if err != nil {
 		done(err)
 		return nil, err

@@ -71,3 +71,40 @@ func TestEmulatedNixSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestS3PushNeedsS3Nix: a --push to s3:// with an image whose Nix has no
+// S3 store (Debian's) stops before the build with exit 3 and the way
+// round it; a Nix that lists the S3 store builds; other pushes never ask.
+func TestS3PushNeedsS3Nix(t *testing.T) {
+	for _, c := range []struct {
+		store, types string
+		wantErr      bool
+	}{
+		{"s3://bucket?region=eu-west-1", "", true},
+		{"s3://bucket", "  · HTTP Binary Cache Store\n  · S3 Binary Cache Store\n", false},
+		{"https://cache.example.org", "", false},
+	} {
+		flake, out := flakeDir(t)
+		d := newDaemon()
+		d.succeed()
+		d.storeTypes = c.types
+		r, _, _ := d.runner()
+		req := request(t, out)
+		req.Push = []Store{store(t, c.store)}
+		_, err := r.Run(context.Background(), req, localFlake(flake))
+		if (err != nil) != c.wantErr {
+			t.Fatalf("%s: err = %v", c.store, err)
+		}
+		built, asked := false, false
+		for _, cmd := range d.made()[0].cmds {
+			built = built || len(cmd) > 3 && cmd[3] == "nix-build"
+			asked = asked || slices.Equal(cmd, []string{"nix", "help-stores"})
+		}
+		if c.wantErr && (status.ExitCode(err) != status.ExitEnvironment || !strings.Contains(err.Error(), "without S3 support") || !strings.Contains(status.HintOf(err), "--to-cache") || built) {
+			t.Errorf("%s: err %v (exit %d, hint %q), built %v", c.store, err, status.ExitCode(err), status.HintOf(err), built)
+		}
+		if asked != strings.HasPrefix(c.store, "s3://") {
+			t.Errorf("%s: nix help-stores ran: %v", c.store, asked)
+		}
+	}
+}

@@ -58,7 +58,7 @@ type Prepared struct {
 // prepare finds or builds the image, decides how the source travels, and
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{}, Sandbox: req.Sandbox}
+	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox}
 	p.agent = r.agentSource(req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error

@@ -92,7 +92,7 @@ func (r *Runner) collectProvenance(ctx context.Context, j job, c *buildContainer
 		qemu = h.Interpreter
 	}
 	var out, stderr bytes.Buffer
-	err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: provenanceScript(j.prep.Source.Ref(j.req.Flake), qemu), Env: c.sshEnv, Stdout: &out, Stderr: &stderr})
+	err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: provenanceScript(j.prep.Source.Ref(j.req.Flake), qemu), Env: c.nixEnv, Stdout: &out, Stderr: &stderr})
 	if err != nil {
 		return nil, status.Environment(fmt.Errorf("read the flake's metadata: %w: %s", err, strings.TrimSpace(stderr.String())), "")
 	}

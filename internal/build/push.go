@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/nixcross/nixcross/internal/closure"
@@ -45,7 +47,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		pushDir = pushCopyDir
 	}
 	for i, st := range req.Push {
-		p := nix.Push{URL: st.inContainer(i, pushDir), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile}
+		p := nix.Push{URL: st.inContainer(i, pushDir), Paths: b.outputs, Closure: req.PushWhat != PushOutputs, KeyFile: keyFile, Options: req.Nix.Options}
 		// Rootless Docker's root already is the user on the host.
 		if st.HostDir != "" && local && r.CacheOwner != nil && !r.Engine.Rootless {
 			p.ChownDir, p.ChownTo = pushMount(i), fmt.Sprintf("%d:%d", r.CacheOwner.UID, r.CacheOwner.GID)
@@ -54,7 +56,11 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		logw := r.UI.Lines(j.prefix, true)
 		watch := newCopyWatch(b.closure, r.UI.Progress(j.prefix+"push", size))
 		logw.OnLine = watch.line
-		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: c.sshEnv, Stdout: logw, Stderr: logw})
+		env := c.nixEnv
+		if strings.HasPrefix(st.URL, "s3://") && req.Forward != nil {
+			env = append(slices.Clip(env), req.Forward.AWS...)
+		}
+		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: env, Stdout: logw, Stderr: logw})
 		logw.Flush()
 		watch.done()
 		done(err)
@@ -67,8 +73,13 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 			}
 			msg := nixError(logw.Tail(), err)
 			hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link)
-			if strings.Contains(msg, "lacks a signature by a trusted key") {
+			switch {
+			case strings.Contains(msg, "lacks a signature by a trusted key"):
 				hint = "the store accepts only paths signed by a key it trusts: push with --sign-key NAME.sec and add NAME.pub's line to trusted-public-keys there; " + hint
+			case reHTTPAuth.MatchString(msg):
+				hint = "the store wants credentials: put them in a netrc file (machine HOST login USER password SECRET) and name it with netrc-file in ~/.config/nix/nix.conf or NIX_CONFIG, which nixcross hands to Nix for the run; " + hint
+			case strings.Contains(msg, "don't know how to open Nix store with scheme"):
+				hint = "the image's Nix cannot write to this kind of store: " + s3Hint + "; " + hint
 			}
 			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
 		}
@@ -156,6 +167,9 @@ func pushSet(what PushWhat, b built) (paths int, bytes int64) {
 	}
 	return len(b.outputs), bytes
 }
+
+// reHTTPAuth matches Nix's report of a store that refused it credentials.
+var reHTTPAuth = regexp.MustCompile(`HTTP error 40[13]\b`)
 
 // nixError is Nix's last "error:" line in log, or err when there is none.
 func nixError(log string, err error) string {

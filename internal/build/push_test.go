@@ -17,6 +17,7 @@ import (
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
 )
@@ -120,6 +121,60 @@ func TestPush(t *testing.T) {
 	_, err = r.Run(context.Background(), req, localFlake(flake))
 	if hint := status.HintOf(err); !strings.Contains(hint, "--sign-key") || !strings.Contains(hint, "trusted-public-keys") {
 		t.Errorf("hint for an untrusted push: %q", hint)
+	}
+
+	// Nix's own refusals, as Nix 2.26 prints them, get their hints.
+	for _, c := range []struct{ log, hint string }{
+		{"error: unable to download 'https://cache.example.org/nix-cache-info': HTTP error 401", "netrc-file"},
+		{"error: unable to download 'https://cache.example.org/nix-cache-info': HTTP error 403", "netrc-file"},
+		{"error: don't know how to open Nix store with scheme 's3'", "--to-cache DIR"},
+	} {
+		d.push = func(*fakeContainer, []string) (string, int) { return c.log + "\n", 1 }
+		_, err = r.Run(context.Background(), req, localFlake(flake))
+		if status.ExitCode(err) != status.ExitBuild || !strings.Contains(status.HintOf(err), c.hint) {
+			t.Errorf("%s: exit %d, hint %q", c.log, status.ExitCode(err), status.HintOf(err))
+		}
+	}
+}
+
+// TestPushCredentials: the push runs with the build's forwarded
+// credentials (a netrc for an https store) and the user's --option
+// settings (an ssl-cert-file), as the build itself does; the AWS
+// variables reach the s3:// push only.
+func TestPushCredentials(t *testing.T) {
+	flake, out := flakeDir(t)
+	netrc := filepath.Join(t.TempDir(), "netrc")
+	os.WriteFile(netrc, []byte("machine cache.example.org login ci password secret\n"), 0o600)
+	d := newDaemon()
+	d.succeed()
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Push = []Store{store(t, "https://cache.example.org"), store(t, "s3://bucket")}
+	req.Nix.Options = []nix.Option{{Name: "ssl-cert-file", Value: "/src/ca.pem"}}
+	req.Forward = &Forwarded{Nix: nix.Credentials{NetrcFile: netrc}, AWS: []string{"AWS_ACCESS_KEY_ID=AKIA"}}
+	d.storeTypes = nix.S3StoreName
+	if _, err := r.Run(context.Background(), req, localFlake(flake)); err != nil {
+		t.Fatal(err)
+	}
+	c := d.made()[0]
+	pushed := false
+	for i, cmd := range c.cmds {
+		if len(cmd) > 3 && cmd[3] == "nix-push" {
+			pushed = true
+			if !strings.Contains(cmd[2], "--option 'ssl-cert-file' '/src/ca.pem'") {
+				t.Errorf("push script without the user's option: %s", cmd[2])
+			}
+			if !slices.Contains(c.envs[i], "NIX_CONFIG="+nixConfig(false)+"\nnetrc-file = "+netrcPath) {
+				t.Errorf("push env without the forwarded netrc: %q", c.envs[i])
+			}
+			// AWS credentials go to the S3 store alone.
+			if s3 := strings.Contains(cmd[2], "s3://"); slices.Contains(c.envs[i], "AWS_ACCESS_KEY_ID=AKIA") != s3 {
+				t.Errorf("push to s3 %v: env %q", s3, c.envs[i])
+			}
+		}
+	}
+	if !pushed {
+		t.Fatal("nothing was pushed")
 	}
 }
 

@@ -39,7 +39,7 @@ func (r *Runner) rebuild(ctx context.Context, j job, c *buildContainer, res *Res
 	cmd := nix.RebuildCommand(nix.Installable{Flake: j.prep.Source.Ref(req.Flake), Attr: req.Attr}, s, r.buildFlags(j))
 	var log bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
-	err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: c.sshEnv, Stdout: io.Discard, Stderr: io.MultiWriter(logw, &log)})
+	err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: c.nixEnv, Stdout: io.Discard, Stderr: io.MultiWriter(logw, &log)})
 	logw.Flush()
 	if err == nil {
 		done(nil)

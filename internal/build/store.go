@@ -130,3 +130,13 @@ func ParsePushWhat(s string) (PushWhat, error) {
 	}
 	return "", status.Usage(fmt.Errorf("--push-what must be closure or outputs, got %q", s), "")
 }
+
+// pushesTo reports whether a store of stores has the URL scheme.
+func pushesTo(stores []Store, scheme string) bool {
+	for _, st := range stores {
+		if strings.HasPrefix(st.URL, scheme+"://") {
+			return true
+		}
+	}
+	return false
+}

@@ -146,7 +146,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
 	f.StringArrayVar(&o.overrides, "override-input", nil, "`NAME FLAKEREF`: use FLAKEREF for input NAME (repeatable); local paths are resolved here and made visible")
 	f.BoolVar(&o.writeLock, "write-lock-file", false, "write flake.lock back when Nix had to change it (by default a change is only reported)")
-	f.BoolVar(&o.noForward, "no-forward-credentials", false, "do not hand the ssh agent, known_hosts, access-tokens or netrc-file to Nix in the container")
+	f.BoolVar(&o.noForward, "no-forward-credentials", false, "do not hand the ssh agent, known_hosts, access-tokens, netrc-file or AWS credential variables to Nix in the container")
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
@@ -318,11 +318,20 @@ func forwardedCredentials(getenv func(string) string) *build.Forwarded {
 			f.Nix.NetrcFile = ""
 		}
 	}
-	if f.SSHAgent == "" && f.KnownHosts == "" && f.Nix.Empty() {
+	for _, name := range awsCredentials {
+		if v := getenv(name); v != "" {
+			f.AWS = append(f.AWS, name+"="+v)
+		}
+	}
+	if f.SSHAgent == "" && f.KnownHosts == "" && f.Nix.Empty() && len(f.AWS) == 0 {
 		return nil
 	}
 	return &f
 }
+
+// awsCredentials are the environment variables Nix's S3 store reads its
+// credentials from (the AWS SDK's first source), as CI jobs set them.
+var awsCredentials = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
 // parseOverrides reads the --override-input NAME=FLAKEREF pairs, resolving
 // local paths against this process's directory and home.

@@ -255,12 +255,14 @@ func TestForwardedCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	env := map[string]string{"HOME": home, "SSH_AUTH_SOCK": sock, "NIX_CONFIG": "extra-access-tokens = gitlab.com=from-env"}
+	env := map[string]string{"HOME": home, "SSH_AUTH_SOCK": sock, "NIX_CONFIG": "extra-access-tokens = gitlab.com=from-env",
+		"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "shh", "AWS_PROFILE": "not-forwarded"}
 	f := forwardedCredentials(func(k string) string { return env[k] })
 	want := &build.Forwarded{
 		Nix:        nix.Credentials{AccessTokens: "github.com=from-file gitlab.com=from-env", NetrcFile: filepath.Join(home, "netrc")},
 		SSHAgent:   sock,
 		KnownHosts: filepath.Join(home, ".ssh", "known_hosts"),
+		AWS:        []string{"AWS_ACCESS_KEY_ID=AKIA", "AWS_SECRET_ACCESS_KEY=shh"},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("forwarded = %+v, want %+v", f, want)

@@ -164,25 +164,32 @@ type Push struct {
 	// ChownDir, when set, is handed to ChownTo ("UID:GID") afterwards: a
 	// host directory the container's root wrote into.
 	ChownDir, ChownTo string
+	// Options are the user's --option settings, for every Nix command the
+	// push runs as for the build (ssl-cert-file, connect-timeout, …).
+	Options []Option
 }
 
 // PushScript is the command line that does p, stopping at the first
 // failure.
 func PushScript(p Push) []string {
 	script := "set -e\n"
+	opts := ""
+	for _, o := range p.Options {
+		opts += fmt.Sprintf("--option %s %s ", shell.Quote(o.Name), shell.Quote(o.Value))
+	}
 	if p.KeyFile != "" {
 		rec := ""
 		if p.Closure {
 			rec = "--recursive "
 		}
-		script += fmt.Sprintf("nix store sign %s--key-file %s \"$@\"\n", rec, shell.Quote(p.KeyFile))
+		script += fmt.Sprintf("nix store sign %s%s--key-file %s \"$@\"\n", opts, rec, shell.Quote(p.KeyFile))
 	}
 	// nix copy pushes closures unless told otherwise.
 	rec := "--no-recursive "
 	if p.Closure {
 		rec = ""
 	}
-	script += fmt.Sprintf("nix copy %s--to %s \"$@\"\n", rec, shell.Quote(p.URL))
+	script += fmt.Sprintf("nix copy %s%s--to %s \"$@\"\n", opts, rec, shell.Quote(p.URL))
 	if p.ChownDir != "" {
 		script += fmt.Sprintf("chown -R %s %s\n", shell.Quote(p.ChownTo), shell.Quote(p.ChownDir))
 	}

@@ -29,6 +29,11 @@ func TestPushScript(t *testing.T) {
 			}},
 		{"unsigned outputs", Push{URL: "ssh-ng://me@box"}, "",
 			[]string{"nix copy --no-recursive --to ssh-ng://me@box /nix/store/bbbb-x /nix/store/cccc-x-dev"}},
+		{"the user's options, each word kept", Push{URL: "https://cache.example.org", Closure: true, KeyFile: "/k", Options: []Option{{"ssl-cert-file", "/my certs/ca.pem"}, {"substituters", ""}}}, "",
+			[]string{
+				"nix store sign --option ssl-cert-file /my certs/ca.pem --option substituters  --recursive --key-file /k /nix/store/bbbb-x /nix/store/cccc-x-dev",
+				"nix copy --option ssl-cert-file /my certs/ca.pem --option substituters  --to https://cache.example.org /nix/store/bbbb-x /nix/store/cccc-x-dev",
+			}},
 		{"failed copy stops", Push{URL: "file:///c", Closure: true, ChownDir: "/c", ChownTo: "1:1"}, "copy",
 			[]string{"nix copy --to file:///c /nix/store/bbbb-x /nix/store/cccc-x-dev"}},
 	}

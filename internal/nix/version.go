@@ -23,6 +23,14 @@ var MinVersion = Version{Major: 2, Minor: 18}
 // VersionCommand prints the Nix version; run once per image and run.
 func VersionCommand() []string { return []string{"nix", "--version"} }
 
+// StoreTypesCommand lists the kinds of store this Nix can open, by their
+// names (Nix 2.19 and later; older ones fail).
+func StoreTypesCommand() []string { return []string{"nix", "help-stores"} }
+
+// S3StoreName is how StoreTypesCommand names the S3 binary cache store
+// when Nix was built with it.
+const S3StoreName = "S3 Binary Cache Store"
+
 // The version is the last field: "nix (Nix) 2.26.3",
 // "nix (Lix, like Nix) 2.93.0", "nix (Determinate Nix 3.6.2) 2.29.0",
 // "nix (Nix) 2.31.0pre20250712_abcdef".
