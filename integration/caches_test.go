@@ -74,9 +74,9 @@ func keyPair(t *testing.T, dir, name string) (secFile, pub string) {
 // cache on the host (handed to the sudo user) and written by --to-cache
 // to another; then a build with an empty
 // store and no permission to build (max-jobs 0) substitutes everything
-// from that cache, builds no derivation, and exports the same NAR hashes;
-// with a key that did not sign the cache, Nix refuses the paths and the
-// failure says why.
+// from that cache, builds no derivation, and exports the same NAR hashes,
+// also through a daemon over TCP (the cache copied in); with a key that
+// did not sign the cache, Nix refuses the paths and the failure says why.
 func TestPushAndSubstitute(t *testing.T) {
 	dir := workdir(t)
 	sec, pub := keyPair(t, dir, "nixcross-it-1")
@@ -137,6 +137,16 @@ func TestPushAndSubstitute(t *testing.T) {
 		t.Fatalf("substituted %v (%d paths), pushed %v (%d paths)", b2.Outputs, b2.Closure.Paths, b.Outputs, b.Closure.Paths)
 	}
 	verifyExport(t, dir2, hashes)
+
+	// The same through a daemon over TCP, which cannot mount the
+	// directory: nixcross copies the cache into the build container.
+	dir3 := workdir(t)
+	r = nixcross(t, dir3, []string{"DOCKER_HOST=" + tcpDaemon(t)}, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json", "--no-cache", "--option", "max-jobs", "0",
+		"--substituter", "file://" + cache, "--trusted-key", pub}, offline...)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "copy substituter "+cache) || strings.Contains(r.stderr, "will be built") {
+		t.Fatalf("substituting through a remote daemon: exit %d, want the cache copied in and nothing built", r.code)
+	}
+	verifyExport(t, dir3, hashes)
 
 	// A key that did not sign the cache: Nix refuses every path.
 	_, otherPub := keyPair(t, dir, "nixcross-it-other-1")

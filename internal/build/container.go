@@ -176,14 +176,36 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 			return c, err
 		}
 	}
+	for _, hc := range prep.hostCaches {
+		if err := r.sendCache(ctx, id, hc); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
 }
 
+// sendCache copies a file:// substituter into the container for a daemon
+// that cannot mount it: the whole directory, on every build, since Nix
+// reads only what it needs but nixcross cannot know which in advance.
+func (r *Runner) sendCache(ctx context.Context, id string, hc hostCache) error {
+	what := "copy substituter " + hc.dir
+	done := r.UI.Phase("", what)
+	files, err := treeFiles(hc.dir, hc.dir, false)
+	if err != nil {
+		err = status.Usage(fmt.Errorf("--substituter %s: %w", hc.dir, err), "")
+	} else {
+		err = copyTree(ctx, r.Engine, id, hc.dir, hc.in, files, r.UI, what)
+	}
+	done(err)
+	return err
+}
+
 // mountRefused tells a start the daemon refused for a mount (a bind
-// source it cannot make) from one refused for anything else, which is no
-// reason to try the flake another way.
+// source it cannot make: "error while creating mount source path", Docker
+// Desktop's "Mounts denied") from one refused for anything else, which is
+// no reason to try the flake another way.
 func mountRefused(err error) bool {
-	return strings.Contains(err.Error(), "mount")
+	return strings.Contains(strings.ToLower(err.Error()), "mount")
 }
 
 // privilegeHint is the advice when the daemon will not create or start a

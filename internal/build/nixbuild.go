@@ -122,7 +122,7 @@ func (w *logWatch) see(line string) {
 func (r *Runner) buildFlags(j job) nix.BuildFlags {
 	flags := j.req.Nix
 	flags.Options = append(containerSettings(j.prep.Image, r.Engine.System), flags.Options...)
-	flags.Substituters, flags.TrustedKeys = substituterURLs(j.req), j.req.TrustedKeys
+	flags.Substituters, flags.TrustedKeys = substituterURLs(j.req, r.Engine.Endpoint.Local()), j.req.TrustedKeys
 	return flags
 }
 

@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/flake"
-	"github.com/nixcross/nixcross/internal/status"
 )
 
 // DefaultBase is the base image Dockerfile.nix builds on.
@@ -46,6 +44,9 @@ type Prepared struct {
 	// storeMounts are the host binary caches the build container sees
 	// (see storeMounts).
 	storeMounts []mount.Mount
+	// hostCaches are the file:// substituters copied into each build
+	// container, for a daemon that cannot mount them.
+	hostCaches []hostCache
 	// auto allows falling back from mount to copy when the daemon cannot
 	// see the directory (see withSourceFallback).
 	auto bool
@@ -81,11 +82,8 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 			}
 		}
 	}
-	if hasHostSubstituter(req) && !r.Engine.Endpoint.Local() {
-		return p, status.Usage(fmt.Errorf("a file:// substituter is a directory bind-mounted into the build container, which the Docker daemon at %s cannot do", r.Engine.Endpoint.Host),
-			"with a remote daemon, substitute from an ssh-ng://, s3:// or https:// store, or build with a local daemon")
-	}
 	p.storeMounts = storeMounts(req, r.Engine.Endpoint.Local())
+	p.hostCaches = hostCaches(req, r.Engine.Endpoint.Local())
 	p.helperImage = func(context.Context) (string, error) { return p.Image.Ref, nil }
 	if req.Image != "" {
 		var once sync.Once

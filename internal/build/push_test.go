@@ -237,7 +237,7 @@ func TestCopyWatch(t *testing.T) {
 // TestPushFileRemote: a remote daemon cannot mount a host directory:
 // Nix writes a file:// push inside the build container and the cache is
 // copied out through the API into the directory; a file:// substituter
-// is a usage error before any container.
+// is copied in.
 func TestPushFileRemote(t *testing.T) {
 	flake, out := flakeDir(t)
 	cacheDir := t.TempDir()
@@ -277,14 +277,24 @@ func TestPushFileRemote(t *testing.T) {
 		t.Errorf("pushed %+v", results[0].Pushed)
 	}
 
+	// A file:// substituter is copied in, whole, and Nix reads the copy.
 	d = newDaemon()
+	d.succeed()
 	r, _, _ = d.runner()
 	r.Engine.Endpoint = engine.Endpoint{Host: "tcp://10.0.0.5:2376"}
 	req = request(t, out)
-	req.Substituters = []Store{store(t, "file://"+cacheDir)}
-	_, err = r.Run(context.Background(), req, localFlake(flake))
-	if status.ExitCode(err) != status.ExitUsage || len(d.made()) != 0 {
-		t.Fatalf("file:// substituter on a remote daemon: err = %v, %d containers", err, len(d.made()))
+	req.Substituters = []Store{store(t, "https://cache.example.org"), store(t, "file://"+cacheDir)}
+	if _, err = r.Run(context.Background(), req, localFlake(flake)); err != nil {
+		t.Fatal(err)
+	}
+	c = d.made()[0]
+	if hasMount(c, "bind") || !slices.Contains(c.copied, "/var/cache/nixcross/substituters/1") {
+		t.Errorf("the substituter was not copied in: mounts %v, copied to %v", c.mounts, c.copied)
+	}
+	for _, cmd := range c.cmds {
+		if line := strings.Join(cmd, " "); len(cmd) > 3 && cmd[3] == "nix-build" && !strings.Contains(line, "--option extra-substituters https://cache.example.org file:///var/cache/nixcross/substituters/1") {
+			t.Errorf("build command %s", line)
+		}
 	}
 }
 

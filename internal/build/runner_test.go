@@ -81,6 +81,14 @@ func TestSourceFallback(t *testing.T) {
 				return nil
 			}
 		}, []string{"bind", "copy"}, ""},
+		{"auto, Docker Desktop refuses the mount", SourceAuto, func(d *daemon) {
+			d.startErr = func(c *fakeContainer) error {
+				if hasMount(c, "bind") {
+					return errors.New("Mounts denied: The path /src is not shared from the host and is not known to Docker.")
+				}
+				return nil
+			}
+		}, []string{"bind", "copy"}, ""},
 		{"copy", SourceCopy, func(d *daemon) {}, []string{"copy"}, ""},
 		{"mount, bind source missing", SourceMount, func(d *daemon) {
 			d.createErr = func(client.ContainerCreateOptions) error { return errBindMissing }
@@ -151,6 +159,24 @@ func TestSourceFallback(t *testing.T) {
 // failingBuild makes Nix fail with stderr as its log.
 func failingBuild(d *daemon, stderr string) {
 	d.build = func(context.Context, *fakeContainer) (string, string, int) { return "", stderr, 1 }
+}
+
+// TestStartRefused: a daemon that refuses to start the container for
+// anything but a mount is exit 3 with its own words, and no reason to try
+// the flake as a copy: one container, removed.
+func TestStartRefused(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	d.startErr = func(*fakeContainer) error { return errors.New("authorization denied by plugin policy") }
+	r, stderr, _ := d.runner()
+	_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
+	if status.ExitCode(err) != status.ExitEnvironment || !strings.Contains(err.Error(), "authorization denied by plugin policy") || strings.Contains(status.HintOf(err), "--source copy") {
+		t.Fatalf("err = %v (exit %d, hint %q)", err, status.ExitCode(err), status.HintOf(err))
+	}
+	if made := d.made(); len(made) != 1 || !made[0].removed || strings.Contains(stderr.String(), "through the Docker API instead") {
+		t.Errorf("%d containers, fell back to a copy: %v", len(made), strings.Contains(stderr.String(), "instead"))
+	}
 }
 
 // TestKeepFailed: --keep-failed keeps the failed build's container under

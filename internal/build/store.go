@@ -64,6 +64,19 @@ func substituterMount(i int) string { return fmt.Sprintf("%s/%d", substituterMou
 // which it cannot see and which is too small for a cache).
 func pushCopyDir(i int) string { return fmt.Sprintf("/var/cache/nixcross/push/%d", i) }
 
+// substituterCopyDir is where a file:// substituter is copied when the
+// daemon is remote and nothing is mounted (see hostCaches).
+func substituterCopyDir(i int) string { return fmt.Sprintf("/var/cache/nixcross/substituters/%d", i) }
+
+// substituterDir is where the build container sees the i-th substituter
+// that is a host directory: mounted, or copied in for a remote daemon.
+func substituterDir(local bool) func(int) string {
+	if local {
+		return substituterMount
+	}
+	return substituterCopyDir
+}
+
 // inContainer is the URL Nix in the build container uses for s, the i-th
 // of its kind mounted at mountAt(i).
 func (s Store) inContainer(i int, mountAt func(int) string) string {
@@ -76,11 +89,15 @@ func (s Store) inContainer(i int, mountAt func(int) string) string {
 // storeMounts bind-mounts the request's host binary caches into the build
 // container: the push targets writable, the substituters read-only. A
 // remote daemon (local false) cannot: Nix writes a file:// push into the
-// container, and the push stage copies it out through the API.
+// container, and the push stage copies it out through the API; a file://
+// substituter is copied in (see hostCaches).
 func storeMounts(req Request, local bool) []mount.Mount {
+	if !local {
+		return nil
+	}
 	var ms []mount.Mount
 	for i, s := range req.Push {
-		if s.HostDir != "" && local {
+		if s.HostDir != "" {
 			ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: s.HostDir, Target: pushMount(i)})
 		}
 	}
@@ -92,24 +109,33 @@ func storeMounts(req Request, local bool) []mount.Mount {
 	return ms
 }
 
-// substituterURLs are the --substituter stores as Nix in the container
-// reaches them.
-func substituterURLs(req Request) []string {
-	var urls []string
-	for i, s := range req.Substituters {
-		urls = append(urls, s.inContainer(i, substituterMount))
-	}
-	return urls
-}
+// hostCache is a file:// substituter a remote daemon cannot mount: the
+// host directory and where its copy goes in the build container.
+type hostCache struct{ dir, in string }
 
-// hasHostSubstituter says whether a --substituter is a directory on the host.
-func hasHostSubstituter(req Request) bool {
-	for _, s := range req.Substituters {
+// hostCaches are the file:// substituters to copy into the build
+// container, for a remote daemon; none for a local one, which mounts them.
+func hostCaches(req Request, local bool) []hostCache {
+	if local {
+		return nil
+	}
+	var cs []hostCache
+	for i, s := range req.Substituters {
 		if s.HostDir != "" {
-			return true
+			cs = append(cs, hostCache{dir: s.HostDir, in: substituterCopyDir(i)})
 		}
 	}
-	return false
+	return cs
+}
+
+// substituterURLs are the --substituter stores as Nix in the container
+// reaches them.
+func substituterURLs(req Request, local bool) []string {
+	var urls []string
+	for i, s := range req.Substituters {
+		urls = append(urls, s.inContainer(i, substituterDir(local)))
+	}
+	return urls
 }
 
 // PushWhat is what --push copies: the outputs alone or their closure.

@@ -142,7 +142,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.pushWhat, "push-what", string(build.PushClosure), "what --push copies: closure or outputs")
 	f.StringVar(&o.signKey, "sign-key", "", "Nix secret key `FILE` that signs what is pushed (nixcross key generate; copied into the build container for the run only)")
 	f.StringVar(&o.toCache, "to-cache", "", "also write the closure as a binary cache in `DIR` (file://), for nix copy --from or a substituter")
-	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only")
+	f.StringArrayVar(&o.substituters, "substituter", nil, "also substitute from this Nix store `URL` (repeatable; adds to the defaults); file:///dir is mounted read-only (copied in for a remote daemon)")
 	f.StringArrayVar(&o.trustedKeys, "trusted-key", nil, "also trust signatures by this public `KEY` (NAME:BASE64, repeatable; adds to the defaults)")
 	f.StringArrayVar(&o.overrides, "override-input", nil, "`NAME FLAKEREF`: use FLAKEREF for input NAME (repeatable); local paths are resolved here and made visible")
 	f.BoolVar(&o.writeLock, "write-lock-file", false, "write flake.lock back when Nix had to change it (by default a change is only reported)")

@@ -98,10 +98,6 @@ func Explain(stderr string) *Advice {
 		return &Advice{Kind: AdviceHostKey, Path: m[1],
 			Message: "a --builders machine's host key is not known: check its fingerprint, then add it to ~/.ssh/known_hosts (ssh-keyscan HOST) or pass --builders-known-hosts FILE"}
 	}
-	if strings.Contains(stderr, "Unable to start any build") {
-		return &Advice{Kind: AdviceNoLocalBuilds,
-			Message: "with --max-jobs 0 Nix builds nothing in the container, and a path had to be built that no substituter had: raise --max-jobs, pass --builders with a machine for the system, or a --substituter that has the result"}
-	}
 	if m := reRequired.FindStringSubmatch(stderr); m != nil {
 		return &Advice{Kind: AdviceEmulation, System: m[1],
 			Message: "no machine Nix may use can build " + m[1] + ": check `nixcross binfmt status` (or run `nixcross binfmt install --system " + m[1] + "`), and with --builders, that a builder lists " + m[1] + " and allows it (extra-platforms on that machine)"}
@@ -137,6 +133,13 @@ func Explain(stderr string) *Advice {
 	}
 	if RefusedSubstitute(stderr) {
 		return &Advice{Kind: AdviceUntrusted, Message: UntrustedMessage}
+	}
+	// Last: a substitute refused for its signature (above) or a machine
+	// missing for the system also leave Nix unable to start any build,
+	// and are the cause to name.
+	if strings.Contains(stderr, "Unable to start any build") {
+		return &Advice{Kind: AdviceNoLocalBuilds,
+			Message: "with --max-jobs 0 Nix builds nothing in the container, and a path had to be built that no substituter had: raise --max-jobs, pass --builders with a machine for the system, or a --substituter that has the result"}
 	}
 	return nil
 }

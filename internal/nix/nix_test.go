@@ -91,6 +91,8 @@ func TestExplain(t *testing.T) {
 		{"error: builder for '/nix/store/x.drv' failed with exit code 1", "", ""},
 		// Nix 2.26 with --max-jobs 0 and nothing to build it on.
 		{"error:\n                           Unable to start any build;\n                           either increase '--max-jobs' or enable remote builds.", "no-local-builds", ""},
+		// The refused substitute is why nothing could be built.
+		{"warning: ignoring substitute for '/nix/store/x-hello' from 'file:///c', as it's not signed by any of the keys in 'trusted-public-keys'\nerror:\n       Unable to start any build;\n       either increase '--max-jobs' or enable remote builds.", "untrusted", ""},
 		// nixpkgs' default.nix on an old Nix, as Nix 2.8 prints the abort.
 		{"error: evaluation aborted with the following error message: '\n    This version of Nixpkgs requires Nix >= 2.18, please upgrade:\n'", "nix-version", "2.18"},
 		{"This version of Nixpkgs requires Nix >= 2.18.0, please upgrade:", "nix-version", "2.18.0"},
