@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -109,5 +110,29 @@ func TestRemoteBuilders(t *testing.T) {
 	}
 	if err != nil || code != 0 {
 		t.Fatalf("%s is not in the remote builder's store (exit %d, %v)", outs[0], code, err)
+	}
+
+	// Under --sandbox the local Nix is sandboxed, but what the remote
+	// built ran under its own settings: not marked sandboxed, and said.
+	// The local store is fresh (--no-cache) and the remote's copy is
+	// deleted, so the derivation is built there again.
+	code, reader, err = remote.Exec(ctx, []string{"nix-store", "--delete", outs[0]})
+	if reader != nil {
+		io.Copy(io.Discard, reader)
+	}
+	if err != nil || code != 0 {
+		t.Fatalf("remove %s from the remote's store: exit %d, %v", outs[0], code, err)
+	}
+	r = nixcross(t, workdir(t), []string{"HOME=" + t.TempDir()}, append(args, "--builders-known-hosts", knownHosts, "--sandbox")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "not marked sandboxed") {
+		t.Fatalf("--sandbox with a remote builder: exit %d, want 0 and a warning that the result is not marked sandboxed", r.code)
+	}
+	var doc struct {
+		Builds []struct {
+			Sandboxed bool `json:"sandboxed"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Builds) != 1 || doc.Builds[0].Sandboxed {
+		t.Fatalf("--json says %+v (%v), want one build not sandboxed", doc.Builds, err)
 	}
 }

@@ -30,6 +30,8 @@ type buildContainer struct {
 	// the builders and for ssh pushes, and Nix has the forwarded
 	// credentials (see credentialEnv), for inputs and https pushes.
 	nixEnv []string
+	// builtOn are the --builders machines Nix built derivations on.
+	builtOn []string
 }
 
 // containerSpec is every build and shell container's configuration: the

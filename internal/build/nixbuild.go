@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,10 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	}
 	done(err)
 	if err == nil {
+		c.builtOn = watch.remote
+		if j.prep.Sandbox && len(watch.remote) > 0 {
+			r.UI.Warnf("%sNix built on %s: a --builders machine sandboxes by its own settings, which nixcross cannot see, so the result is not marked sandboxed", j.prefix, strings.Join(watch.remote, ", "))
+		}
 		if nix.RefusedSubstitute(logw.Tail()) {
 			// Nix built what it could not substitute: say why, it is no error.
 			r.UI.Warnf("%s%s", j.prefix, nix.UntrustedMessage)
@@ -99,11 +105,19 @@ type logWatch struct {
 	refused     bool
 	host        string
 	refusal     string // the line that says so
+	// remote are the machines Nix built a derivation on, in order.
+	remote []string
 }
+
+// reBuiltOn is Nix's line for a derivation a remote builder builds.
+var reBuiltOn = regexp.MustCompile(`^building '[^']+' on '([^']+)'`)
 
 func (w *logWatch) see(line string) {
 	if !w.lockChanged && strings.Contains(line, lockChangedNote) {
 		w.lockChanged = true
+	}
+	if m := reBuiltOn.FindStringSubmatch(strings.TrimSpace(line)); m != nil && !slices.Contains(w.remote, m[1]) {
+		w.remote = append(w.remote, m[1])
 	}
 	if w.refused || !strings.Contains(line, "ost key") {
 		return

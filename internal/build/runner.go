@@ -178,8 +178,9 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	if err != nil {
 		return err
 	}
-	// Nix ran with sandbox-fallback = false: built means sandboxed.
-	res.Sandboxed = j.prep.Sandbox
+	// Nix ran with sandbox-fallback = false: built here means sandboxed.
+	// A remote builder's sandbox is its own affair.
+	res.Sandboxed = j.prep.Sandbox && len(c.builtOn) == 0
 	built, err := queryClosure(stdout)
 	if built.outputs != nil {
 		res.Outputs = built.outputs

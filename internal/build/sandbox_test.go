@@ -142,3 +142,35 @@ func sandboxBuild(t *testing.T, sandbox bool, edit func(*Request)) (*daemon, []*
 	}
 	return d, results
 }
+
+// TestSandboxRemoteBuilds: a derivation a --builders machine built ran
+// under that machine's settings, which nixcross cannot see: the result is
+// not marked sandboxed, and the run says why.
+func TestSandboxRemoteBuilds(t *testing.T) {
+	for _, remote := range []bool{true, false} {
+		flake, out := flakeDir(t)
+		d := newDaemon()
+		d.succeed()
+		ok := d.build
+		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+			stdout, stderr, code := ok(ctx, c)
+			if remote {
+				stderr = "building '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-hello.drv' on 'ssh://root@box'...\n" + stderr
+			}
+			return stdout, stderr, code
+		}
+		r, log, _ := d.runner()
+		req := request(t, out)
+		req.Sandbox = true
+		results, err := r.Run(context.Background(), req, localFlake(flake))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if results[0].Sandboxed == remote {
+			t.Errorf("built remotely %v: sandboxed %v", remote, results[0].Sandboxed)
+		}
+		if said := strings.Contains(log.String(), "Nix built on ssh://root@box"); said != remote {
+			t.Errorf("built remotely %v: the warning is there: %v\n%s", remote, said, log)
+		}
+	}
+}
