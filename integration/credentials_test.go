@@ -21,8 +21,9 @@ import (
 // TestPrivateInputOverSSH: a git+ssh:// input on a throwaway sshd that
 // only accepts a key held in an ssh-agent builds when SSH_AUTH_SOCK names
 // that agent, with the host key checked against the user's known_hosts,
-// and fails with the credentials hint when it does not. The key itself
-// never reaches the container or any output.
+// also through a daemon behind ssh:// (ssh's agent forwarding), and fails
+// with the credentials hint when it has no agent. The key itself never
+// reaches the container or any output.
 func TestPrivateInputOverSSH(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the fixture builds natively for x86_64-linux")
@@ -118,6 +119,21 @@ func TestPrivateInputOverSSH(t *testing.T) {
 		t.Fatalf("result/greeting = %q, %v", g, err)
 	}
 	if strings.Contains(r.stdout+r.stderr, keyBody) || strings.Contains(r.stdout+r.stderr, "PRIVATE KEY") {
+		t.Fatal("the private key was printed")
+	}
+
+	// A daemon behind ssh:// gets the agent through ssh's own agent
+	// forwarding: the flake is copied in, Nix fetches the input there.
+	sshEnv := slices.Concat([]string{"HOME=" + home, "SSH_AUTH_SOCK=" + sock}, loopbackSSHD(t))
+	wd = workdir(t)
+	r = nixcross(t, wd, sshEnv, args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "copy source") {
+		t.Fatalf("exit %d with the agent through an ssh:// daemon, want 0 with the flake copied", r.code)
+	}
+	if g, err := os.ReadFile(filepath.Join(wd, "result", "greeting")); err != nil || strings.TrimSpace(string(g)) != "hello from a private repository" {
+		t.Fatalf("result/greeting through ssh:// = %q, %v", g, err)
+	}
+	if strings.Contains(r.stdout+r.stderr, keyBody) {
 		t.Fatal("the private key was printed")
 	}
 

@@ -18,6 +18,27 @@ import (
 // throwaway sshd on loopback); the endpoint counts as remote, so the flake
 // travels through the API.
 func TestSSHEndpoint(t *testing.T) {
+	env := loopbackSSHD(t)
+	r := nixcross(t, workdir(t), env, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("build over ssh: exit %d", r.code)
+	}
+	b := parseBuilds(t, r.stdout)
+	if b[0].Copied.Paths == 0 && b[0].Closure.Paths == 0 {
+		t.Fatalf("nothing came back: %+v", b[0])
+	}
+	if !strings.Contains(r.stderr, "ssh://root@127.0.0.1") || !strings.Contains(r.stderr, "copy source") {
+		t.Fatalf("the ssh endpoint was not used as a remote daemon:\n%s", r.stderr)
+	}
+}
+
+// loopbackSSHD starts a throwaway sshd on loopback in front of this
+// machine's daemon and returns the environment that makes nixcross reach
+// it as DOCKER_HOST=ssh://root@127.0.0.1:PORT, with the client's ssh
+// settings (its key, no host key checks) as a user's ~/.ssh/config would
+// hold them, through an ssh wrapper first on PATH.
+func loopbackSSHD(t *testing.T) []string {
+	t.Helper()
 	sshd, err := exec.LookPath("sshd")
 	if err != nil {
 		sshd = "/usr/sbin/sshd"
@@ -51,6 +72,7 @@ PermitRootLogin prohibit-password
 PasswordAuthentication no
 StrictModes no
 UsePAM no
+AllowAgentForwarding yes
 PidFile %s
 SetEnv PATH=%s
 `, port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), os.Getenv("PATH"))
@@ -68,28 +90,14 @@ SetEnv PATH=%s
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// The client's own ssh settings, as a user's ~/.ssh/config would hold
-	// them, through a wrapper first on PATH.
 	clientCfg := fmt.Sprintf("Host *\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n", filepath.Join(dir, "client_key"))
 	os.WriteFile(filepath.Join(dir, "ssh_config"), []byte(clientCfg), 0o600)
 	bin := filepath.Join(dir, "bin")
 	os.MkdirAll(bin, 0o755)
 	realSSH, _ := exec.LookPath("ssh")
 	os.WriteFile(filepath.Join(bin, "ssh"), []byte("#!/bin/sh\nexec "+realSSH+" -F "+filepath.Join(dir, "ssh_config")+" \"$@\"\n"), 0o755)
-
-	env := []string{
+	return []string{
 		fmt.Sprintf("DOCKER_HOST=ssh://root@127.0.0.1:%d", port),
 		"PATH=" + bin + ":" + os.Getenv("PATH"),
-	}
-	r := nixcross(t, workdir(t), env, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--json"}, offline...)...)
-	if r.code != 0 {
-		t.Fatalf("build over ssh: exit %d", r.code)
-	}
-	b := parseBuilds(t, r.stdout)
-	if b[0].Copied.Paths == 0 && b[0].Closure.Paths == 0 {
-		t.Fatalf("nothing came back: %+v", b[0])
-	}
-	if !strings.Contains(r.stderr, "ssh://root@127.0.0.1") || !strings.Contains(r.stderr, "copy source") {
-		t.Fatalf("the ssh endpoint was not used as a remote daemon:\n%s", r.stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/moby/moby/api/types/mount"
 
@@ -42,15 +43,28 @@ const (
 const desktopAgent = "/run/host-services/ssh-auth.sock"
 
 // agentSource is the agent socket as the daemon can mount it, "" when it
-// cannot: a daemon on another machine has no way to the client's socket.
-func (r *Runner) agentSource(f *Forwarded) string {
-	if f == nil || f.SSHAgent == "" || !r.Engine.Endpoint.Local() {
-		return ""
+// cannot, and what ends its forwarding (nil for none). A local daemon
+// mounts the client's socket (Docker Desktop's own on macOS). A daemon
+// behind ssh:// gets one that an ssh session with agent forwarding holds
+// on its host (engine.ForwardAgent) for the run. Other remote daemons have
+// no way to the client's socket.
+func (r *Runner) agentSource(ctx context.Context, f *Forwarded) (string, func()) {
+	switch {
+	case f == nil || f.SSHAgent == "":
+		return "", nil
+	case r.Engine.Endpoint.Local() && runtime.GOOS == "darwin":
+		return desktopAgent, nil
+	case r.Engine.Endpoint.Local():
+		return f.SSHAgent, nil
+	case strings.HasPrefix(r.Engine.Endpoint.Host, "ssh://"):
+		sock, stop, err := r.Engine.ForwardAgent(ctx, f.SSHAgent)
+		if err != nil {
+			r.UI.Warnf("the ssh agent is not forwarded to the daemon's host (%v): inputs that need it will fail", err)
+			return "", nil
+		}
+		return sock, stop
 	}
-	if runtime.GOOS == "darwin" {
-		return desktopAgent
-	}
-	return f.SSHAgent
+	return "", nil
 }
 
 // agentMounts shares the ssh agent's socket with the container.

@@ -34,7 +34,9 @@ type Prepared struct {
 	// lockOnce reports or writes a changed flake.lock once for all systems.
 	lockOnce *sync.Once
 	// agent is the ssh agent socket the daemon mounts; "" for none.
-	agent string
+	// release ends its forwarding to the daemon's host (nil for none).
+	agent   string
+	release func()
 	// helperImage carries static QEMU for registration: the built-in
 	// builder image, built on demand when --image names another.
 	helperImage func(context.Context) (string, error)
@@ -60,7 +62,7 @@ type Prepared struct {
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
 	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox}
-	p.agent = r.agentSource(req.Forward)
+	p.agent, p.release = r.agentSource(ctx, req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error
 	if req.Image != "" {
@@ -104,6 +106,13 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 		}
 	}
 	return p, nil
+}
+
+// close ends what prepare started for the run and the run's end stops.
+func (p Prepared) close() {
+	if p.release != nil {
+		p.release()
+	}
 }
 
 // announceImageBuild says the builder image is being built (the first

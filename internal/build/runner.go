@@ -55,6 +55,7 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	r.UI.Printf("docker %s (%s): Docker %s on %s", r.Engine.Endpoint.Host, r.Engine.Endpoint.Source, r.Engine.Version, r.Engine.System)
 	t0 := time.Now()
 	prep, err := r.prepare(ctx, req, src)
+	defer prep.close()
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ func (r *Runner) Shell(ctx context.Context, req ShellRequest, src FlakeSource, t
 		return err
 	}
 	prep, err := r.prepare(ctx, Request{Image: req.Image, Base: req.Base, NoCache: req.NoCache, Inputs: req.Inputs}, src)
+	defer prep.close()
 	if err != nil {
 		return err
 	}
