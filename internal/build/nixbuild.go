@@ -224,13 +224,21 @@ func knownHostsName(req Request) string {
 	return req.BuildersKnownHosts
 }
 
+// putSecretScript writes the first n bytes of stdin to $1, root's alone.
+// It reads exactly n bytes rather than to the end: a transport that cannot
+// half-close the exec's stdin (so the end never comes) cannot hang it; a
+// short read fails the size check.
+func putSecretScript(n int) string {
+	return fmt.Sprintf(`umask 077 && mkdir -p "$(dirname "$1")" && head -c %d > "$1" && [ "$(wc -c < "$1")" -eq %d ]`, n, n)
+}
+
 // installSecret writes a secret (a key, the known hosts) to path on the
 // secrets tmpfs, for this run only: through an exec's stdin (so remote
 // daemons work too; the archive API would write beneath the tmpfs, into
 // the container's layer), in a directory and a file only root may read,
 // never in an image or a log.
 func (r *Runner) installSecret(ctx context.Context, id, path string, data []byte) error {
-	cmd := []string{"sh", "-c", `umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1"`, "put-secret", path}
+	cmd := []string{"sh", "-c", putSecretScript(len(data)), "put-secret", path}
 	if err := r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: cmd, Stdin: bytes.NewReader(data)}); err != nil {
 		return status.Environment(fmt.Errorf("install %s in the build container: %w", path, err), "")
 	}

@@ -1,12 +1,15 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nixcross/nixcross/internal/status"
 )
@@ -79,5 +82,44 @@ func TestRefusedHostAfterLocalBuild(t *testing.T) {
 	}
 	if !strings.Contains(status.HintOf(err), "--builders-known-hosts") {
 		t.Errorf("hint %q", status.HintOf(err))
+	}
+}
+
+// TestPutSecretScript: the secret lands whole, root's alone, with stdin
+// still open after it (a transport that cannot half-close), and a short
+// stream fails.
+func TestPutSecretScript(t *testing.T) {
+	secret := []byte("-----BEGIN KEY-----\nline\n")
+	path := filepath.Join(t.TempDir(), "keys", "k")
+	cmd := exec.Command("sh", "-c", putSecretScript(len(secret)), "put-secret", path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write(secret) // and never closed until the script is done
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the script waits for the end of stdin")
+	}
+	stdin.Close()
+	got, err := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if err != nil || string(got) != string(secret) || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret %q (%v), mode %v", got, err, fi.Mode())
+	}
+	short := exec.Command("sh", "-c", putSecretScript(len(secret)+5), "put-secret", path)
+	short.Stdin = bytes.NewReader(secret)
+	if err := short.Run(); err == nil {
+		t.Error("a short stream was taken for the secret")
 	}
 }
