@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +34,10 @@ import (
 type daemonProxy struct {
 	ln     net.Listener
 	socket string
-	mu     sync.Mutex
-	conns  []net.Conn
+	// env is what nixcross needs besides -H to talk to the proxy (TLS).
+	env   []string
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 func startProxy(t *testing.T) *daemonProxy {
@@ -80,6 +83,9 @@ func (p *daemonProxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
+		if tc, ok := c.(*tls.Conn); ok {
+			c = tc.NetConn()
+		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0)
 		}
@@ -112,6 +118,7 @@ func startThroughProxy(t *testing.T, p *daemonProxy, dir string, args ...string)
 	t.Helper()
 	cmd := exec.Command(nixcrossBin, append([]string{"-H", p.host()}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), p.env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +212,17 @@ func checkLostDaemon(t *testing.T, p *daemonProxy, cmd *exec.Cmd, stderr *locked
 // exits 3 naming it, and the next run sweeps the orphaned containers,
 // builds, and its result verifies.
 func TestDaemonLostMidBuild(t *testing.T) {
-	p := startProxy(t)
+	lostMidBuild(t, startProxy(t))
+}
+
+// TestDaemonLostMidBuildTLS: the same through TLS with client
+// certificates (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), where the build's
+// log streams over a TLS connection of the exec's own.
+func TestDaemonLostMidBuildTLS(t *testing.T) {
+	lostMidBuild(t, startTLSProxy(t))
+}
+
+func lostMidBuild(t *testing.T, p *daemonProxy) {
 	dir := workdir(t)
 	cmd, lines, stderr := startThroughProxy(t, p, dir, append([]string{"build", fixtureDir + "#slow", "--system", "aarch64-linux"}, offline...)...)
 	deadline := time.After(5 * time.Minute)
@@ -239,7 +256,16 @@ func TestDaemonLostMidBuild(t *testing.T) {
 // out; nixcross exits 3 naming it and publishes no half-copied path; the
 // next run sweeps, copies the rest, and everything verifies.
 func TestDaemonLostMidExport(t *testing.T) {
-	p := startProxy(t)
+	lostMidExport(t, startProxy(t))
+}
+
+// TestDaemonLostMidExportTLS: the same through TLS, where the export's
+// streams are TLS connections of their own.
+func TestDaemonLostMidExportTLS(t *testing.T) {
+	lostMidExport(t, startTLSProxy(t))
+}
+
+func lostMidExport(t *testing.T, p *daemonProxy) {
 	dir := workdir(t)
 	args := append([]string{"build", fixtureDir + "#files", "--system", "x86_64-linux", "--json"}, offline...)
 	cmd, lines, stderr := startThroughProxy(t, p, dir, args...)

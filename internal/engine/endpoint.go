@@ -1,17 +1,21 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
+	"github.com/docker/go-connections/tlsconfig"
 	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/status"
@@ -204,11 +208,44 @@ func (e Endpoint) clientOptions() ([]client.Opt, error) {
 		return nil, fmt.Errorf("unsupported scheme %q (use unix://, tcp://, ssh:// or npipe://)", u.Scheme)
 	}
 	opts := []client.Opt{client.WithHost(e.Host)}
-	if dial, ok := endpointDialer(u); ok {
+	dial, ok := endpointDialer(u)
+	if e.UseTLS {
+		if !ok {
+			return nil, fmt.Errorf("TLS with a %s:// endpoint is not supported (use tcp://)", u.Scheme)
+		}
+		cfg, err := tlsconfig.Client(tlsconfig.Options{CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile,
+			InsecureSkipVerify: !e.TLSVerify, ExclusiveRootPools: true})
+		if err != nil {
+			return nil, fmt.Errorf("TLS for %s: %w", e.Host, err)
+		}
+		// TLS on top of the watched dial rather than the client's own: the
+		// client dials hijacked streams (exec, attach) itself when it holds
+		// the TLS configuration, and those would go unwatched.
+		dial = tlsDialer(dial, cfg, u.Hostname())
+	}
+	if ok {
 		opts = append(opts, client.WithDialContext(watchDaemon(e.Host, dial)))
 	}
-	if e.UseTLS {
-		opts = append(opts, client.WithTLSClientConfig(e.CAFile, e.CertFile, e.KeyFile))
-	}
 	return opts, nil
+}
+
+// tlsDialer runs TLS over what dial connects, verifying the server as
+// serverName (unless cfg skips verification).
+func tlsDialer(dial dialFunc, cfg *tls.Config, serverName string) dialFunc {
+	cfg = cfg.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName = serverName
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		return tc, nil
+	}
 }
