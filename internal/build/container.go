@@ -141,14 +141,14 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		if mode == SourceMount && strings.Contains(err.Error(), "bind source path does not exist") {
 			return c, status.Environment(fmt.Errorf("%w: %s is not there for the daemon at %s", errMountInvisible, prep.Source.Top, r.Engine.Endpoint.Host), mountHint)
 		}
-		return c, status.Environment(err, privilegeHint(prep))
+		return c, status.Environment(err, privilegeHint(prep, err))
 	}
 	c.id = id
 	t0 = time.Now()
 	startErr := r.Engine.StartContainer(ctx, id)
 	r.trace("container start", t0)
 	if startErr != nil && !mountRefused(startErr) {
-		return c, status.Environment(startErr, privilegeHint(prep))
+		return c, status.Environment(startErr, privilegeHint(prep, startErr))
 	}
 	if mode == SourceMount {
 		t0 = time.Now()
@@ -171,7 +171,7 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 		}
 	}
 	if startErr != nil {
-		return c, status.Environment(startErr, privilegeHint(prep))
+		return c, status.Environment(startErr, privilegeHint(prep, startErr))
 	}
 	if mode == SourceCopy {
 		if err := r.sendSource(ctx, id, prep); err != nil {
@@ -211,10 +211,11 @@ func mountRefused(err error) bool {
 }
 
 // privilegeHint is the advice when the daemon will not create or start a
-// build container: with --sandbox, the likeliest cause is a policy (an
-// authorization plugin, a runtime) refusing what the sandbox asks for.
-func privilegeHint(prep Prepared) string {
-	if prep.Sandbox {
+// build container: when it refused it (see engine.Refused) under
+// --sandbox, the likeliest cause is a policy (an authorization plugin, a
+// runtime) refusing what the sandbox asks for.
+func privilegeHint(prep Prepared, err error) string {
+	if prep.Sandbox && engine.Refused(err) {
 		return nix.SandboxMessage
 	}
 	return ""

@@ -3,10 +3,12 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/cache"
@@ -66,7 +68,7 @@ func TestSandboxUnavailable(t *testing.T) {
 // sandbox's advice, at create and at start; without --sandbox the same
 // refusal gets no sandbox advice.
 func TestSandboxRefusedByDaemon(t *testing.T) {
-	refused := errors.New("Error response from daemon: authorization denied by plugin policy: seccomp=unconfined is not allowed")
+	refused := fmt.Errorf("Error response from daemon: authorization denied by plugin policy: seccomp=unconfined is not allowed: %w", cerrdefs.ErrPermissionDenied)
 	for _, at := range []string{"create", "start"} {
 		for _, sandbox := range []bool{true, false} {
 			flake, out := flakeDir(t)
@@ -86,6 +88,11 @@ func TestSandboxRefusedByDaemon(t *testing.T) {
 			}
 			if hinted := status.HintOf(err) == nix.SandboxMessage; hinted != sandbox {
 				t.Errorf("%s, sandbox %v: hint %q", at, sandbox, status.HintOf(err))
+			}
+			// A failure that is no refusal gets no sandbox advice.
+			d.createErr, d.startErr = func(client.ContainerCreateOptions) error { return errors.New("No such image: nixcross-builder") }, nil
+			if _, err = r.Run(context.Background(), req, localFlake(flake)); status.HintOf(err) == nix.SandboxMessage {
+				t.Errorf("%s, sandbox %v: a missing image got the sandbox's advice", at, sandbox)
 			}
 			for _, c := range d.made() {
 				if !c.removed {

@@ -108,6 +108,19 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	return nil
 }
 
+// Refused reports whether the daemon turned a request down as not
+// allowed rather than failing at it: an authorization plugin's denial
+// (403), an option it rejects (400), a runtime refused permission.
+func Refused(err error) bool {
+	if err == nil {
+		return false
+	}
+	if cerrdefs.IsPermissionDenied(err) || cerrdefs.IsInvalidArgument(err) {
+		return true
+	}
+	return containsAny(strings.ToLower(err.Error()), "authorization denied", "permission denied", "not permitted")
+}
+
 func isRemovalInProgress(err error) bool {
 	return err != nil && (cerrdefs.IsConflict(err) || containsAny(err.Error(), "removal of container", "is already in progress"))
 }
