@@ -76,14 +76,14 @@ func TestBinfmtCommands(t *testing.T) {
 	}
 }
 
-// TestDoctor: a healthy setup reports its endpoint and exits 0; an
-// unreachable one exits 3.
+// TestDoctor: a healthy setup reports its endpoint, that --sandbox can
+// work, and exits 0; an unreachable one exits 3.
 func TestDoctor(t *testing.T) {
 	r := nixcross(t, workdir(t), []string{"DOCKER_CONTEXT=", "DOCKER_HOST="}, "doctor")
 	if r.code != 0 {
 		t.Fatalf("doctor: exit %d\n%s", r.code, r.stdout)
 	}
-	for _, want := range []string{"docker endpoint", "daemon", "builder image", "aarch64-linux", "ok: builds can run"} {
+	for _, want := range []string{"docker endpoint", "daemon", "builder image", "aarch64-linux", "sandbox           available (--sandbox)", "ok: builds can run"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
 		}

@@ -151,12 +151,13 @@ func TestSandboxWithoutPrivilege(t *testing.T) {
 		name   string
 		policy sandboxPolicy
 		says   string // what the error names, beyond the hint
+		doctor string // what doctor says of --sandbox
 	}{
-		{"refused by the daemon", refuseSandbox, "authorization denied by plugin sandbox-policy"},
-		{"stripped before the daemon", stripSandbox, "could not set up its build sandbox"},
+		{"refused by the daemon", refuseSandbox, "authorization denied by plugin sandbox-policy", "unavailable: the daemon refused the container"},
+		{"stripped before the daemon", stripSandbox, "could not set up its build sandbox", "unavailable: the kernel refused the sandbox's namespaces"},
 		// Each of the two is needed: without either, Nix refuses.
-		{"default seccomp profile", sandboxPolicy{stripSeccomp: true}, "could not set up its build sandbox"},
-		{"masked /proc", sandboxPolicy{stripMasked: true}, "could not set up its build sandbox"},
+		{"default seccomp profile", sandboxPolicy{stripSeccomp: true}, "could not set up its build sandbox", "unavailable: the kernel refused the sandbox's namespaces"},
+		{"masked /proc", sandboxPolicy{stripMasked: true}, "could not set up its build sandbox", "unavailable: the kernel refused the sandbox's namespaces"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host, hits := policyProxy(t, tc.policy)
@@ -185,6 +186,10 @@ func TestSandboxWithoutPrivilege(t *testing.T) {
 			}
 			if after := managedContainers(t, ""); len(after) > len(before) {
 				t.Errorf("containers left behind: %v (before: %v)", after, before)
+			}
+			// doctor foresees it (and counts it as no problem of its own).
+			if d := nixcross(t, dir, nil, "-H", host, "doctor"); !strings.Contains(d.stdout, "sandbox           "+tc.doctor) {
+				t.Errorf("doctor does not say %q:\n%s", tc.doctor, d.stdout)
 			}
 		})
 	}

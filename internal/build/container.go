@@ -69,14 +69,7 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		Mounts:     mounts,
 	}
 	if prep.Sandbox {
-		// What Nix's sandbox needs on Docker, measured (README: "What each
-		// mode needs"): Nix as root without build users enters a user
-		// namespace, which Docker's default seccomp profile refuses
-		// (seccomp=unconfined), and mounts a fresh /proc in it, which the
-		// kernel refuses while Docker masks paths of the container's /proc
-		// (systempaths=unconfined). No capability is added.
-		spec.SecurityOpt = []string{"seccomp=unconfined"}
-		spec.UnmaskSystemPaths = true
+		sandboxPrivileges(&spec)
 	}
 	return spec
 }

@@ -23,7 +23,8 @@ func newDoctorCommand(a *app) *cobra.Command {
 		Short: "Check that builds can run here, and say what to fix",
 		Long: `Report the Docker endpoint and how it was found, the daemon's version, OS
 and architecture, rootless or not, the builder image, which systems run natively,
-through the host's emulation or not at all, the cache volumes and free disk.
+through the host's emulation or not at all, whether --sandbox can work, the
+cache volumes and free disk.
 Every problem comes with the command that fixes it. Exits 0 only when a build
 can run.`,
 		Example: "  nixcross doctor\n  DOCKER_CONTEXT=arm-server nixcross doctor",
@@ -67,8 +68,13 @@ type doctorFacts struct {
 	// emulation per system, or why it could not be checked.
 	emulation    []binfmt.Status
 	emulationErr error
-	volumes      []cache.Volume
-	volumesErr   error
+	// sandbox: whether --sandbox can work here, why not, or why that
+	// could not be checked.
+	sandbox    bool
+	sandboxWhy string
+	sandboxErr error
+	volumes    []cache.Volume
+	volumesErr error
 	// free bytes in wd, when known.
 	wd        string
 	free      int64
@@ -81,6 +87,7 @@ func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
 	f.basePresent = !f.builderPresent && eng.HasImage(ctx, build.DefaultBase)
 	if f.builderPresent {
 		f.emulation, f.emulationErr = binfmtStatus(ctx, eng, f.builder)
+		f.sandbox, f.sandboxWhy, f.sandboxErr = build.SandboxCheck(ctx, eng, f.builder)
 	}
 	f.volumes, f.volumesErr = cache.List(ctx, eng)
 	if wd, err := os.Getwd(); err == nil {
@@ -138,6 +145,17 @@ func writeDoctor(out io.Writer, f doctorFacts) int {
 			}
 			fmt.Fprintf(out, "  %-18s %s\n", s.System, how)
 		}
+	}
+	// --sandbox is optional: without it builds run, so it is no problem.
+	switch {
+	case !f.builderPresent:
+		fmt.Fprintf(out, "sandbox           not checked (needs the builder image)\n")
+	case f.sandboxErr != nil:
+		fmt.Fprintf(out, "sandbox           unknown: %v\n", f.sandboxErr)
+	case f.sandbox:
+		fmt.Fprintf(out, "sandbox           available (--sandbox)\n")
+	default:
+		fmt.Fprintf(out, "sandbox           unavailable: %s; --sandbox needs seccomp=unconfined, systempaths=unconfined and user namespaces (builds without it work)\n", f.sandboxWhy)
 	}
 	if f.volumesErr != nil {
 		fmt.Fprintf(out, "cache volumes     unknown: %v\n", f.volumesErr)

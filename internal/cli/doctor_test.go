@@ -29,6 +29,7 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 				{System: aarch64, Runnable: true, Handler: "nixcross-aarch64"},
 				{System: riscv, Diagnosis: binfmt.Diagnosis{Kind: binfmt.NoHandler}},
 			},
+			sandbox:   true,
 			volumes:   []cache.Volume{{Name: "nixcross-store-1", Size: 1 << 20}},
 			wd:        "/work",
 			free:      10 << 30,
@@ -50,6 +51,9 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 		}, []string{"riscv64-linux: the handler's QEMU is missing; fix: nixcross binfmt install"}},
 		{"cache listing failed", func(f *doctorFacts) { f.volumes, f.volumesErr = nil, errors.New("list volumes: refused") }, []string{"the cache volumes could not be listed: list volumes: refused"}},
 		{"disk full", func(f *doctorFacts) { f.free = 1 << 20 }, []string{"less than 1 GiB free"}},
+		// --sandbox is optional: doctor says, and counts no problem.
+		{"no sandbox", func(f *doctorFacts) { f.sandbox, f.sandboxWhy = false, "the kernel refused" }, nil},
+		{"sandbox unknown", func(f *doctorFacts) { f.sandboxErr = errors.New("probe: gone") }, nil},
 		{"three at once", func(f *doctorFacts) {
 			f.eng.OSType = "windows"
 			f.volumesErr = errors.New("gone")
@@ -85,5 +89,25 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 	writeDoctor(&out, f)
 	if !strings.Contains(out.String(), "cache volumes     unknown: list volumes: refused") {
 		t.Errorf("the cache listing error is not shown:\n%s", out.String())
+	}
+}
+
+// The sandbox line says what doctor found.
+func TestDoctorSandboxLine(t *testing.T) {
+	eng := &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock"}, OSType: "linux"}
+	for _, c := range []struct {
+		f    doctorFacts
+		want string
+	}{
+		{doctorFacts{eng: eng, builderPresent: true, sandbox: true}, "sandbox           available (--sandbox)"},
+		{doctorFacts{eng: eng, builderPresent: true, sandboxWhy: "the kernel refused the sandbox's namespaces (unshare failed)"}, "sandbox           unavailable: the kernel refused the sandbox's namespaces (unshare failed); --sandbox needs"},
+		{doctorFacts{eng: eng, builderPresent: true, sandboxErr: errors.New("probe: gone")}, "sandbox           unknown: probe: gone"},
+		{doctorFacts{eng: eng, basePresent: true}, "sandbox           not checked (needs the builder image)"},
+	} {
+		var out bytes.Buffer
+		writeDoctor(&out, c.f)
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("want %q in:\n%s", c.want, out.String())
+		}
 	}
 }
