@@ -72,16 +72,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 				return fmt.Errorf("push to %s: %w", st.URL, err)
 			}
 			msg := nixError(logw.Tail(), err)
-			hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", res.Link)
-			switch {
-			case strings.Contains(msg, "lacks a signature by a trusted key"):
-				hint = "the store accepts only paths signed by a key it trusts: push with --sign-key NAME.sec and add NAME.pub's line to trusted-public-keys there; " + hint
-			case reHTTPAuth.MatchString(msg):
-				hint = "the store wants credentials: put them in a netrc file (machine HOST login USER password SECRET) and name it with netrc-file in ~/.config/nix/nix.conf or NIX_CONFIG, which nixcross hands to Nix for the run; " + hint
-			case strings.Contains(msg, "don't know how to open Nix store with scheme"):
-				hint = "the image's Nix cannot write to this kind of store: " + s3Hint + "; " + hint
-			}
-			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), hint)
+			return status.Build(fmt.Errorf("push to %s: %s", st.URL, msg), pushHint(msg, res.Link))
 		}
 		if st.HostDir != "" && !local {
 			if err := r.fetchCache(ctx, j, c, pushDir(i), st.HostDir); err != nil {
@@ -170,6 +161,21 @@ func pushSet(what PushWhat, b built) (paths int, bytes int64) {
 
 // reHTTPAuth matches Nix's report of a store that refused it credentials.
 var reHTTPAuth = regexp.MustCompile(`HTTP error 40[13]\b`)
+
+// pushHint is the advice under a store's refusal (Nix's message msg),
+// saying where the built result is.
+func pushHint(msg, link string) string {
+	hint := fmt.Sprintf("the build succeeded and %s is in place; Nix's log above says why the store refused the copy", link)
+	switch {
+	case strings.Contains(msg, "lacks a signature by a trusted key"):
+		return "the store accepts only paths signed by a key it trusts: push with --sign-key NAME.sec and add NAME.pub's line to trusted-public-keys there; " + hint
+	case reHTTPAuth.MatchString(msg):
+		return "the store wants credentials: put them in a netrc file (machine HOST login USER password SECRET) and name it with netrc-file in ~/.config/nix/nix.conf or NIX_CONFIG, which nixcross hands to Nix for the run; " + hint
+	case strings.Contains(msg, "don't know how to open Nix store with scheme"):
+		return "the image's Nix cannot write to this kind of store: " + s3Hint + "; " + hint
+	}
+	return hint
+}
 
 // nixError is Nix's last "error:" line in log, or err when there is none.
 func nixError(log string, err error) string {
