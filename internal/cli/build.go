@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +18,6 @@ import (
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
-	"github.com/nixcross/nixcross/internal/ui"
 )
 
 type buildOptions struct {
@@ -286,53 +283,6 @@ func sandboxArg(args []string) string {
 	return ""
 }
 
-// forwardedCredentials collects what the user's own Nix would use for
-// private inputs: the ssh agent and known_hosts, and access-tokens and
-// netrc-file from ~/.config/nix/nix.conf and NIX_CONFIG (which wins, as
-// with Nix). nil when there is nothing.
-func forwardedCredentials(getenv func(string) string) *build.Forwarded {
-	var f build.Forwarded
-	if sock := getenv("SSH_AUTH_SOCK"); sock != "" {
-		if fi, err := os.Stat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			f.SSHAgent = sock
-		}
-	}
-	home := getenv("HOME")
-	if home != "" {
-		if fi, err := os.Stat(filepath.Join(home, ".ssh", "known_hosts")); err == nil && fi.Mode().IsRegular() {
-			f.KnownHosts = filepath.Join(home, ".ssh", "known_hosts")
-		}
-	}
-	confDir := getenv("XDG_CONFIG_HOME")
-	if confDir == "" && home != "" {
-		confDir = filepath.Join(home, ".config")
-	}
-	if confDir != "" {
-		if b, err := os.ReadFile(filepath.Join(confDir, "nix", "nix.conf")); err == nil {
-			nix.ParseCredentials(string(b), &f.Nix)
-		}
-	}
-	nix.ParseCredentials(getenv("NIX_CONFIG"), &f.Nix)
-	if f.Nix.NetrcFile != "" {
-		if _, err := os.Stat(f.Nix.NetrcFile); err != nil {
-			f.Nix.NetrcFile = ""
-		}
-	}
-	for _, name := range awsCredentials {
-		if v := getenv(name); v != "" {
-			f.AWS = append(f.AWS, name+"="+v)
-		}
-	}
-	if f.SSHAgent == "" && f.KnownHosts == "" && f.Nix.Empty() && len(f.AWS) == 0 {
-		return nil
-	}
-	return &f
-}
-
-// awsCredentials are the environment variables Nix's S3 store reads its
-// credentials from (the AWS SDK's first source), as CI jobs set them.
-var awsCredentials = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-
 // parseOverrides reads the --override-input NAME=FLAKEREF pairs, resolving
 // local paths against this process's directory and home.
 func parseOverrides(pairs []string) ([]flake.Override, error) {
@@ -502,92 +452,6 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 		printSummary(rep, res)
 	}
 	return results, err
-}
-
-// buildDocument is --json's output. Error and ErrorKind say why the run
-// failed, also when it failed before any build; each failed build has its
-// own error too.
-type buildDocument struct {
-	Builds    []*build.Result `json:"builds"`
-	Error     string          `json:"error,omitempty"`
-	ErrorKind string          `json:"errorKind,omitempty"`
-}
-
-func writeBuildJSON(w io.Writer, results []*build.Result, err error) error {
-	doc := buildDocument{Builds: results}
-	if doc.Builds == nil {
-		doc.Builds = []*build.Result{}
-	}
-	if err != nil {
-		doc.Error, doc.ErrorKind = err.Error(), status.KindOf(err).String()
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
-}
-
-func printSummary(rep *ui.Reporter, r *build.Result) {
-	if r == nil {
-		return
-	}
-	if r.Err() != nil {
-		rep.Printf("✗ %s: failed after %.1fs", r.System, r.Seconds)
-		if r.Rebuild != nil && !r.Rebuild.Reproducible {
-			rep.Printf("  rebuild  not reproducible; a second build differs in")
-			for _, f := range r.Rebuild.Differing {
-				rep.Printf("           %s", f)
-			}
-		}
-		return
-	}
-	mode := "native"
-	if !r.Native {
-		mode = "emulated (QEMU)"
-	}
-	if r.Sandboxed {
-		mode += ", sandboxed"
-	}
-	machines := strings.Join(r.Machines, ", ")
-	if machines == "" {
-		machines = "no ELF files"
-	}
-	out := ""
-	if len(r.Outputs) > 0 {
-		out = r.Outputs[0]
-	}
-	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %d paths, %s\n  copied   %d paths, %s\n  machines %s",
-		r.System, mode, r.Seconds, out, r.Link, strings.TrimPrefix(out, "/nix/store/"),
-		r.Closure.Paths, ui.Bytes(r.Closure.NarBytes), r.Copied.Paths, ui.Bytes(r.Copied.Bytes), machines)
-	if r.Deref != "" {
-		rep.Printf("  deref    %s", r.Deref)
-	}
-	for _, p := range r.Pushed {
-		rep.Printf("  pushed   %d paths, %s to %s (%d copied, %d already there)", p.Paths, ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
-	}
-	if r.Rebuild != nil {
-		rep.Printf("  rebuild  reproducible: a second build is bit-identical")
-	}
-	if !r.Native {
-		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
-	}
-}
-
-// userKnownHosts is ~/.ssh/known_hosts when it exists, else "" (no host
-// is known). Under sudo, HOME may be root's: --builders-known-hosts is
-// the way to name the user's own.
-func userKnownHosts(getenv func(string) string) string {
-	if getenv == nil {
-		return ""
-	}
-	home := getenv("HOME")
-	if home == "" {
-		return ""
-	}
-	p := filepath.Join(home, ".ssh", "known_hosts")
-	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
-		return ""
-	}
-	return p
 }
 
 func (a *app) selection() engine.Selection {
