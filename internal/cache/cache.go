@@ -23,6 +23,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/proc"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
 )
@@ -72,7 +73,7 @@ func Ensure(ctx context.Context, eng *engine.Engine, img engine.Image, flake str
 		engine.LabelFlake, flake, engine.LabelFlakeKey, FlakeKey(flake))
 	if filepath.IsAbs(flake) {
 		// A directory on this machine, not a reference Nix fetches.
-		labels[engine.LabelFlakeHost] = hostname()
+		labels[engine.LabelFlakeHost] = proc.Host()
 	}
 	if err := eng.CreateVolume(ctx, name, labels); err != nil {
 		return "", status.Environment(fmt.Errorf("create cache volume %s: %w", name, err), "")
@@ -139,7 +140,7 @@ func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 		if vol.ImageID != "" {
 			vol.ImagePresent = eng.HasImage(ctx, vol.ImageID)
 		}
-		vol.FlakeGone = flakeGone(vol.Flake, v.Labels[engine.LabelFlakeHost], hostname())
+		vol.FlakeGone = flakeGone(vol.Flake, v.Labels[engine.LabelFlakeHost], proc.Host())
 		out = append(out, vol)
 	}
 	return out, nil
@@ -155,11 +156,6 @@ func flakeGone(flake, host, self string) bool {
 	}
 	_, err := os.Stat(flake)
 	return errors.Is(err, fs.ErrNotExist)
-}
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
 }
 
 // LastUsed reads when a build last used the volume, from a file inside it,

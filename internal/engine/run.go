@@ -11,8 +11,7 @@ import (
 
 // RunID is this invocation's LabelRun value, "host:pid".
 func RunID() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
+	return fmt.Sprintf("%s:%d", proc.Host(), os.Getpid())
 }
 
 // RunLabels are the labels that tie a container to this invocation, so
@@ -59,7 +58,7 @@ func runState(labels map[string]string) RunState {
 		return RunDead
 	}
 	o := proc.Owner{Host: host, Scope: scope, Boot: labels[LabelRunBoot]}
-	if h, _ := os.Hostname(); host != h {
+	if host != proc.Host() {
 		return RunLive
 	}
 	pid, err := strconv.Atoi(pidStr)

@@ -1,6 +1,9 @@
 package proc
 
-import "os"
+import (
+	"os"
+	"sync"
+)
 
 // Owner is the process that made something, as recorded on it: the
 // machine's name, the PID, and where that PID is comparable (Scope, Boot).
@@ -13,10 +16,15 @@ type Owner struct {
 	Boot  string
 }
 
+// Host is this machine's name as records name it ("" when unknown).
+var Host = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
+
 // Self is this process as an Owner.
 func Self() Owner {
-	host, _ := os.Hostname()
-	return Owner{Host: host, PID: os.Getpid(), Scope: Scope(), Boot: Boot()}
+	return Owner{Host: Host(), PID: os.Getpid(), Scope: Scope(), Boot: Boot()}
 }
 
 // Gone reports whether the owner has certainly exited. It is the one

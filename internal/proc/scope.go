@@ -23,8 +23,7 @@ var Scope = sync.OnceValue(func() string {
 		h.Write(boot)
 		h.Write([]byte(ns))
 	} else {
-		name, _ := os.Hostname()
-		h.Write([]byte(name))
+		h.Write([]byte(Host()))
 	}
 	return fmt.Sprintf("%08x", h.Sum32())
 })
