@@ -174,7 +174,7 @@ const (
 // for ssh:// and ssh-ng:// --push stores), refusing any host whose key is
 // not known (StrictHostKeyChecking=yes).
 func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]string, error) {
-	if req.Builders == "" && !req.pushesOverSSH() {
+	if req.Builders == "" && !pushesTo(req.Push, "ssh", "ssh-ng") {
 		return nil, nil
 	}
 	var known []byte
@@ -204,16 +204,6 @@ func (r *Runner) remoteBuilders(ctx context.Context, id string, req Request) ([]
 // dropSecrets empties the secrets tmpfs, before a container is kept.
 func (r *Runner) dropSecrets(ctx context.Context, id string) error {
 	return r.Engine.Exec(ctx, id, engine.ExecSpec{Cmd: []string{"sh", "-c", `rm -rf "$1"/* "$1"/.[!.]*`, "drop-secrets", secretsDir}})
-}
-
-// pushesOverSSH: some --push store is reached through ssh.
-func (req Request) pushesOverSSH() bool {
-	for _, p := range req.Push {
-		if strings.HasPrefix(p.URL, "ssh://") || strings.HasPrefix(p.URL, "ssh-ng://") {
-			return true
-		}
-	}
-	return false
 }
 
 // knownHostsName says which known hosts the build used, for messages.

@@ -57,7 +57,7 @@ func (r *Runner) push(ctx context.Context, j job, c *buildContainer, b built, re
 		watch := newCopyWatch(b.closure, r.UI.Progress(j.prefix+"push", size))
 		logw.OnLine = watch.line
 		env := c.nixEnv
-		if strings.HasPrefix(st.URL, "s3://") && req.Forward != nil {
+		if st.hasScheme("s3") && req.Forward != nil {
 			env = append(slices.Clip(env), req.Forward.AWS...)
 		}
 		err := r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: nix.PushScript(p), Env: env, Stdout: logw, Stderr: logw})

@@ -3,6 +3,7 @@ package build
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
@@ -157,12 +158,13 @@ func ParsePushWhat(s string) (PushWhat, error) {
 	return "", status.Usage(fmt.Errorf("--push-what must be closure or outputs, got %q", s), "")
 }
 
-// pushesTo reports whether a store of stores has the URL scheme.
-func pushesTo(stores []Store, scheme string) bool {
-	for _, st := range stores {
-		if strings.HasPrefix(st.URL, scheme+"://") {
-			return true
-		}
-	}
-	return false
+// hasScheme reports whether s's URL has one of the schemes.
+func (s Store) hasScheme(schemes ...string) bool {
+	scheme, _, _ := strings.Cut(s.URL, "://")
+	return slices.Contains(schemes, scheme)
+}
+
+// pushesTo reports whether one of stores has one of the schemes.
+func pushesTo(stores []Store, schemes ...string) bool {
+	return slices.ContainsFunc(stores, func(s Store) bool { return s.hasScheme(schemes...) })
 }
