@@ -23,20 +23,25 @@ func sshDialer(u *url.URL) (func(ctx context.Context, network, addr string) (net
 	}
 	args := sshArgs(u, "docker", "system", "dial-stdio")
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		cmd := exec.Command("ssh", args...)
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return nil, err
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start ssh: %w", err)
-		}
-		return &cmdConn{cmd: cmd, r: stdout, w: stdin}, nil
+		return startSSH(exec.Command("ssh", args...))
 	}, nil
+}
+
+// startSSH starts cmd, an ssh client, and returns a connection over its
+// stdin and stdout.
+func startSSH(cmd *exec.Cmd) (*cmdConn, error) {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start ssh: %w", err)
+	}
+	return &cmdConn{cmd: cmd, r: stdout, w: stdin}, nil
 }
 
 // sshArgs are ssh's arguments to run remote on the host of u, with the
@@ -72,35 +77,30 @@ func (e *Engine) ForwardAgent(ctx context.Context, agentSock string) (string, fu
 	args := append([]string{"-A", "-o", "ForwardAgent=yes"}, sshArgs(u, agentForwardCmd)...)
 	cmd := exec.Command("ssh", args...)
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK="+agentSock)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start ssh: %w", err)
+	conn, err := startSSH(cmd)
+	if err != nil {
+		return "", nil, err
 	}
+	// Closing ssh's stdin ends the remote `cat`, and so the session; a
+	// session that does not end is killed.
 	stop := func() {
-		stdin.Close()
+		conn.CloseWrite()
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
+			conn.Close()
 			<-done
 		}
 	}
 	line := make(chan string, 1)
 	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		s, _ := bufio.NewReader(conn).ReadString('\n')
 		line <- strings.TrimSpace(s)
-		io.Copy(io.Discard, stdout)
+		io.Copy(io.Discard, conn)
 	}()
 	var sock string
 	select {
