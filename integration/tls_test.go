@@ -44,9 +44,9 @@ func newTestCA(t *testing.T) *testCA {
 	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// issue makes a key pair the CA signs, for a server at 127.0.0.1 or a
-// client, in PEM.
-func (ca *testCA) issue(t *testing.T, server bool) (certPEM, keyPEM []byte) {
+// issue makes a key pair the CA signs, in PEM: for a server at the
+// address server, or for a client when server is nil.
+func (ca *testCA) issue(t *testing.T, server net.IP) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -56,9 +56,9 @@ func (ca *testCA) issue(t *testing.T, server bool) (certPEM, keyPEM []byte) {
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "nixcross test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	if server {
+	if server != nil {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+		tmpl.IPAddresses = []net.IP{server}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -71,12 +71,22 @@ func (ca *testCA) issue(t *testing.T, server bool) (certPEM, keyPEM []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
 
+// serverPair is a TLS server's certificate for the address ip, the CA's.
+func (ca *testCA) serverPair(t *testing.T, ip net.IP) tls.Certificate {
+	t.Helper()
+	pair, err := tls.X509KeyPair(ca.issue(t, ip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair
+}
+
 // certDir writes a DOCKER_CERT_PATH directory: the CA and a client pair
 // it signed.
 func (ca *testCA) certDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cert, key := ca.issue(t, false)
+	cert, key := ca.issue(t, nil)
 	for name, data := range map[string][]byte{"ca.pem": ca.pem, "cert.pem": cert, "key.pem": key} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
@@ -94,11 +104,7 @@ func startTLSProxy(t *testing.T) *daemonProxy {
 		t.Skipf("the proxy forwards to a unix socket; the daemon is at %s", docker.DaemonHost())
 	}
 	ca := newTestCA(t)
-	certPEM, keyPEM := ca.issue(t, true)
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := ca.serverPair(t, net.IPv4(127, 0, 0, 1))
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -7,17 +7,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -70,8 +63,8 @@ func privateGitHub(t *testing.T, token, message string) (string, []byte) {
 }
 
 // tlsOnBridge serves h over TLS on the Docker bridge's gateway, where
-// build containers reach the host, with a certificate of its own CA. It
-// returns host:port and the CA certificate in PEM.
+// build containers reach the host, with a certificate a CA of its own
+// signed. It returns host:port and the CA certificate in PEM.
 func tlsOnBridge(t *testing.T, h http.Handler) (string, []byte) {
 	t.Helper()
 	res, err := docker.NetworkInspect(context.Background(), "bridge", client.NetworkInspectOptions{})
@@ -92,28 +85,15 @@ func tlsOnBridge(t *testing.T, h http.Handler) (string, []byte) {
 	if gw == nil {
 		t.Skip("the bridge network has no IPv4 gateway")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "nixcross test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{gw}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := newTestCA(t)
 	ln, err := net.Listen("tcp", net.JoinHostPort(gw.String(), "0"))
 	if err != nil {
 		t.Skipf("cannot listen on the bridge gateway %s: %v", gw, err)
 	}
-	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.serverPair(t, gw)}}}
 	go srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ln.Addr().String(), ca.pem
 }
 
 // gitTree is git's hash of a tree holding one file, message, with content:
