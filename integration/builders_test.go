@@ -98,9 +98,8 @@ func TestRemoteBuilders(t *testing.T) {
 	if strings.Contains(r.stderr+r.stdout, "PRIVATE KEY") {
 		t.Fatal("the private key was printed")
 	}
-	g, err := os.ReadFile(filepath.Join(wd, "result", "greeting"))
-	if err != nil || !strings.Contains(string(g), "hello from aarch64-linux") {
-		t.Fatalf("result from the remote builder: %q %v", g, err)
+	if g := resultGreeting(t, wd); !strings.Contains(g, "hello from aarch64-linux") {
+		t.Fatalf("result from the remote builder: %q", g)
 	}
 	// The remote's store has the path: it was built there.
 	outs := parseBuilds(t, r.stdout)[0].Outputs

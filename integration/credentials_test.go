@@ -114,9 +114,8 @@ func TestPrivateInputOverSSH(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d with the agent", r.code)
 	}
-	g, err := os.ReadFile(filepath.Join(wd, "result", "greeting"))
-	if err != nil || strings.TrimSpace(string(g)) != "hello from a private repository" {
-		t.Fatalf("result/greeting = %q, %v", g, err)
+	if g := resultGreeting(t, wd); g != "hello from a private repository" {
+		t.Fatalf("result/greeting = %q", g)
 	}
 	if strings.Contains(r.stdout+r.stderr, keyBody) || strings.Contains(r.stdout+r.stderr, "PRIVATE KEY") {
 		t.Fatal("the private key was printed")
@@ -130,8 +129,8 @@ func TestPrivateInputOverSSH(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "copy source") {
 		t.Fatalf("exit %d with the agent through an ssh:// daemon, want 0 with the flake copied", r.code)
 	}
-	if g, err := os.ReadFile(filepath.Join(wd, "result", "greeting")); err != nil || strings.TrimSpace(string(g)) != "hello from a private repository" {
-		t.Fatalf("result/greeting through ssh:// = %q, %v", g, err)
+	if g := resultGreeting(t, wd); g != "hello from a private repository" {
+		t.Fatalf("result/greeting through ssh:// = %q", g)
 	}
 	if strings.Contains(r.stdout+r.stderr, keyBody) {
 		t.Fatal("the private key was printed")

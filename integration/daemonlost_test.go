@@ -241,15 +241,24 @@ func lostMidBuild(t *testing.T, p *daemonProxy) {
 	left := checkLostDaemon(t, p, cmd, stderr)
 	t.Logf("left on the daemon: %v", left)
 
-	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--verify", "--json"}, offline...)...)
+	rerunAfterLoss(t, dir, cmd, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--verify", "--json"}, offline...))
+}
+
+// rerunAfterLoss runs nixcross again in dir after the run cmd lost its
+// daemon: it must succeed, sweep cmd's orphaned containers, and export a
+// result that verifies against Nix's hashes. It returns the build.
+func rerunAfterLoss(t *testing.T, dir string, cmd *exec.Cmd, args []string) jsonBuild {
+	t.Helper()
+	r := nixcross(t, dir, nil, args...)
 	if r.code != 0 {
 		t.Fatalf("the run after the lost daemon: exit %d", r.code)
 	}
 	if still := containersOfRun(t, cmd.Process.Pid); len(still) > 0 {
 		t.Fatalf("the next run did not sweep the orphaned containers: %v", still)
 	}
-	b := parseBuilds(t, r.stdout)
-	verifyExport(t, dir, nixPathInfo(t, b[0].Outputs))
+	b := parseBuilds(t, r.stdout)[0]
+	verifyExport(t, dir, nixPathInfo(t, b.Outputs))
+	return b
 }
 
 // TestDaemonLostMidExport: the daemon goes away while the result streams
@@ -296,16 +305,7 @@ func lostMidExport(t *testing.T, p *daemonProxy) {
 		}
 	}
 
-	r := nixcross(t, dir, nil, args...)
-	if r.code != 0 {
-		t.Fatalf("the run after the lost daemon: exit %d", r.code)
-	}
-	if still := containersOfRun(t, cmd.Process.Pid); len(still) > 0 {
-		t.Fatalf("the next run did not sweep the orphaned containers: %v", still)
-	}
-	b := parseBuilds(t, r.stdout)
-	if b[0].Copied.Paths == 0 {
+	if b := rerunAfterLoss(t, dir, cmd, args); b.Copied.Paths == 0 {
 		t.Fatal("the rerun copied nothing: the first run cannot have been cut mid-export")
 	}
-	verifyExport(t, dir, nixPathInfo(t, b[0].Outputs))
 }

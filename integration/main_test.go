@@ -306,3 +306,14 @@ func tarDir(dir string) (io.Reader, error) {
 	}
 	return &buf, tw.Close()
 }
+
+// resultGreeting is result/greeting in dir, the message a greeting build
+// wrote, without its newline.
+func resultGreeting(t *testing.T, dir string) string {
+	t.Helper()
+	g, err := os.ReadFile(filepath.Join(dir, "result", "greeting"))
+	if err != nil {
+		t.Fatalf("result/greeting: %v", err)
+	}
+	return strings.TrimSpace(string(g))
+}

@@ -149,9 +149,8 @@ func TestAccessTokenFromNixConfig(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d with the token", r.code)
 	}
-	g, err := os.ReadFile(filepath.Join(wd, "result", "greeting"))
-	if err != nil || strings.TrimSpace(string(g)) != "hello from behind a token" {
-		t.Fatalf("result/greeting = %q, %v", g, err)
+	if g := resultGreeting(t, wd); g != "hello from behind a token" {
+		t.Fatalf("result/greeting = %q", g)
 	}
 	if strings.Contains(r.stdout+r.stderr, token) {
 		t.Fatal("the token was printed")
