@@ -70,9 +70,6 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	done(err)
 	if err == nil {
 		c.builtOn = watch.remote
-		if j.prep.Sandbox && len(watch.remote) > 0 {
-			r.UI.Warnf("%sNix built on %s: a --builders machine sandboxes by its own settings, which nixcross cannot see, so the result is not marked sandboxed", j.prefix, strings.Join(watch.remote, ", "))
-		}
 		if nix.RefusedSubstitute(logw.Tail()) {
 			// Nix built what it could not substitute: say why, it is no error.
 			r.UI.Warnf("%s%s", j.prefix, nix.UntrustedMessage)

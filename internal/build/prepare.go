@@ -108,7 +108,8 @@ func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Pre
 	return p, nil
 }
 
-// close ends what prepare started for the run and the run's end stops.
+// close stops what prepare started for the length of the run (the ssh
+// agent's forwarding); the run calls it when it ends.
 func (p Prepared) close() {
 	if p.release != nil {
 		p.release()

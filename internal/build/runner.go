@@ -182,6 +182,9 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	// Nix ran with sandbox-fallback = false: built here means sandboxed.
 	// A remote builder's sandbox is its own affair.
 	res.Sandboxed = j.prep.Sandbox && len(c.builtOn) == 0
+	if j.prep.Sandbox && !res.Sandboxed {
+		r.UI.Warnf("%sNix built on %s: a --builders machine sandboxes by its own settings, which nixcross cannot see, so the result is not marked sandboxed", j.prefix, strings.Join(c.builtOn, ", "))
+	}
 	built, err := queryClosure(stdout)
 	if built.outputs != nil {
 		res.Outputs = built.outputs
