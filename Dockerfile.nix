@@ -33,15 +33,24 @@ RUN printf '%s\n' \
  && find /usr/bin -name 'qemu-*' -xtype l -delete \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
-# Single-user Nix as root: no daemon, no build users, no sandbox (the build
-# container is the sandbox and has no privilege to create namespaces).
-# cache.nixos.org stays the default substituter, with its key trusted, so
-# real flakes fetch nixpkgs' binaries instead of building them.
-RUN mkdir -p /etc/nix /nix/store /nix/var/nix \
+# Nix runs as root without a daemon, and runs every builder as one of its
+# build users (nixbld1-32, as the official installers make them): a
+# derivation is someone else's code, and as root it could read the
+# credentials nixcross forwards for fetching (the secrets tmpfs, the ssh
+# agent, the Nix processes' environment). No sandbox by default (--sandbox
+# turns it on). cache.nixos.org stays the default substituter, with its key
+# trusted, so real flakes fetch nixpkgs' binaries instead of building them.
+RUN groupadd --system --gid 30000 nixbld \
+ && for i in $(seq 1 32); do \
+      useradd --system --uid $((30000 + i)) --gid nixbld --groups nixbld \
+        --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+        --comment "Nix build user $i" "nixbld$i"; \
+    done \
+ && mkdir -p /etc/nix /nix/store /nix/var/nix \
  && printf '%s\n' \
       'experimental-features = nix-command flakes' \
       'sandbox = false' \
-      'build-users-group =' \
+      'build-users-group = nixbld' \
       'warn-dirty = false' \
       'substituters = https://cache.nixos.org/' \
       'trusted-public-keys = cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=' \

@@ -96,6 +96,10 @@ func TestPrivateInputOverSSH(t *testing.T) {
       name = "greeting"; system = "x86_64-linux"; builder = ./builders/x86_64-linux;
       mode = "dep"; message = builtins.readFile "${lib}/message";
     };
+    packages.x86_64-linux.snoop = derivation {
+      name = "snoop"; system = "x86_64-linux"; builder = ./builders/x86_64-linux;
+      mode = "snoop"; message = builtins.readFile "${lib}/message";
+    };
   };
 }`
 	if err := os.WriteFile(filepath.Join(app, "flake.nix"), []byte(flakeNix), 0o644); err != nil {
@@ -120,6 +124,11 @@ func TestPrivateInputOverSSH(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, keyBody) || strings.Contains(r.stdout+r.stderr, "PRIVATE KEY") {
 		t.Fatal("the private key was printed")
 	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildersReachNoCredentials(t, app, append(env, "SSH_AUTH_SOCK="+sock), keyBody, strings.Fields(string(pub))[1])
 
 	// A daemon behind ssh:// gets the agent through ssh's own agent
 	// forwarding: the flake is copied in, Nix fetches the input there.

@@ -24,8 +24,10 @@
 //	       is Nix's own
 //	net    opens a UDP socket towards 192.0.2.1 (needs a route, sends
 //	       nothing): impure, fails in Nix's sandbox, which has only loopback
+//	snoop  $out/found: every credential it could reach, and how it
+//	       tried (a hostile derivation; see snoop.go)
 //	tamper overwrites every file of the store path $target with garbage, as
-//	       a hostile derivation can in a store it shares unsandboxed, and
+//	       a hostile derivation could as root in a store it shares, and
 //	       lists in $out/tampered the files it overwrote (relative to
 //	       $target, so $out keeps no reference to it)
 //
@@ -94,6 +96,8 @@ func run() error {
 		return network(out)
 	case "tamper":
 		return tamper(out, os.Getenv("target"))
+	case "snoop":
+		return snoop(out)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }

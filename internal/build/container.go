@@ -166,6 +166,11 @@ func (r *Runner) startContainer(ctx context.Context, prep Prepared, mode SourceM
 	if startErr != nil {
 		return c, status.Environment(startErr, privilegeHint(prep, startErr))
 	}
+	if prep.userImage {
+		if err := r.addBuildUsers(ctx, id, prep.Image.Ref); err != nil {
+			return c, err
+		}
+	}
 	if mode == SourceCopy {
 		if err := r.sendSource(ctx, id, prep); err != nil {
 			return c, err

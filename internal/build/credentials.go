@@ -14,9 +14,11 @@ import (
 )
 
 // Forwarded is what reaches private inputs, handed to Nix in the build
-// container for one run: files go in through the API into /run (gone with
-// the container), settings through the build exec's environment; none of
-// it is in an image, the cache volume, a log or --json.
+// container for one run: files (the settings among them) go through an
+// exec into a tmpfs only root may read (gone with the container), the
+// agent's socket into a directory only root may enter; none of it is in
+// an image, the cache volume, a log, --json or a process's environment,
+// and builders, which run as build users, reach none of it.
 type Forwarded struct {
 	Nix nix.Credentials
 	// SSHAgent is the client's agent socket (SSH_AUTH_SOCK); the private
@@ -30,12 +32,20 @@ type Forwarded struct {
 	AWS []string
 }
 
-// Where forwarded credentials go: the agent's socket is a bind mount; the
-// files go into the build container's in-memory secrets directory.
+// Where forwarded credentials go: the agent's socket is a bind mount in a
+// directory of its own that only root may enter (the socket's own mode is
+// the client's, often open to all: Docker Desktop's is); the files go into
+// the build container's in-memory secrets directory. Builders run as
+// build users (see addBuildUsers), so they reach neither.
 const (
-	agentSocket          = "/run/nixcross-ssh-agent.sock"
+	agentDir             = "/run/nixcross-agent"
+	agentSocket          = agentDir + "/agent.sock"
 	inputsKnownHostsPath = secretsDir + "/inputs-known_hosts"
 	netrcPath            = secretsDir + "/netrc"
+	// credentialsConf holds the forwarded Nix settings (access-tokens,
+	// netrc-file), which NIX_CONFIG includes: in a file only root may
+	// read, never in a process's environment.
+	credentialsConf = secretsDir + "/credentials.conf"
 )
 
 // desktopAgent is where Docker Desktop for Mac serves the host's agent
@@ -67,12 +77,17 @@ func (r *Runner) agentSource(ctx context.Context, f *Forwarded) (string, func())
 	return "", nil
 }
 
-// agentMounts shares the ssh agent's socket with the container.
+// agentMounts shares the ssh agent's socket with the container, in a
+// directory root's alone (the daemon mounts the tmpfs first: it orders
+// mounts by depth).
 func agentMounts(source string) []mount.Mount {
 	if source == "" {
 		return nil
 	}
-	return []mount.Mount{{Type: mount.TypeBind, Source: source, Target: agentSocket}}
+	return []mount.Mount{
+		{Type: mount.TypeTmpfs, Target: agentDir, TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 4096, Mode: 0o700}},
+		{Type: mount.TypeBind, Source: source, Target: agentSocket},
+	}
 }
 
 // credentialEnv puts the forwarded files into the container and returns
@@ -102,7 +117,12 @@ func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, pre
 		netrc = netrcPath
 	}
 	if !f.Nix.Empty() {
-		env = append(env, "NIX_CONFIG="+nixConfig(prep.Sandbox)+f.Nix.Config(netrc))
+		// The settings go in a file NIX_CONFIG includes, not in
+		// NIX_CONFIG itself: nothing secret in any process's environment.
+		if err := r.installSecret(ctx, id, credentialsConf, []byte(f.Nix.Config(netrc))); err != nil {
+			return nil, err
+		}
+		env = append(env, "NIX_CONFIG="+nixConfig(prep.Sandbox)+"\ninclude "+credentialsConf)
 	}
 	if agent {
 		env = append(env, "SSH_AUTH_SOCK="+agentSocket)

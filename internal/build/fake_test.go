@@ -48,6 +48,9 @@ type daemon struct {
 	// image's); versionReads counts how often it ran.
 	nixVersion   string
 	versionReads int
+	// buildUsers answers the script adding an --image image's build
+	// users (nil: it succeeds).
+	buildUsers func() (stderr string, code int)
 	// storeTypes is what `nix help-stores` prints ("" for Debian's Nix,
 	// which has no S3 store).
 	storeTypes string
@@ -185,6 +188,12 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 			out = append(out, d.dumps[p]...)
 		}
 		return string(out), "", 0
+	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "build-users":
+		if d.buildUsers == nil {
+			return "", "", 0
+		}
+		stderr, code := d.buildUsers()
+		return "", stderr, code
 	case len(cmd) > 3 && cmd[0] == "sh" && cmd[3] == "nixcross-provenance":
 		return d.provenance, "", 0
 	case len(cmd) > 2 && cmd[0] == "nix" && cmd[2] == "--rebuild":

@@ -56,12 +56,15 @@ type Prepared struct {
 	nix *nixCheck
 	// Sandbox: the build containers run Nix's sandbox (--sandbox).
 	Sandbox bool
+	// userImage: the image is the user's (--image), which may lack Nix's
+	// build users (see addBuildUsers).
+	userImage bool
 }
 
 // prepare finds or builds the image, decides how the source travels, and
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox}
+	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox, userImage: req.Image != ""}
 	p.agent, p.release = r.agentSource(ctx, req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error

@@ -164,7 +164,7 @@ func TestPushCredentials(t *testing.T) {
 			if !strings.Contains(cmd[2], "--option 'ssl-cert-file' '/src/ca.pem'") {
 				t.Errorf("push script without the user's option: %s", cmd[2])
 			}
-			if !slices.Contains(c.envs[i], "NIX_CONFIG="+nixConfig(false)+"\nnetrc-file = "+netrcPath) {
+			if !slices.Contains(c.envs[i], "NIX_CONFIG="+nixConfig(false)+"\ninclude "+credentialsConf) {
 				t.Errorf("push env without the forwarded netrc: %q", c.envs[i])
 			}
 			// AWS credentials go to the S3 store alone.

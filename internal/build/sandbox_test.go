@@ -30,10 +30,10 @@ func TestSandbox(t *testing.T) {
 			if !slices.Equal(hc.SecurityOpt, []string{"seccomp=unconfined"}) || hc.MaskedPaths == nil || len(hc.MaskedPaths) != 0 || len(hc.ReadonlyPaths) != 0 {
 				t.Errorf("security %q, masked %q, read-only %q", hc.SecurityOpt, hc.MaskedPaths, hc.ReadonlyPaths)
 			}
-			if !slices.Contains(env, "NIX_CONFIG=experimental-features = nix-command flakes\nsandbox = true\nsandbox-fallback = false") {
+			if !slices.Contains(env, "NIX_CONFIG="+nix.BaseConfig+"\nsandbox = true\nsandbox-fallback = false") {
 				t.Errorf("env %q", env)
 			}
-		} else if len(hc.SecurityOpt) != 0 || hc.MaskedPaths != nil || !slices.Contains(env, "NIX_CONFIG=experimental-features = nix-command flakes") {
+		} else if len(hc.SecurityOpt) != 0 || hc.MaskedPaths != nil || !slices.Contains(env, "NIX_CONFIG="+nix.BaseConfig) {
 			t.Errorf("without --sandbox: security %q, masked %v, env %q", hc.SecurityOpt, hc.MaskedPaths, env)
 		}
 		if len(hc.CapAdd) != 0 || hc.Privileged {
@@ -103,10 +103,12 @@ func TestSandboxRefusedByDaemon(t *testing.T) {
 	}
 }
 
-// TestSandboxWithCredentials: the build exec's NIX_CONFIG, which carries
-// forwarded credentials, replaces the container's, so it must keep the
+// TestSandboxWithCredentials: the build exec's NIX_CONFIG, which brings
+// in forwarded credentials, replaces the container's, so it must keep the
 // sandbox settings: once it did not, and a --sandbox build with an access
 // token in NIX_CONFIG ran unsandboxed under the image's sandbox = false.
+// The credentials themselves are in a root-only file it includes, never
+// in the environment of a process.
 func TestSandboxWithCredentials(t *testing.T) {
 	for _, sandbox := range []bool{true, false} {
 		d, _ := sandboxBuild(t, sandbox, func(req *Request) {
@@ -123,9 +125,17 @@ func TestSandboxWithCredentials(t *testing.T) {
 				}
 			}
 		}
-		want := nixConfig(sandbox) + "\naccess-tokens = example.org=secret"
+		want := nixConfig(sandbox) + "\ninclude " + credentialsConf
 		if conf != want {
 			t.Errorf("sandbox %v: the build's NIX_CONFIG = %q, want %q", sandbox, conf, want)
+		}
+		if !slices.ContainsFunc(c.cmds, func(cmd []string) bool { return len(cmd) == 5 && cmd[3] == "put-secret" && cmd[4] == credentialsConf }) {
+			t.Errorf("sandbox %v: %s not installed: %q", sandbox, credentialsConf, c.cmds)
+		}
+		for i := range c.cmds {
+			if slices.ContainsFunc(c.envs[i], func(e string) bool { return strings.Contains(e, "secret") }) {
+				t.Errorf("sandbox %v: a token in the environment of %q", sandbox, c.cmds[i])
+			}
 		}
 	}
 }

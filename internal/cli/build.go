@@ -176,9 +176,12 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	}
 	req.Systems = systems
 	if o.sandbox {
-		if arg := sandboxArg(nixArgs); arg != "" {
+		if arg := settingArg(nixArgs, sandboxSetting); arg != "" {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be combined with --sandbox", arg), sandboxSetsItself)
 		}
+	}
+	if arg := settingArg(nixArgs, buildUsersSetting); arg != "" {
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be changed", arg), buildUsersSetItself)
 	}
 	for _, kv := range o.options {
 		name, value, ok := splitOption(kv)
@@ -187,6 +190,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		}
 		if o.sandbox && sandboxSetting(name) {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), sandboxSetsItself)
+		}
+		if buildUsersSetting(name) {
+			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be changed", name), buildUsersSetItself)
 		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
 	}
@@ -263,12 +269,22 @@ func sandboxSetting(name string) bool {
 	return strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir"
 }
 
-// sandboxArg returns the first of nix build's own arguments (after --)
-// that sets a sandbox setting: --option NAME, or a setting's flag such as
-// --no-sandbox; "" when there is none.
-func sandboxArg(args []string) string {
+// buildUsersSetItself is the advice under a build-users-group setting.
+const buildUsersSetItself = "nixcross runs every builder as one of Nix's build users, never as root, so that a derivation cannot read the credentials forwarded for fetching"
+
+// buildUsersSetting reports whether the Nix setting name decides which
+// user builders run as: nixcross's, never the user's (see
+// build.addBuildUsers), since an empty one runs them as root.
+func buildUsersSetting(name string) bool {
+	return strings.TrimPrefix(name, "extra-") == "build-users-group"
+}
+
+// settingArg returns the first of nix build's own arguments (after --)
+// that sets a setting is matches: --option NAME, or a setting's flag such
+// as --no-sandbox; "" when there is none.
+func settingArg(args []string, is func(name string) bool) string {
 	for i, a := range args {
-		if a == "--option" && i+1 < len(args) && sandboxSetting(args[i+1]) {
+		if a == "--option" && i+1 < len(args) && is(args[i+1]) {
 			return "--option " + args[i+1]
 		}
 		name, ok := strings.CutPrefix(a, "--")
@@ -276,7 +292,7 @@ func sandboxArg(args []string) string {
 			continue
 		}
 		name, _, _ = strings.Cut(name, "=")
-		if sandboxSetting(strings.TrimPrefix(name, "no-")) {
+		if is(strings.TrimPrefix(name, "no-")) {
 			return a
 		}
 	}

@@ -349,6 +349,23 @@ func TestSandboxOptions(t *testing.T) {
 			t.Errorf("-- %v without --sandbox: %v", args, err)
 		}
 	}
+	// Which user builders run as is nixcross's, with or without --sandbox.
+	for _, sandbox := range []bool{true, false} {
+		o := base
+		o.sandbox = sandbox
+		for _, opt := range []string{"build-users-group=", "extra-build-users-group=wheel"} {
+			o.options = []string{opt}
+			if _, _, err := parseBuildRequest(o, dir, nil); status.ExitCode(err) != status.ExitUsage {
+				t.Errorf("--option %s (sandbox %v): %v", opt, sandbox, err)
+			}
+		}
+		o.options = nil
+		for _, args := range [][]string{{"--build-users-group", ""}, {"--option", "build-users-group", ""}, {"--build-users-group="}} {
+			if _, _, err := parseBuildRequest(o, dir, args); status.ExitCode(err) != status.ExitUsage || !strings.Contains(err.Error(), "after --") {
+				t.Errorf("-- %q (sandbox %v): %v", args, sandbox, err)
+			}
+		}
+	}
 	o := base
 	o.options = []string{"sandbox-paths=/etc/ssl"}
 	req, _, err := parseBuildRequest(o, dir, []string{"--option", "extra-sandbox-paths", "/etc/hosts", "--show-trace"})

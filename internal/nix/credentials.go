@@ -42,8 +42,13 @@ func ParseCredentials(conf string, c *Credentials) {
 	}
 }
 
-// BaseConfig is the NIX_CONFIG every nixcross container runs with.
-const BaseConfig = "experimental-features = nix-command flakes"
+// BuildUsersGroup is the group of the users Nix runs builders as.
+const BuildUsersGroup = "nixbld"
+
+// BaseConfig is the NIX_CONFIG every nixcross container runs with: it
+// wins over the image's nix.conf, so Nix runs every builder as a build
+// user, never as root, whatever image it is (see build.addBuildUsers).
+const BaseConfig = "experimental-features = nix-command flakes\nbuild-users-group = " + BuildUsersGroup
 
 // Config is the NIX_CONFIG lines that hand c to Nix, netrc being where
 // the netrc file was put in the container. They go after the container's
