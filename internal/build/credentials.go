@@ -93,9 +93,13 @@ func agentMounts(source string) []mount.Mount {
 // credentialEnv puts the forwarded files into the container and returns
 // the build exec's environment that makes Nix (and the git and ssh it
 // runs) use them.
-func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, prep Prepared) ([]string, error) {
+func (r *Runner) credentialEnv(ctx context.Context, id string, req Request, prep Prepared) ([]string, error) {
+	f := req.Forward
 	if f == nil {
-		return nil, nil
+		if len(req.Secrets) == 0 {
+			return nil, nil
+		}
+		f = &Forwarded{}
 	}
 	agent := prep.agent != ""
 	var env []string
@@ -116,10 +120,15 @@ func (r *Runner) credentialEnv(ctx context.Context, id string, f *Forwarded, pre
 		}
 		netrc = netrcPath
 	}
-	if !f.Nix.Empty() {
+	if !f.Nix.Empty() || len(req.Secrets) > 0 {
 		// The settings go in a file NIX_CONFIG includes, not in
 		// NIX_CONFIG itself: nothing secret in any process's environment.
-		if err := r.installSecret(ctx, id, credentialsConf, []byte(f.Nix.Config(netrc))); err != nil {
+		// The user's --option comes last, as on Nix's command line.
+		conf := f.Nix.Config(netrc)
+		for _, o := range req.Secrets {
+			conf += "\n" + o.Name + " = " + o.Value
+		}
+		if err := r.installSecret(ctx, id, credentialsConf, []byte(conf)); err != nil {
 			return nil, err
 		}
 		env = append(env, "NIX_CONFIG="+nixConfig(prep.Sandbox)+"\ninclude "+credentialsConf)

@@ -44,7 +44,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	env, err := r.remoteBuilders(ctx, c.id, req)
 	if err == nil {
 		var cenv []string
-		cenv, err = r.credentialEnv(ctx, c.id, req.Forward, j.prep)
+		cenv, err = r.credentialEnv(ctx, c.id, req, j.prep)
 		env = append(env, cenv...)
 	}
 	c.nixEnv = env

@@ -50,6 +50,11 @@ type Request struct {
 	// Forward is what reaches private inputs; nil with
 	// --no-forward-credentials.
 	Forward *Forwarded
+	// Secrets are --option settings that are secrets (nix.SecretSetting:
+	// access-tokens): Nix reads them from the credentials file with the
+	// forwarded ones, never from a command line, which any process in the
+	// container, a builder too, can read.
+	Secrets []nix.Option
 	// BuildersKnownHosts is the known_hosts file ssh checks builders'
 	// host keys against (--builders-known-hosts, or ~/.ssh/known_hosts);
 	// "" for none: every host is unknown.

@@ -183,6 +183,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if arg := settingArg(nixArgs, buildUsersSetting); arg != "" {
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be changed", arg), buildUsersSetItself)
 	}
+	if arg := settingArg(nixArgs, nix.SecretSetting); arg != "" {
+		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- would put a secret on Nix's command line, which builders can read", arg), "give it with --option NAME VALUE or in NIX_CONFIG: nixcross hands those to Nix in a file only root may read")
+	}
 	for _, kv := range o.options {
 		name, value, ok := splitOption(kv)
 		if !ok {
@@ -193,6 +196,10 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		}
 		if buildUsersSetting(name) {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be changed", name), buildUsersSetItself)
+		}
+		if nix.SecretSetting(name) {
+			req.Secrets = append(req.Secrets, nix.Option{Name: name, Value: value})
+			continue
 		}
 		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
 	}

@@ -366,9 +366,22 @@ func TestSandboxOptions(t *testing.T) {
 			}
 		}
 	}
+	// Tokens never go on Nix's command line: --option hands them over in
+	// a file, after -- they are refused.
 	o := base
+	o.options = []string{"access-tokens=github.com=ghp_x", "extra-access-tokens=example.org=y", "cores=2"}
+	req, _, err := parseBuildRequest(o, dir, nil)
+	if err != nil || len(req.Secrets) != 2 || len(req.Nix.Options) != 1 || req.Secrets[0].Value != "github.com=ghp_x" {
+		t.Errorf("--option access-tokens: %v, secrets %q, options %q", err, req.Secrets, req.Nix.Options)
+	}
+	for _, args := range [][]string{{"--access-tokens", "github.com=x"}, {"--option", "access-tokens", "github.com=x"}, {"--extra-access-tokens=github.com=x"}} {
+		if _, _, err := parseBuildRequest(base, dir, args); status.ExitCode(err) != status.ExitUsage || !strings.Contains(err.Error(), "after --") {
+			t.Errorf("-- %q: %v", args, err)
+		}
+	}
+	o = base
 	o.options = []string{"sandbox-paths=/etc/ssl"}
-	req, _, err := parseBuildRequest(o, dir, []string{"--option", "extra-sandbox-paths", "/etc/hosts", "--show-trace"})
+	req, _, err = parseBuildRequest(o, dir, []string{"--option", "extra-sandbox-paths", "/etc/hosts", "--show-trace"})
 	if err != nil || !req.Sandbox {
 		t.Errorf("sandbox-paths with --sandbox: %v, sandbox %v", err, req.Sandbox)
 	}

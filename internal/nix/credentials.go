@@ -50,6 +50,13 @@ const BuildUsersGroup = "nixbld"
 // user, never as root, whatever image it is (see build.addBuildUsers).
 const BaseConfig = "experimental-features = nix-command flakes\nbuild-users-group = " + BuildUsersGroup
 
+// SecretSetting reports whether the Nix setting name holds a secret
+// (access tokens), which must never be on a command line: any process in
+// the container, a builder too, reads /proc/PID/cmdline.
+func SecretSetting(name string) bool {
+	return strings.TrimPrefix(name, "extra-") == "access-tokens"
+}
+
 // Config is the NIX_CONFIG lines that hand c to Nix, netrc being where
 // the netrc file was put in the container. They go after the container's
 // own NIX_CONFIG (see build.nixConfig), never instead of it: an exec's
