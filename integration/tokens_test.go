@@ -156,6 +156,17 @@ func TestAccessTokenFromNixConfig(t *testing.T) {
 		t.Fatal("the token was printed")
 	}
 
+	// Given with --option, and nothing forwarded, it reaches Nix through
+	// the credentials file, not Nix's command line.
+	wd = workdir(t)
+	r = nixcross(t, wd, append(env, "NIX_CONFIG="), append(args, "--no-forward-credentials", "--option", "access-tokens", host+"="+token)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d with the token given by --option", r.code)
+	}
+	if g := resultGreeting(t, wd); g != "hello from behind a token" || strings.Contains(r.stdout+r.stderr, token) {
+		t.Fatalf("result/greeting = %q; token printed %v", g, strings.Contains(r.stdout+r.stderr, token))
+	}
+
 	r = nixcross(t, workdir(t), append(env, "NIX_CONFIG="), args...)
 	if r.code != 3 {
 		t.Fatalf("exit %d without the token, want 3", r.code)
