@@ -224,7 +224,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
 		return req, build.FlakeSource{}, err
 	}
-	if err := checkOutLink(o.outLink, len(systems) > 1); err != nil {
+	if err := checkOutLinks(build.OutLinks(o.outLink, systems), o.dereference); err != nil {
 		return req, build.FlakeSource{}, err
 	}
 	if err := parseCaches(o, &req); err != nil {
@@ -385,13 +385,15 @@ func parseCaches(o buildOptions, req *build.Request) error {
 	return nil
 }
 
-// checkOutLink fails before any build when the result could not be
-// written: the directory is missing or read-only, or the link's name is
-// taken by something that is not a link (which is never replaced).
-func checkOutLink(link string, perSystem bool) error {
-	abs, err := filepath.Abs(link)
+// checkOutLinks fails before any build when a result could not be
+// written: the directory is missing or read-only, or a link's name (or,
+// with --dereference, its -deref link's) is taken by something that is
+// not a link, which is the user's and never replaced
+// (hoststore.Replaceable, the rule the export applies again).
+func checkOutLinks(links []string, deref bool) error {
+	abs, err := filepath.Abs(links[0])
 	if err != nil {
-		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
+		return status.Usage(fmt.Errorf("out-link %s: %w", links[0], err), "")
 	}
 	dir := filepath.Dir(abs)
 	st, err := os.Stat(dir)
@@ -401,11 +403,19 @@ func checkOutLink(link string, perSystem bool) error {
 	if !writable(dir) {
 		return status.Usage(fmt.Errorf("out-link directory %s is not writable", dir), "choose a directory you can write with -o")
 	}
-	if perSystem {
-		return nil
-	}
-	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-		return status.Usage(fmt.Errorf("%s exists and is not a link; nixcross will not replace it", abs), "move it away or choose another -o")
+	for _, link := range links {
+		paths := []string{link}
+		if deref {
+			paths = append(paths, link+build.DerefSuffix)
+		}
+		for _, p := range paths {
+			if p, err = filepath.Abs(p); err == nil {
+				err = hoststore.Replaceable(p)
+			}
+			if err != nil {
+				return status.Usage(err, "move it away or choose another -o")
+			}
+		}
 	}
 	return nil
 }

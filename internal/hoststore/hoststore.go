@@ -123,16 +123,18 @@ func (s *Store) Has(storePath string) bool {
 // tempName makes a fresh temporary name; what says what it is for and must
 // be short, since the whole name must stay under NAME_MAX.
 func tempName(what string) string {
-	return fmt.Sprintf("%s%s-%d-%016x-%s", TempPrefix, proc.Scope(), os.Getpid(), rand.Uint64(), what)
+	return TempPrefix + runName() + "-" + what
 }
 
-// tempOwner extracts the scope and PID of the run that made a temporary.
-func tempOwner(name string) (scope string, pid int, ok bool) {
-	rest, ok := strings.CutPrefix(name, TempPrefix)
-	if !ok {
-		return "", 0, false
-	}
-	scope, rest, ok = strings.Cut(rest, "-")
+// runName is "<scope>-<pid>-<random>": unique, and saying which run made
+// it, for temporaries and --dereference copies alike (runEnded).
+func runName() string {
+	return fmt.Sprintf("%s-%d-%016x", proc.Scope(), os.Getpid(), rand.Uint64())
+}
+
+// runOf extracts the scope and PID from a name that starts as runName's.
+func runOf(name string) (scope string, pid int, ok bool) {
+	scope, rest, ok := strings.Cut(name, "-")
 	if !ok {
 		return "", 0, false
 	}
@@ -149,7 +151,16 @@ func tempOwner(name string) (scope string, pid int, ok bool) {
 
 // abandoned reports whether the temporary e was left by a run that ended.
 func abandoned(e fs.DirEntry) bool {
-	scope, pid, ok := tempOwner(e.Name())
+	rest, ok := strings.CutPrefix(e.Name(), TempPrefix)
+	return ok && runEnded(rest, e)
+}
+
+// runEnded reports whether the run that made e, named by name (runName's
+// form), has ended: its PID is gone, or, for another scope whose PIDs
+// cannot be checked from here, e is older than a day. A name of another
+// form is nobody's run and never counts as ended.
+func runEnded(name string, e fs.DirEntry) bool {
+	scope, pid, ok := runOf(name)
 	switch {
 	case !ok:
 		return false
