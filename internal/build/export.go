@@ -60,7 +60,7 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 		Progress: func(n, _ int64) { bar.Set(n) },
 		TarFailed: func(p string, err error) {
 			if r.Verbose {
-				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %v", j.prefix, p, err)
+				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %s", j.prefix, ui.Visible(p), ui.Visible(err.Error()))
 			}
 		},
 	})

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -63,5 +64,15 @@ func TestVisibleLines(t *testing.T) {
 		if got := VisibleLines(tt.in); got != tt.want {
 			t.Errorf("VisibleLines(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestWarnfVisible: a warning's text is made visible whatever its
+// arguments; the reporter's own styling is not escaped.
+func TestWarnfVisible(t *testing.T) {
+	var buf strings.Builder
+	New(&buf, Options{}).Warnf("link %s left out", "x\x1b]0;pwned\a")
+	if got, want := buf.String(), "warning: link x\\x1b]0;pwned\\a left out\n"; got != want {
+		t.Errorf("Warnf printed %q, want %q", got, want)
 	}
 }
