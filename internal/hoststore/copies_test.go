@@ -1,7 +1,9 @@
 package hoststore
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,5 +75,26 @@ func TestSweepCopies(t *testing.T) {
 		if slices.Contains(left, n) == removed {
 			t.Errorf("%s (%s): removed = %v, want %v", what, n, !removed, removed)
 		}
+	}
+}
+
+// TestDereferenceDropsEarlierLink: when this output gets no copy, the link
+// to an earlier build's copy goes, so that it is not taken for this one's.
+func TestDereferenceDropsEarlierLink(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	good := addTree(t, s, "good", storetest.Tree{"f": "x"})
+	dir := filepath.Join(t.TempDir(), "out")
+	storetest.Symlink(t, "/etc", dir)
+	out := addDir(t, s, "links-out", dir)
+	dest := filepath.Join(root, "result-deref")
+	if _, err := s.Dereference(good, dest, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Dereference(out, dest, 1<<30); !errors.Is(err, ErrOutputLeft) {
+		t.Fatalf("err = %v, want ErrOutputLeft", err)
+	}
+	if _, err := os.Lstat(dest); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the earlier copy's link is still there: %v", err)
 	}
 }

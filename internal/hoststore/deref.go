@@ -3,6 +3,7 @@ package hoststore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +72,8 @@ const derefEntryCost = 256
 // against this output store only (never the host's /nix or anything else
 // outside Root); symlinks leaving the closure are left out and reported,
 // never followed. An output that is itself such a link is refused
-// (ErrOutputLeft) and nothing is written.
+// (ErrOutputLeft) and nothing is written. Whenever no copy can be made,
+// an earlier link at dest is removed (dropLink).
 //
 // dest is a link like the out-link and owned by the same rule
 // (Replaceable): a symlink there is replaced, anything else is refused
@@ -105,7 +107,7 @@ func (s *Store) Dereference(storePath, dest string, limit int64) (DerefReport, e
 	defer src.Close()
 	d := &derefer{store: s, src: src, rep: &rep, top: []string{"nix", "store", sp.String()}, left: limit}
 	if err := d.checkOutput(); err != nil {
-		return rep, fmt.Errorf("dereference %s: %w", storePath, err)
+		return rep, fmt.Errorf("dereference %s: %w", storePath, errors.Join(err, dropLink(abs)))
 	}
 
 	dir := filepath.Dir(abs)
@@ -117,6 +119,7 @@ func (s *Store) Dereference(storePath, dest string, limit int64) (DerefReport, e
 	name := runName()
 	if err := d.copy(rootWriter{r: copies, owner: s.Owner}, name, d.top, "."); err != nil {
 		copies.RemoveAll(name)
+		err = errors.Join(err, dropLink(abs))
 		if errors.Is(err, ErrDerefTooLarge) {
 			return rep, fmt.Errorf("dereference %s: %w: over %d MB, its links lead to the same directories again and again", storePath, err, limit/1e6)
 		}
@@ -150,4 +153,19 @@ func (d *derefer) checkOutput() error {
 	}
 	d.rep.Left = append(d.rep.Left, LeftLink{Path: ".", Target: target, Reason: reason})
 	return ErrOutputLeft
+}
+
+// dropLink removes the link at abs, when there is one, because no copy
+// of this build's output can be made: left there, it would pair the new
+// result with an earlier build's copy. The copy it pointed at goes with
+// the next run's sweep (sweepCopies).
+func dropLink(abs string) error {
+	fi, err := os.Lstat(abs)
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return nil // nothing there, or the user's (never touched)
+	}
+	if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the earlier copy's link: %w", err)
+	}
+	return nil
 }
