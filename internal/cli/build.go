@@ -385,41 +385,6 @@ func parseCaches(o buildOptions, req *build.Request) error {
 	return nil
 }
 
-// checkOutLinks fails before any build when a result could not be
-// written: the directory is missing or read-only, or a link's name (or,
-// with --dereference, its -deref link's) is taken by something that is
-// not a link, which is the user's and never replaced
-// (hoststore.Replaceable, the rule the export applies again).
-func checkOutLinks(links []string, deref bool) error {
-	abs, err := filepath.Abs(links[0])
-	if err != nil {
-		return status.Usage(fmt.Errorf("out-link %s: %w", links[0], err), "")
-	}
-	dir := filepath.Dir(abs)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return status.Usage(fmt.Errorf("out-link directory %s does not exist", dir), "create it first or choose another -o")
-	}
-	if !writable(dir) {
-		return status.Usage(fmt.Errorf("out-link directory %s is not writable", dir), "choose a directory you can write with -o")
-	}
-	for _, link := range links {
-		paths := []string{link}
-		if deref {
-			paths = append(paths, link+build.DerefSuffix)
-		}
-		for _, p := range paths {
-			if p, err = filepath.Abs(p); err == nil {
-				err = hoststore.Replaceable(p)
-			}
-			if err != nil {
-				return status.Usage(err, "move it away or choose another -o")
-			}
-		}
-	}
-	return nil
-}
-
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
 	results, err := buildResults(ctx, a, o, ref, nixArgs)
 	if o.json {
