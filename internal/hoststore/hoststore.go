@@ -1,12 +1,13 @@
 // Package hoststore owns the output store on the host: nix/store beside
 // the out-link holding the exported paths, written under temporary names
 // and published by rename (Writer), whatever a killed run left removed
-// (Open), the relative out-link (Link), who the files belong to under
-// sudo (Owner, SudoOwner), Nix's case hack for case-insensitive file
-// systems, and the self-contained copy for machines without Nix
-// (Dereference). It is "host" as opposed to the build container's store,
-// which internal/nix and internal/cache look after; "output" alone would
-// be read as the CLI's output.
+// (Open), the relative out-link (Link) and who owns the paths links go
+// to (Replaceable), who the files belong to under sudo (Owner,
+// SudoOwner), Nix's case hack for case-insensitive file systems, and the
+// self-contained copies for machines without Nix (Dereference, kept in
+// DerefDir beside the out-links). It is "host" as opposed to the build
+// container's store, which internal/nix and internal/cache look after;
+// "output" alone would be read as the CLI's output.
 package hoststore
 
 import (
