@@ -195,14 +195,26 @@ func TestDerefRefusesUsersPath(t *testing.T) {
 }
 
 // TestDerefConcurrent: four --dereference runs at once into one out-link
-// all succeed, three rounds in a row; the last copy wins, and a later run
-// leaves only its own copy behind.
+// all succeed, three rounds in a row, each round starting without
+// result-deref (all four then find nothing there and publish at about the
+// same time); the last copy wins, and a later run leaves only its own copy
+// behind.
 func TestDerefConcurrent(t *testing.T) {
-	dir, flake := derefFlake(t, "/bin/mkdir -p $out/lib\necho hi > $out/lib/data\n/bin/ln -s lib/data $out/data\n")
+	// A thousand files make each copy take long enough for the four runs'
+	// copies to overlap, which is when publishing them raced.
+	dir, flake := derefFlake(t, `/bin/mkdir -p $out/lib $out/many
+echo hi > $out/lib/data
+/bin/ln -s lib/data $out/data
+i=0
+while [ $i -lt 1000 ]; do echo $i > $out/many/f$i; i=$((i+1)); done
+`)
 	if r := derefBuild(t, dir, flake); r.code != 0 {
 		t.Fatalf("first build: exit %d", r.code)
 	}
 	for round := range 3 {
+		if err := os.Remove(filepath.Join(dir, "result-deref")); err != nil {
+			t.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		codes := make([]int, 4)
 		for i := range codes {
