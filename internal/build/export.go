@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 
 	"github.com/nixcross/nixcross/internal/closure"
@@ -12,6 +13,7 @@ import (
 	"github.com/nixcross/nixcross/internal/hoststore"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 // containerSource streams store paths out of the build container: NARs
@@ -58,7 +60,7 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 		Progress: func(n, _ int64) { bar.Set(n) },
 		TarFailed: func(p string, err error) {
 			if r.Verbose {
-				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %v", j.prefix, p, err)
+				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %s", j.prefix, ui.Visible(p), ui.Visible(err.Error()))
 			}
 		},
 	})
@@ -89,23 +91,34 @@ func exportFailure(ctx context.Context, err error) error {
 	}
 }
 
-// dereference writes <out-link>-deref under --dereference: a copy of the
-// result with the closure's links resolved, for machines without Nix.
+// dereference writes <out-link>-deref under --dereference: a link to a
+// copy of the result with the closure's links resolved, for machines
+// without Nix. An output that is itself a link out of the closure gets
+// no copy: like a copy too large, the result fails the check (exit 1),
+// and result, already linked, stays. A -deref path that is not a link is
+// the user's: parseBuildRequest refused it before the build (exit 2);
+// one that appeared since is refused here the same way.
 func (r *Runner) dereference(j job, out exported, b built, res *Result) error {
 	if !j.req.Dereference {
 		return nil
 	}
-	dest := out.absLink + "-deref"
-	rep, err := out.store.Dereference(b.outputs[0], dest, hoststore.DerefLimit(b.closure.NarBytes()))
-	if errors.Is(err, hoststore.ErrDerefTooLarge) {
+	deref := j.link + DerefSuffix
+	rep, err := out.store.Dereference(b.outputs[0], out.absLink+DerefSuffix, hoststore.DerefLimit(b.closure.NarBytes()))
+	switch {
+	case errors.Is(err, hoststore.ErrOutputLeft):
+		l := rep.Left[0]
+		return status.Check(fmt.Errorf("%s not written: the output %s is a link to %s, which %s", ui.Visible(deref), ui.Visible(b.outputs[0]), ui.Visible(l.Target), l.Reason),
+			fmt.Sprintf("%s keeps the output as Nix built it; a copy for machines without Nix needs an output that is a file or directory", j.link))
+	case errors.Is(err, hoststore.ErrDerefTooLarge):
 		return status.Check(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", j.link, j.link))
-	}
-	if err != nil {
+	case errors.Is(err, hoststore.ErrNotOurs):
+		return status.Usage(err, "move it away or choose another -o")
+	case err != nil:
 		return status.Environment(err, "")
 	}
-	res.Deref = j.link + "-deref"
-	for _, l := range rep.Kept {
-		r.UI.Warnf("%s%s: link %s leaves the closure; kept as a link", j.prefix, res.Deref, l)
+	res.Deref = deref
+	for _, l := range rep.Left {
+		r.UI.Warnf("%s%s: the link to %s %s; left out of the copy", j.prefix, ui.Visible(path.Join(deref, l.Path)), ui.Visible(l.Target), l.Reason)
 	}
 	return nil
 }

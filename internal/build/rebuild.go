@@ -13,6 +13,7 @@ import (
 	"github.com/nixcross/nixcross/internal/nar"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 // Rebuild is --rebuild's verdict on one system's result.
@@ -99,11 +100,12 @@ func (r *Runner) differingFiles(ctx context.Context, id, output, check string) (
 	return files, nil
 }
 
-// relative names files by their path inside output, for the message.
+// relative names files by their path inside output, for the message,
+// made visible: the names are the build's.
 func relative(output string, files []string) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
-		out[i] = strings.TrimPrefix(strings.TrimPrefix(f, output), "/")
+		out[i] = ui.Visible(strings.TrimPrefix(strings.TrimPrefix(f, output), "/"))
 		if out[i] == "" {
 			out[i] = "the output itself"
 		}

@@ -10,6 +10,22 @@ import (
 	"github.com/nixcross/nixcross/internal/system"
 )
 
+// DerefSuffix names the link --dereference writes beside the out-link.
+const DerefSuffix = "-deref"
+
+// OutLinks is where a run links its results: the out-link itself, or one
+// <out-link>-<system> per system when there are several.
+func OutLinks(outLink string, systems []system.System) []string {
+	if len(systems) <= 1 {
+		return []string{outLink}
+	}
+	links := make([]string, len(systems))
+	for i, s := range systems {
+		links[i] = outLink + "-" + s.String()
+	}
+	return links
+}
+
 // Request is everything the user asked for.
 type Request struct {
 	Flake   string // as typed, without #attr

@@ -74,10 +74,10 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	results := make([]*Result, len(systems))
 	sem := make(chan struct{}, max(req.Jobs, 1))
 	var wg sync.WaitGroup
+	links := OutLinks(req.OutLink, systems)
 	for i, s := range systems {
-		j := job{req: req, prep: prep, system: s, link: req.OutLink}
+		j := job{req: req, prep: prep, system: s, link: links[i]}
 		if len(systems) > 1 {
-			j.link = req.OutLink + "-" + s.String()
 			j.prefix = "[" + s.String() + "] "
 		}
 		wg.Add(1)

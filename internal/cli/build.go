@@ -237,7 +237,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
 		return req, build.FlakeSource{}, err
 	}
-	if err := checkOutLink(o.outLink, len(systems) > 1); err != nil {
+	if err := checkOutLinks(build.OutLinks(o.outLink, systems), o.dereference); err != nil {
 		return req, build.FlakeSource{}, err
 	}
 	if err := parseCaches(o, &req); err != nil {
@@ -404,31 +404,6 @@ func parseCaches(o buildOptions, req *build.Request) error {
 			return status.Usage(fmt.Errorf("--trusted-key number %d: %w", i+1, err), "pass the content of NAME.pub, not the file name or the secret key")
 		}
 		req.TrustedKeys = append(req.TrustedKeys, strings.TrimSpace(k))
-	}
-	return nil
-}
-
-// checkOutLink fails before any build when the result could not be
-// written: the directory is missing or read-only, or the link's name is
-// taken by something that is not a link (which is never replaced).
-func checkOutLink(link string, perSystem bool) error {
-	abs, err := filepath.Abs(link)
-	if err != nil {
-		return status.Usage(fmt.Errorf("out-link %s: %w", link, err), "")
-	}
-	dir := filepath.Dir(abs)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return status.Usage(fmt.Errorf("out-link directory %s does not exist", dir), "create it first or choose another -o")
-	}
-	if !writable(dir) {
-		return status.Usage(fmt.Errorf("out-link directory %s is not writable", dir), "choose a directory you can write with -o")
-	}
-	if perSystem {
-		return nil
-	}
-	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-		return status.Usage(fmt.Errorf("%s exists and is not a link; nixcross will not replace it", abs), "move it away or choose another -o")
 	}
 	return nil
 }

@@ -114,11 +114,14 @@ func silent(err error) bool {
 	return false
 }
 
+// printError is where every error reaches the terminal, so it is the one
+// place that makes them visible (ui.VisibleLines): an error can carry any
+// name a build made and the tail of its log. Lines stay lines; places that
+// put a build's names on one line escape them there (ui.Visible).
 func printError(w io.Writer, err error) {
-	msg := err.Error()
-	fmt.Fprintf(w, "Error: %s\n", msg)
+	fmt.Fprintf(w, "Error: %s\n", ui.VisibleLines(err.Error()))
 	if hint := status.HintOf(err); hint != "" {
-		fmt.Fprintf(w, "Hint: %s\n", hint)
+		fmt.Fprintf(w, "Hint: %s\n", ui.VisibleLines(hint))
 	}
 }
 

@@ -41,7 +41,7 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 		if r.Rebuild != nil && !r.Rebuild.Reproducible {
 			rep.Printf("  rebuild  not reproducible; a second build differs in")
 			for _, f := range r.Rebuild.Differing {
-				rep.Printf("           %s", f)
+				rep.Printf("           %s", ui.Visible(f))
 			}
 		}
 		return
@@ -61,11 +61,14 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	if len(r.Outputs) > 0 {
 		out = r.Outputs[0]
 	}
+	// The output's name is the derivation's, the links' the user's: both
+	// are shown, never interpreted.
+	out = ui.Visible(out)
 	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %d paths, %s\n  copied   %d paths, %s\n  machines %s",
-		r.System, mode, r.Seconds, out, r.Link, strings.TrimPrefix(out, "/nix/store/"),
+		r.System, mode, r.Seconds, out, ui.Visible(r.Link), strings.TrimPrefix(out, "/nix/store/"),
 		r.Closure.Paths, ui.Bytes(r.Closure.NarBytes), r.Copied.Paths, ui.Bytes(r.Copied.Bytes), machines)
 	if r.Deref != "" {
-		rep.Printf("  deref    %s", r.Deref)
+		rep.Printf("  deref    %s", ui.Visible(r.Deref))
 	}
 	for _, p := range r.Pushed {
 		rep.Printf("  pushed   %d paths, %s to %s (%d copied, %d already there)", p.Paths, ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)

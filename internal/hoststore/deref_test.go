@@ -3,6 +3,7 @@ package hoststore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -54,7 +55,7 @@ func TestDereference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantKept := []KeptLink{
+	wantLeft := []LeftLink{
 		{"abs-self", top, ReasonLoop},
 		{"dangling", top + "/nope", ReasonDangling},
 		{"escape", "../../../../../../etc/shadow", ReasonOutside},
@@ -66,8 +67,8 @@ func TestDereference(t *testing.T) {
 		{"share/up", top, ReasonLoop},
 		{"through-file", "bin/tool/x", ReasonDangling},
 	}
-	if !reflect.DeepEqual(rep.Kept, wantKept) {
-		t.Errorf("kept:\n got %+v\nwant %+v", rep.Kept, wantKept)
+	if !reflect.DeepEqual(rep.Left, wantLeft) {
+		t.Errorf("left out:\n got %+v\nwant %+v", rep.Left, wantLeft)
 	}
 	// bin/dep-tool, chain, lib/libdep.so, share, share/rel-sibling, updown
 	if rep.Resolved != 6 || rep.Relative != 2 {
@@ -79,6 +80,7 @@ func TestDereference(t *testing.T) {
 		contents string      // for files
 		link     string      // for kept links
 		mode     os.FileMode // permission bits for files
+		absent   bool        // for links left out
 	}{
 		{rel: "bin/tool", contents: "tool", mode: 0o555},
 		{rel: "bin/dep-tool", contents: "dep binary", mode: 0o555},
@@ -89,13 +91,21 @@ func TestDereference(t *testing.T) {
 		{rel: "updown", contents: "tool", mode: 0o555},
 		{rel: "share/data.txt", contents: "data", mode: 0o444},
 		{rel: "share/rel-sibling", contents: "libdep", mode: 0o444},
-		{rel: "share/up", link: top},
-		{rel: "etc-passwd", link: "/etc/passwd"},
-		{rel: "escape", link: "../../../../../../etc/shadow"},
+		{rel: "share/up", absent: true},
+		{rel: "etc-passwd", absent: true},
+		{rel: "escape", absent: true},
+		{rel: "dangling", absent: true},
+		{rel: "loop1", absent: true},
 	}
 	for _, tt := range tests {
 		p := filepath.Join(dest, tt.rel)
 		fi, err := os.Lstat(p)
+		if tt.absent {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s is in the copy: %v", tt.rel, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: %v", tt.rel, err)
 			continue
@@ -122,13 +132,17 @@ func TestDereference(t *testing.T) {
 	}
 	storetest.CheckModes(t, dest)
 
-	// A rerun replaces the previous copy.
+	// A rerun replaces the previous copy: dest is a relative link to it.
+	first, _ := os.Readlink(dest)
 	storetest.WriteFile(t, filepath.Join(dest, "stale"), "from before", 0o644)
 	if _, err := s.Dereference(top, dest, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(dest, "stale")); err == nil {
 		t.Error("previous copy not replaced")
+	}
+	if again, _ := os.Readlink(dest); again == first || !strings.HasPrefix(again, DerefDir+"/") {
+		t.Errorf("dest -> %q, then %q; want a new copy in %s", first, again, DerefDir)
 	}
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
@@ -146,29 +160,36 @@ func TestDereferenceTopLevelSymlink(t *testing.T) {
 		name     string
 		target   string
 		wantFile string // contents when resolved
-		wantKept string // reason when kept
+		wantLeft string // reason when left out
 	}{
 		{name: "into the closure", target: dep + "/bin/dep", wantFile: "dep binary"},
-		{name: "out of the closure", target: "/etc/passwd", wantKept: ReasonOutside},
+		{name: "out of the closure", target: "/etc/passwd", wantLeft: ReasonOutside},
+		{name: "a directory out of the closure", target: "/etc", wantLeft: ReasonOutside},
+		{name: "nowhere", target: dep + "/nope", wantLeft: ReasonDangling},
+		{name: "itself", target: "/nix/store/" + path.Base(storetest.StorePath("link-itself")), wantLeft: ReasonLoop},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "link")
 			storetest.Symlink(t, tt.target, dir)
 			sp := addDir(t, s, "link-"+strings.ReplaceAll(tt.name, " ", "-"), dir)
-			dest := filepath.Join(t.TempDir(), "copy")
+			out := t.TempDir()
+			dest := filepath.Join(out, "copy")
 			rep, err := s.Dereference(sp, dest, 1<<40)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.wantKept != "" {
-				if len(rep.Kept) != 1 || rep.Kept[0].Path != "." || rep.Kept[0].Reason != tt.wantKept {
+			if tt.wantLeft != "" {
+				if !errors.Is(err, ErrOutputLeft) {
+					t.Fatalf("err = %v, want ErrOutputLeft", err)
+				}
+				if len(rep.Left) != 1 || rep.Left[0] != (LeftLink{".", tt.target, tt.wantLeft}) {
 					t.Errorf("report %+v", rep)
 				}
-				if got, _ := os.Readlink(dest); got != tt.target {
-					t.Errorf("dest -> %q, want %q", got, tt.target)
+				if entries, _ := os.ReadDir(out); len(entries) != 0 {
+					t.Errorf("written: %v", entries)
 				}
 				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if data, err := os.ReadFile(dest); err != nil || string(data) != tt.wantFile {
 				t.Errorf("dest = %q, %v", data, err)
@@ -189,11 +210,16 @@ func TestDereferenceRefuses(t *testing.T) {
 	}{
 		{"not exported", storetest.StorePath("absent"), func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "not in the output store"},
 		{"invalid store path", "/etc", func(t *testing.T) string { return filepath.Join(t.TempDir(), "d") }, "dereference /etc"},
-		{"dest is a symlink", top, func(t *testing.T) string {
+		{"dest is a directory", top, func(t *testing.T) string {
 			d := filepath.Join(t.TempDir(), "d")
-			storetest.Symlink(t, "/tmp", d)
+			storetest.WriteFile(t, filepath.Join(d, "mine"), "the user's", 0o644)
 			return d
-		}, "refusing to replace"},
+		}, "is a directory, not a link: nixcross will not replace it"},
+		{"dest is a file", top, func(t *testing.T) string {
+			d := filepath.Join(t.TempDir(), "d")
+			storetest.WriteFile(t, d, "the user's", 0o644)
+			return d
+		}, "is a file, not a link: nixcross will not replace it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,7 +261,10 @@ func TestDereferenceFanOut(t *testing.T) {
 	if !errors.Is(err, ErrDerefTooLarge) {
 		t.Fatalf("err = %v, want ErrDerefTooLarge", err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != DerefDir {
+		t.Errorf("left behind: %v", entries)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, DerefDir)); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
 	}
 

@@ -1,12 +1,13 @@
 // Package hoststore owns the output store on the host: nix/store beside
 // the out-link holding the exported paths, written under temporary names
 // and published by rename (Writer), whatever a killed run left removed
-// (Open), the relative out-link (Link), who the files belong to under
-// sudo (Owner, SudoOwner), Nix's case hack for case-insensitive file
-// systems, and the self-contained copy for machines without Nix
-// (Dereference). It is "host" as opposed to the build container's store,
-// which internal/nix and internal/cache look after; "output" alone would
-// be read as the CLI's output.
+// (Open), the relative out-link (Link) and who owns the paths links go
+// to (Replaceable), who the files belong to under sudo (Owner,
+// SudoOwner), Nix's case hack for case-insensitive file systems, and the
+// self-contained copies for machines without Nix (Dereference, kept in
+// DerefDir beside the out-links). It is "host" as opposed to the build
+// container's store, which internal/nix and internal/cache look after;
+// "output" alone would be read as the CLI's output.
 package hoststore
 
 import (
@@ -123,16 +124,18 @@ func (s *Store) Has(storePath string) bool {
 // tempName makes a fresh temporary name; what says what it is for and must
 // be short, since the whole name must stay under NAME_MAX.
 func tempName(what string) string {
-	return fmt.Sprintf("%s%s-%d-%016x-%s", TempPrefix, proc.Scope(), os.Getpid(), rand.Uint64(), what)
+	return TempPrefix + runName() + "-" + what
 }
 
-// tempOwner extracts the scope and PID of the run that made a temporary.
-func tempOwner(name string) (scope string, pid int, ok bool) {
-	rest, ok := strings.CutPrefix(name, TempPrefix)
-	if !ok {
-		return "", 0, false
-	}
-	scope, rest, ok = strings.Cut(rest, "-")
+// runName is "<scope>-<pid>-<random>": unique, and saying which run made
+// it, for temporaries and --dereference copies alike (runEnded).
+func runName() string {
+	return fmt.Sprintf("%s-%d-%016x", proc.Scope(), os.Getpid(), rand.Uint64())
+}
+
+// runOf extracts the scope and PID from a name that starts as runName's.
+func runOf(name string) (scope string, pid int, ok bool) {
+	scope, rest, ok := strings.Cut(name, "-")
 	if !ok {
 		return "", 0, false
 	}
@@ -149,7 +152,16 @@ func tempOwner(name string) (scope string, pid int, ok bool) {
 
 // abandoned reports whether the temporary e was left by a run that ended.
 func abandoned(e fs.DirEntry) bool {
-	scope, pid, ok := tempOwner(e.Name())
+	rest, ok := strings.CutPrefix(e.Name(), TempPrefix)
+	return ok && runEnded(rest, e)
+}
+
+// runEnded reports whether the run that made e, named by name (runName's
+// form), has ended: its PID is gone, or, for another scope whose PIDs
+// cannot be checked from here, e is older than a day. A name of another
+// form is nobody's run and never counts as ended.
+func runEnded(name string, e fs.DirEntry) bool {
+	scope, pid, ok := runOf(name)
 	switch {
 	case !ok:
 		return false

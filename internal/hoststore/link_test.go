@@ -24,7 +24,7 @@ func TestLink(t *testing.T) {
 		{
 			name:    "refuses a real file",
 			before:  func(t *testing.T, o string) { storetest.WriteFile(t, o, "user data", 0o644) },
-			wantErr: "not a symlink",
+			wantErr: "not a link: nixcross will not replace it",
 			untouched: func(t *testing.T, o string) {
 				if data, err := os.ReadFile(o); err != nil || string(data) != "user data" {
 					t.Errorf("user file changed: %q, %v", data, err)
@@ -34,7 +34,7 @@ func TestLink(t *testing.T) {
 		{
 			name:    "refuses a directory",
 			before:  func(t *testing.T, o string) { storetest.WriteFile(t, filepath.Join(o, "mine"), "user data", 0o644) },
-			wantErr: "not a symlink",
+			wantErr: "not a link: nixcross will not replace it",
 			untouched: func(t *testing.T, o string) {
 				if data, err := os.ReadFile(filepath.Join(o, "mine")); err != nil || string(data) != "user data" {
 					t.Errorf("user directory changed: %q, %v", data, err)

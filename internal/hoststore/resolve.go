@@ -39,7 +39,9 @@ func (d *derefer) spend(n int64) error {
 	return nil
 }
 
-// copy writes what loc is, or resolves to, as name in w.
+// copy writes what loc is, or resolves to, as name in w. The only links
+// it writes are relative ones that resolve inside the copied output
+// (internal); every other link becomes a copy of its target or nothing.
 func (d *derefer) copy(w rootWriter, name string, loc []string, rel string) error {
 	if err := d.spend(0); err != nil {
 		return err
@@ -74,8 +76,9 @@ func (d *derefer) copy(w rootWriter, name string, loc []string, rel string) erro
 		}
 	}
 	if reason != "" {
-		d.rep.Kept = append(d.rep.Kept, KeptLink{Path: rel, Target: target, Reason: reason})
-		return w.Symlink(name, target)
+		// Left out, not written as it is: see DerefReport.Left.
+		d.rep.Left = append(d.rep.Left, LeftLink{Path: rel, Target: target, Reason: reason})
+		return nil
 	}
 	d.rep.Resolved++
 	return d.copyReal(w, name, res, rfi, rel)

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/nixcross/nixcross/internal/system"
+	"github.com/nixcross/nixcross/internal/ui"
 )
 
 // File is one ELF file of an exported output and what it was built for.
@@ -181,7 +182,7 @@ func Verify(files []File, want system.System) error {
 		if want.Linux() && f.ELF == id {
 			continue
 		}
-		bad = append(bad, fmt.Sprintf("%s (%s)", f.Path, f.Name()))
+		bad = append(bad, fmt.Sprintf("%s (%s)", ui.Visible(f.Path), f.Name()))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -122,7 +122,9 @@ func (r *Reporter) Printf(format string, args ...any) {
 	}
 }
 
-// Warnf prints a warning even when it is not an error.
+// Warnf prints a warning even when it is not an error. Its text is made
+// visible (VisibleLines) whatever its arguments: warnings name what a
+// build made, and escaping twice changes nothing where a caller did.
 func (r *Reporter) Warnf(format string, args ...any) {
 	if r.Quiet() {
 		return
@@ -130,7 +132,7 @@ func (r *Reporter) Warnf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clearLocked()
-	fmt.Fprintf(r.w, "%s %s\n", r.style("33", "warning:"), fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.w, "%s %s\n", r.style("33", "warning:"), VisibleLines(fmt.Sprintf(format, args...)))
 }
 
 // Phase announces a step and returns a function that closes it with its
