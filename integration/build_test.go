@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"debug/elf"
+	"errors"
 	"os"
 	"os/exec"
 	"os/user"
@@ -298,5 +299,32 @@ func TestEverySupportedLinuxSystem(t *testing.T) {
 		f.Close()
 		arch, _ := os.ReadFile(filepath.Join(dir, "result-"+sys, "share", "arch"))
 		t.Logf("%s builder reported %s", sys, strings.TrimSpace(string(arch)))
+	}
+}
+
+// TestSocketPermissionDenied (issue 24): a user outside the docker group,
+// without DOCKER_HOST, is told the socket refused them and how to get in,
+// not to start a daemon that runs.
+func TestSocketPermissionDenied(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to create the test user")
+	}
+	const name = "nixcross-it-nodocker"
+	if _, err := user.Lookup(name); err != nil {
+		if out, err := exec.Command("useradd", "-M", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v %s", err, out)
+		}
+	}
+	dir := workdir(t)
+	cmd := exec.Command("runuser", "-u", name, "--", nixcrossBin, "build", fixtureDir, "--system", "x86_64-linux")
+	cmd.Dir = dir
+	cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("exit %v, want 3:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), "docker group") {
+		t.Fatalf("the refusal and the docker-group hint are missing:\n%s", out)
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -101,13 +105,54 @@ func unreachable(ep Endpoint, err error) error {
 	if errors.As(err, &de) {
 		msg = de.Err.Error() // the endpoint is named below
 	}
+	if cause := socketCause(ep); cause != nil {
+		// The client's "Is the docker daemon running?" hides why a
+		// socket that is there refused: ask the socket itself.
+		msg = cause.Error()
+	}
 	switch {
 	case strings.Contains(msg, "permission denied"):
 		hint = "add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again) or use rootless Docker"
+		if rootless := rootlessSocket(); rootless != "" && "unix://"+rootless != ep.Host {
+			hint += " (yours answers at " + rootless + ": --host unix://" + rootless + ")"
+		}
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer within %s", pingTimeout)
 	}
 	return status.Daemon(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
+}
+
+// socketCause dials a unix socket endpoint once more and returns why it
+// refused when the socket is there but would not let this user in (nil
+// otherwise): the client reports every refusal the same way.
+func socketCause(ep Endpoint) error {
+	path, ok := strings.CutPrefix(ep.Host, "unix://")
+	if !ok {
+		return nil
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return nil
+}
+
+// rootlessSocket is where a rootless Docker daemon of this user listens,
+// when it exists ("" otherwise).
+func rootlessSocket() string {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(dir, "docker.sock")
+	if fi, err := os.Stat(p); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+		return p
+	}
+	return ""
 }
 
 // Close releases the client.
