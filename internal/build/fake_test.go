@@ -48,6 +48,9 @@ type daemon struct {
 	// image's); versionReads counts how often it ran.
 	nixVersion   string
 	versionReads int
+	// repoDigests are every image's registry digests, as the daemon lists
+	// them.
+	repoDigests []string
 	// buildUsers answers the script adding an --image image's build
 	// users (nil: it succeeds).
 	buildUsers func() (stderr string, code int)
@@ -87,7 +90,7 @@ func newDaemon() *daemon {
 func (d *daemon) engine() *engine.Engine {
 	f := &engine.Fake{
 		ImageInspectFunc: func(ctx context.Context, ref string) (client.ImageInspectResult, error) {
-			return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: "sha256:0123456789abcdef0123", Os: "linux", Architecture: d.imageArch}}, nil
+			return client.ImageInspectResult{InspectResponse: image.InspectResponse{ID: "sha256:0123456789abcdef0123", Os: "linux", Architecture: d.imageArch, RepoDigests: d.repoDigests}}, nil
 		},
 		VolumeCreateFunc: func(ctx context.Context, o client.VolumeCreateOptions) (client.VolumeCreateResult, error) {
 			return client.VolumeCreateResult{}, nil

@@ -104,12 +104,16 @@ func (r *Runner) collectProvenance(ctx context.Context, j job, c *buildContainer
 	if err != nil {
 		return nil, status.Environment(err, "")
 	}
-	digests, err := r.Engine.RepoDigests(ctx, j.prep.Image.Ref)
-	if err != nil {
-		return nil, status.Environment(err, "")
-	}
-	if digests == nil {
-		digests = []string{}
+	// The built-in image is built here, never pulled: it has no registry
+	// digest, whatever the daemon lists (the containerd image store lists
+	// a local image's own digest as "name@sha256:…").
+	digests := []string{}
+	if j.prep.userImage {
+		d, err := r.Engine.RepoDigests(ctx, j.prep.Image.Ref)
+		if err != nil {
+			return nil, status.Environment(err, "")
+		}
+		digests = append(digests, d...)
 	}
 	return &Provenance{
 		Flake: meta.Flake, Inputs: meta.Inputs, Derivations: b.derivations,

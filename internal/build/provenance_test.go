@@ -17,6 +17,8 @@ func TestProvenance(t *testing.T) {
 	flake, out := flakeDir(t)
 	d := newDaemon()
 	d.succeed()
+	// As the containerd image store lists a locally built image.
+	d.repoDigests = []string{"nixcross-builder@sha256:0123456789abcdef0123"}
 	d.provenance = `{"locked":{"lastModified":1,"narHash":"sha256-P=","path":"/src","type":"path"},"locks":{"nodes":{"root":{}},"root":"root","version":7},"url":"path:/src"}
 ` + provenanceMarker + "\n"
 	r, _, _ := d.runner()
@@ -46,6 +48,28 @@ func TestProvenance(t *testing.T) {
 	var written Provenance
 	if err := json.Unmarshal(data, &written); err != nil || !reflect.DeepEqual(&written, p) {
 		t.Errorf("written %s (%v)", data, err)
+	}
+}
+
+// TestProvenanceRepoDigests: the built-in image, built here, has no
+// registry digest whatever the daemon lists (TestProvenance); an --image
+// image has the daemon's.
+func TestProvenanceRepoDigests(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	d.repoDigests = []string{"nixos/nix@sha256:feed"}
+	d.provenance = `{"locked":{"lastModified":1,"narHash":"sha256-P=","path":"/src","type":"path"},"locks":{"nodes":{"root":{}},"root":"root","version":7},"url":"path:/src"}
+` + provenanceMarker + "\n"
+	r, _, _ := d.runner()
+	req := request(t, out)
+	req.Provenance, req.Image = true, "nixos/nix"
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := results[0].Provenance; p == nil || !reflect.DeepEqual(p.Image.RepoDigests, d.repoDigests) {
+		t.Errorf("provenance %+v, want the image's repo digests", p)
 	}
 }
 

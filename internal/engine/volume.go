@@ -39,7 +39,9 @@ func (e *Engine) Volumes(ctx context.Context, role string) ([]Volume, error) {
 // when the daemon does not say.
 func (e *Engine) VolumeSizes(ctx context.Context) map[string]int64 {
 	sizes := map[string]int64{}
-	if du, err := e.API.DiskUsage(ctx, client.DiskUsageOptions{Volumes: true}); err == nil {
+	// Verbose: from API 1.52 the daemon lists volumes (and their sizes)
+	// only when asked to; older ones list them anyway.
+	if du, err := e.API.DiskUsage(ctx, client.DiskUsageOptions{Volumes: true, Verbose: true}); err == nil {
 		for _, v := range du.Volumes.Items {
 			if v.UsageData != nil {
 				sizes[v.Name] = v.UsageData.Size
