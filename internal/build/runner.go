@@ -52,7 +52,7 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 			return nil, err
 		}
 	}
-	r.UI.Printf("docker %s (%s): Docker %s on %s", r.Engine.Endpoint.Host, r.Engine.Endpoint.Source, r.Engine.Version, r.Engine.System)
+	r.UI.Printf("docker %s (%s): %s %s on %s", r.Engine.Endpoint.Host, r.Engine.Endpoint.Source, r.Engine.Product, r.Engine.Version, r.Engine.System)
 	t0 := time.Now()
 	prep, err := r.prepare(ctx, req, src)
 	defer prep.close()

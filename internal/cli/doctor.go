@@ -106,7 +106,7 @@ func writeDoctor(out io.Writer, f doctorFacts) int {
 	if eng.Rootless {
 		mode = "rootless"
 	}
-	fmt.Fprintf(out, "daemon            Docker %s (API %s), %s, %s, %s\n", eng.Version, eng.APIVersion, eng.OperatingOS, eng.System, mode)
+	fmt.Fprintf(out, "daemon            %s %s (API %s), %s, %s, %s\n", eng.Product, eng.Version, eng.APIVersion, eng.OperatingOS, eng.System, mode)
 	if eng.OSType != "linux" {
 		problems = append(problems, "the daemon runs "+eng.OSType+" containers; switch Docker to Linux containers")
 	}

@@ -23,7 +23,10 @@ type Engine struct {
 	Endpoint Endpoint
 	// System is the daemon's own system (e.g. x86_64-linux): what it runs
 	// natively without emulation.
-	System        system.System
+	System system.System
+	// Product is the engine's name: "Docker", or "Podman" for Podman's
+	// Docker-compatible service.
+	Product       string
 	Version       string
 	APIVersion    string
 	OSType        string
@@ -92,8 +95,10 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 			e.Rootless = true
 		}
 	}
+	e.Product = "Docker"
 	if v, err := api.ServerVersion(pctx, client.ServerVersionOptions{}); err == nil {
 		e.APIVersion = v.APIVersion
+		e.Product = product(v)
 	}
 	return e, nil
 }
@@ -120,6 +125,21 @@ func unreachable(ep Endpoint, err error) error {
 		msg = fmt.Sprintf("no answer within %s", pingTimeout)
 	}
 	return status.Daemon(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
+}
+
+// product names the engine from its version answer: Podman's service
+// answers like Docker's, but names itself in the platform or a component.
+func product(v client.ServerVersionResult) string {
+	names := []string{v.Platform.Name}
+	for _, c := range v.Components {
+		names = append(names, c.Name)
+	}
+	for _, n := range names {
+		if strings.Contains(strings.ToLower(n), "podman") {
+			return "Podman"
+		}
+	}
+	return "Docker"
 }
 
 // socketCause dials a unix socket endpoint once more and returns why it
