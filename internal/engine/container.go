@@ -57,6 +57,12 @@ func (e *Engine) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 	}
 	if spec.UnmaskSystemPaths {
 		hc.MaskedPaths, hc.ReadonlyPaths = []string{}, []string{}
+		if e.Product == "Podman" {
+			// Podman's Docker API ignores empty path lists (measured on
+			// 4.3.1: /proc stays masked); its own option unmasks it.
+			// Docker refuses that option, so it is Podman's alone.
+			hc.SecurityOpt = append(append([]string(nil), hc.SecurityOpt...), "unmask=ALL")
+		}
 	}
 	if spec.Restart != "" {
 		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(spec.Restart)}
