@@ -6,7 +6,7 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit cross integration release-snapshot release bench clean
+.PHONY: build provision demo test unit cross integration integration-podman release-snapshot release bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -44,9 +44,17 @@ cross:
 integration: provision build
 	$(GO) test -tags integration -count=1 -timeout 50m -p 1 ./integration/ ./internal/...
 
+# The core path against Podman's Docker-compatible service (provisioning
+# starts it): native, emulated and copy-mode builds, --sandbox, shell,
+# cache gc/prune, --keep-failed and clean, doctor, a lost connection.
+PODMAN_SOCKET ?= /run/podman/podman.sock
+PODMAN_TESTS  := TestNativeBuild|TestEmulatedBuild|TestRemoteTCPCopy|TestSandbox$$|TestShellCommand|TestCacheGC|TestPruneGoneFlake|TestKeepFailedAndClean|TestDoctor|TestDaemonLostMidBuild$$
+integration-podman: provision build
+	DOCKER_HOST=unix://$(PODMAN_SOCKET) $(GO) test -tags integration -count=1 -timeout 20m -p 1 -run '$(PODMAN_TESTS)' ./integration/
+
 # The whole suite: unit tests, a local release, then the integration tests
-# against the daemon.
-test: provision unit release-snapshot integration
+# against the daemon, and the core of them against Podman.
+test: provision unit release-snapshot integration integration-podman
 
 # Release archives for every host (darwin, linux, windows), checksums.txt,
 # shell completions and man pages into dist/, stamped

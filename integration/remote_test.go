@@ -23,8 +23,15 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// daemonSocket is the local daemon the TCP proxy forwards to.
-const daemonSocket = "/var/run/docker.sock"
+// daemonSocket is the local daemon the suite runs against, which the TCP
+// proxies forward to: DOCKER_HOST's socket (Podman's, a second Docker
+// Engine's), else Docker's default.
+var daemonSocket = func() string {
+	if p, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://"); ok {
+		return p
+	}
+	return "/var/run/docker.sock"
+}()
 
 // tcpDaemon serves the local daemon on tcp://127.0.0.1:<port>, so nixcross
 // sees an endpoint it must treat as remote. It stops when the test ends.

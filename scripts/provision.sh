@@ -122,6 +122,40 @@ ensure_test_tools() {
 	fi
 }
 
+# Podman as a second engine (README promises it; `make integration-podman`
+# runs the core path against it): Debian's podman, its Docker-compatible
+# service on PODMAN_SOCKET, and the base image copied from Docker. Rootful
+# Podman sets rlimits above a container host's hard limits by default
+# ("error setting rlimit type 7"), so containers.conf asks for the host's.
+PODMAN_SOCKET="${PODMAN_SOCKET:-/run/podman/podman.sock}"
+ensure_podman() {
+	command -v podman >/dev/null 2>&1 || { log "installing Debian's podman"; apt_install podman; }
+	if [ ! -f /etc/containers/containers.conf ]; then
+		local nofile nproc
+		nofile=$(ulimit -Hn)
+		nproc=$(ulimit -Hu)
+		[ "$nofile" = unlimited ] && nofile=1048576
+		{ [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; } && nproc=32768
+		$SUDO mkdir -p /etc/containers
+		printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' "$nofile" "$nofile" "$nproc" "$nproc" |
+			$SUDO tee /etc/containers/containers.conf >/dev/null
+		log "wrote /etc/containers/containers.conf (nofile $nofile, nproc $nproc: the host's hard limits)"
+	fi
+	if ! DOCKER_HOST="unix://$PODMAN_SOCKET" docker version >/dev/null 2>&1; then
+		log "starting podman system service on $PODMAN_SOCKET (log: /var/log/nixcross-podman.log)"
+		$SUDO mkdir -p "$(dirname "$PODMAN_SOCKET")"
+		$SUDO sh -c "setsid nohup podman system service --time=0 unix://$PODMAN_SOCKET >/var/log/nixcross-podman.log 2>&1 </dev/null &"
+		for _ in $(seq 1 30); do
+			DOCKER_HOST="unix://$PODMAN_SOCKET" docker version >/dev/null 2>&1 && break
+			sleep 1
+		done
+	fi
+	if ! $SUDO podman image exists "$BASE_IMAGE"; then
+		log "copying $BASE_IMAGE from Docker to Podman"
+		docker save "$BASE_IMAGE" | $SUDO podman load -q >/dev/null
+	fi
+}
+
 ensure_daemon
 # The two debootstraps (about five minutes each) run side by side.
 command -v debootstrap >/dev/null 2>&1 || docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || apt_install debootstrap
@@ -132,3 +166,4 @@ if [ -n "$OLD_BASE_IMAGE" ]; then
 fi
 wait "$base"
 ensure_test_tools
+ensure_podman
