@@ -31,6 +31,10 @@ const readyTimeout = 60 * time.Second
 const privilegeHint = "the Docker daemon must let a container add CAP_SYS_ADMIN with --security-opt systempaths=unconfined; " +
 	"if it cannot, register QEMU on the host instead (Debian/Ubuntu: `sudo apt install qemu-user-static`)"
 
+// rootlessHint is how a rootless daemon on an older kernel gets
+// emulation: handlers the host registers, with or without systemd.
+const rootlessHint = "register QEMU on the host (Debian/Ubuntu: `sudo apt install qemu-user-static`; without systemd also `sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && sudo update-binfmts --enable`), or use a rootful daemon"
+
 // helperSecurity checks that this daemon's containers can register
 // handlers for the host kernel and returns the security options a helper
 // needs beyond CAP_SYS_ADMIN and unmasked /proc paths (see createHelper):
@@ -38,9 +42,8 @@ const privilegeHint = "the Docker daemon must let a container add CAP_SYS_ADMIN 
 // profile denies mount and writes under /proc/sys, and SELinux's container
 // type denies the mount.
 func helperSecurity(ctx context.Context, eng *engine.Engine) ([]string, error) {
-	if eng.Rootless {
-		return nil, status.Environment(errors.New("rootless Docker cannot register binfmt_misc handlers for the host kernel"),
-			"register QEMU on the host instead (Debian/Ubuntu: `sudo apt install qemu-user-static`), or use a rootful daemon")
+	if eng.Rootless && !eng.KernelAtLeast(6, 7) {
+		return nil, status.Environment(fmt.Errorf("rootless Docker cannot register binfmt_misc handlers on Linux %s (its own user namespace can from Linux 6.7)", eng.KernelVersion), rootlessHint)
 	}
 	secopts, err := eng.SecurityOptions(ctx)
 	if err != nil {
@@ -62,6 +65,13 @@ func helperSecurity(ctx context.Context, eng *engine.Engine) ([]string, error) {
 		}
 	}
 	return opts, nil
+}
+
+// CanRegister says why helpers on eng's daemon cannot register handlers
+// its containers use (a typed error with a hint), or nil when they can.
+func CanRegister(ctx context.Context, eng *engine.Engine) error {
+	_, err := helperSecurity(ctx, eng)
+	return err
 }
 
 // helperSpec is what differs between helpers.

@@ -68,6 +68,9 @@ type doctorFacts struct {
 	// emulation per system, or why it could not be checked.
 	emulation    []binfmt.Status
 	emulationErr error
+	// registerErr says why builds cannot register QEMU on this daemon
+	// (rootless before Linux 6.7, userns-remap); nil when they can.
+	registerErr error
 	// sandbox: whether --sandbox can work here, why not, or why that
 	// could not be checked.
 	sandbox    bool
@@ -87,6 +90,7 @@ func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
 	f.basePresent = !f.builderPresent && eng.HasImage(ctx, build.DefaultBase)
 	if f.builderPresent {
 		f.emulation, f.emulationErr = binfmtStatus(ctx, eng, f.builder)
+		f.registerErr = binfmt.CanRegister(ctx, eng)
 		f.sandbox, f.sandboxWhy, f.sandboxErr = build.SandboxCheck(ctx, eng, f.builder)
 	}
 	f.volumes, f.volumesErr = cache.List(ctx, eng)
@@ -135,10 +139,15 @@ func writeDoctor(out io.Writer, f doctorFacts) int {
 		for _, s := range f.emulation {
 			how := "no emulation registered now; builds register QEMU for themselves (`nixcross binfmt install` keeps it)"
 			switch {
-			case s.Runnable && (s.System == eng.System || s.Handler == binfmt.HandlerNative):
+			case s.Runnable && (s.System.CompatibleWith(eng.System) || s.Handler == binfmt.HandlerNative):
 				how = "native"
+			case s.Runnable && s.Handler == "":
+				how = "emulated (by a handler this daemon cannot name)"
 			case s.Runnable:
 				how = "emulated by " + s.Handler
+			case s.Diagnosis.Kind == binfmt.NoHandler && f.registerErr != nil:
+				how = "cannot run: " + f.registerErr.Error()
+				problems = append(problems, s.System.String()+" cannot run: "+f.registerErr.Error()+"; fix: "+status.HintOf(f.registerErr))
 			case s.Diagnosis.Kind != binfmt.NoHandler:
 				how = s.Diagnosis.Explanation
 				problems = append(problems, s.System.String()+": "+s.Diagnosis.Explanation+"; fix: "+s.Diagnosis.Hint)

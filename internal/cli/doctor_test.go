@@ -10,6 +10,7 @@ import (
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
 
@@ -49,6 +50,11 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 		{"broken handler", func(f *doctorFacts) {
 			f.emulation[2].Diagnosis = binfmt.Diagnosis{Kind: binfmt.NoInterpreter, Explanation: "the handler's QEMU is missing", Hint: "nixcross binfmt install"}
 		}, []string{"riscv64-linux: the handler's QEMU is missing; fix: nixcross binfmt install"}},
+		// Rootless before Linux 6.7: builds cannot register, so a system
+		// with no handler cannot run, and that is a problem (issue 24).
+		{"cannot register", func(f *doctorFacts) {
+			f.registerErr = status.Environment(errors.New("rootless Docker cannot register binfmt_misc handlers on Linux 6.1"), "register QEMU on the host")
+		}, []string{"riscv64-linux cannot run: rootless Docker cannot register binfmt_misc handlers on Linux 6.1; fix: register QEMU on the host"}},
 		{"cache listing failed", func(f *doctorFacts) { f.volumes, f.volumesErr = nil, errors.New("list volumes: refused") }, []string{"the cache volumes could not be listed: list volumes: refused"}},
 		{"disk full", func(f *doctorFacts) { f.free = 1 << 20 }, []string{"less than 1 GiB free"}},
 		// --sandbox is optional: doctor says, and counts no problem.
@@ -108,6 +114,30 @@ func TestDoctorSandboxLine(t *testing.T) {
 		writeDoctor(&out, c.f)
 		if !strings.Contains(out.String(), c.want) {
 			t.Errorf("want %q in:\n%s", c.want, out.String())
+		}
+	}
+}
+
+// TestDoctorNamesEmulation: i686 on an x86_64 daemon is native even where
+// the daemon cannot name a handler (rootless), and a runnable system
+// whose handler is unknown says so instead of "emulated by ".
+func TestDoctorNamesEmulation(t *testing.T) {
+	x86 := system.System{Arch: "x86_64", OS: "linux"}
+	f := doctorFacts{
+		eng:            &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///run/user/1000/docker.sock"}, System: x86, OSType: "linux", Rootless: true},
+		builderPresent: true, sandbox: true, freeKnown: true, free: 10 << 30,
+		emulation: []binfmt.Status{
+			{System: system.System{Arch: "i686", OS: "linux"}, Runnable: true},
+			{System: system.System{Arch: "aarch64", OS: "linux"}, Runnable: true},
+		},
+	}
+	var out bytes.Buffer
+	if n := writeDoctor(&out, f); n != 0 {
+		t.Errorf("%d problems:\n%s", n, out.String())
+	}
+	for _, want := range []string{"i686-linux         native", "aarch64-linux      emulated (by a handler this daemon cannot name)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
 		}
 	}
 }

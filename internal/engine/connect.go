@@ -33,6 +33,9 @@ type Engine struct {
 	Rootless      bool
 	OperatingOS   string
 	DockerRootDir string
+	// KernelVersion is the daemon's kernel ("6.18.44-…"), for what it
+	// allows inside user namespaces (see KernelAtLeast).
+	KernelVersion string
 }
 
 // pingTimeout bounds how long an unreachable daemon can keep the user
@@ -89,6 +92,7 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 		OSType:        info.Info.OSType,
 		OperatingOS:   info.Info.OperatingSystem,
 		DockerRootDir: info.Info.DockerRootDir,
+		KernelVersion: info.Info.KernelVersion,
 	}
 	for _, o := range info.Info.SecurityOptions {
 		if strings.Contains(o, "rootless") {
@@ -125,6 +129,16 @@ func unreachable(ep Endpoint, err error) error {
 		msg = fmt.Sprintf("no answer within %s", pingTimeout)
 	}
 	return status.Daemon(fmt.Errorf("cannot reach the Docker daemon at %s (%s): %s", ep.Host, ep.Source, msg), hint)
+}
+
+// KernelAtLeast reports whether the daemon's kernel is major.minor or
+// newer; false when it did not say.
+func (e *Engine) KernelAtLeast(major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(e.KernelVersion, "%d.%d", &ma, &mi); n != 2 {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // product names the engine from its version answer: Podman's service
