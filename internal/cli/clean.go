@@ -85,6 +85,11 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		}
 		for _, v := range vols {
 			if err := eng.RemoveVolume(ctx, v.Name, true); err != nil {
+				// A running build's (skipped above) keeps its store.
+				if engine.InUse(err) {
+					rep.Warnf("volume %s is in use by a running build; left alone", v.Name)
+					continue
+				}
 				return err
 			}
 			rep.Printf("removed volume %s", v.Name)
@@ -96,6 +101,10 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		}
 		for _, img := range imgs {
 			if err := eng.RemoveImage(ctx, img); err != nil {
+				if engine.InUse(err) {
+					rep.Warnf("image %s is in use by a running build; left alone", strings.Join(img.Tags, ","))
+					continue
+				}
 				return err
 			}
 			rep.Printf("removed image %s", strings.Join(img.Tags, ","))

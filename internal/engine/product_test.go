@@ -24,3 +24,13 @@ func TestProduct(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelAtLeast: the daemon's kernel as Info reports it, for what
+// user namespaces allow (binfmt_misc of their own from 6.7).
+func TestKernelAtLeast(t *testing.T) {
+	for v, want := range map[string]bool{"6.18.44-fc-v1272": true, "6.7.0": true, "6.6.30-generic": false, "5.15.0-1": false, "7.0": true, "": false, "unknown": false} {
+		if got := (&Engine{KernelVersion: v}).KernelAtLeast(6, 7); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
