@@ -6,7 +6,7 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit cross integration integration-podman release-snapshot release bench clean
+.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -52,9 +52,28 @@ PODMAN_TESTS  := TestNativeBuild|TestEmulatedBuild|TestRemoteTCPCopy|TestSandbox
 integration-podman: provision build
 	DOCKER_HOST=unix://$(PODMAN_SOCKET) $(GO) test -tags integration -count=1 -timeout 20m -p 1 -run '$(PODMAN_TESTS)' ./integration/
 
+# The core path on rootless Docker, run as the user provisioning made for
+# it, against its own daemon: emulated builds register QEMU in that
+# daemon's user namespace (Linux 6.7+), nothing on the host. The test
+# binary and nixcross are built here; the user builds only the fixture's
+# builder (the standard library alone) with its own Go caches.
+ROOTLESS_USER  ?= nixcross-rootless
+ROOTLESS_TESTS := TestNativeBuild|TestEmulatedBuild|TestRemoteTCPCopy|TestShellCommand|TestKeepFailedAndClean|TestDoctor|TestRootless
+integration-rootless: provision build
+	@set -e; uid=$$(id -u $(ROOTLESS_USER)); home=$$(getent passwd $(ROOTLESS_USER) | cut -d: -f6); \
+	dir=$$(mktemp -d /tmp/nixcross-rootless.XXXXXX); chmod 755 $$dir; trap 'rm -rf $$dir' EXIT; \
+	$(GO) test -c -tags integration -o $$dir/integration.test ./integration/; \
+	cp $(BIN) $$dir/nixcross; chmod -R a+rX $$dir; \
+	cd integration && runuser -u $(ROOTLESS_USER) -- env -i HOME=$$home USER=$(ROOTLESS_USER) \
+		PATH=$(dir $(shell command -v $(GO))):/usr/sbin:/usr/bin:/sbin:/bin \
+		XDG_RUNTIME_DIR=/run/user/$$uid DOCKER_HOST=unix:///run/user/$$uid/docker.sock \
+		NIXCROSS_IT_BIN=$$dir/nixcross TESTCONTAINERS_RYUK_DISABLED=true GOFLAGS=-buildvcs=false \
+		$$dir/integration.test -test.count=1 -test.timeout 20m -test.run '$(ROOTLESS_TESTS)'
+
 # The whole suite: unit tests, a local release, then the integration tests
-# against the daemon, and the core of them against Podman.
-test: provision unit release-snapshot integration integration-podman
+# against the daemon, and the core of them against Podman and rootless
+# Docker.
+test: provision unit release-snapshot integration integration-podman integration-rootless
 
 # Release archives for every host (darwin, linux, windows), checksums.txt,
 # shell completions and man pages into dist/, stamped

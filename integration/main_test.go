@@ -58,10 +58,16 @@ func setup(m *testing.M) (int, error) {
 	// World-readable so the non-root user test can reach the binary and fixture.
 	os.Chmod(tmp, 0o755)
 	nixcrossBin = filepath.Join(tmp, "nixcross")
-	b := exec.Command("go", "build", "-o", nixcrossBin, "./cmd/nixcross")
-	b.Dir = root
-	if out, err := b.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("build nixcross: %v\n%s", err, out)
+	if prebuilt := os.Getenv("NIXCROSS_IT_BIN"); prebuilt != "" {
+		// A user without the module cache (make integration-rootless)
+		// runs the binary make built.
+		nixcrossBin = prebuilt
+	} else {
+		b := exec.Command("go", "build", "-o", nixcrossBin, "./cmd/nixcross")
+		b.Dir = root
+		if out, err := b.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("build nixcross: %v\n%s", err, out)
+		}
 	}
 	var systems []system.System
 	for _, s := range fixtureSystems {

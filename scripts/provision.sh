@@ -156,6 +156,50 @@ ensure_podman() {
 	fi
 }
 
+# Rootless Docker as a third engine (`make integration-rootless`): a user
+# with subordinate IDs runs Debian's dockerd-rootless.sh (rootlesskit,
+# slirp4netns) on its own socket. Without udev, /dev/net/tun is root's
+# alone: the user gets access to it through an ACL.
+ROOTLESS_USER="${ROOTLESS_USER:-nixcross-rootless}"
+ensure_rootless() {
+	local missing=()
+	command -v rootlesskit >/dev/null 2>&1 || missing+=(rootlesskit)
+	command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns)
+	command -v newuidmap >/dev/null 2>&1 || missing+=(uidmap)
+	command -v setfacl >/dev/null 2>&1 || missing+=(acl)
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]} (rootless Docker)"
+		apt_install "${missing[@]}"
+	fi
+	id "$ROOTLESS_USER" >/dev/null 2>&1 || $SUDO useradd -m -s /bin/sh "$ROOTLESS_USER"
+	grep -q "^$ROOTLESS_USER:" /etc/subuid || echo "$ROOTLESS_USER:231072:65536" | $SUDO tee -a /etc/subuid >/dev/null
+	grep -q "^$ROOTLESS_USER:" /etc/subgid || echo "$ROOTLESS_USER:231072:65536" | $SUDO tee -a /etc/subgid >/dev/null
+	$SUDO setfacl -m "u:$ROOTLESS_USER:rw" /dev/net/tun
+	local uid runtime sock
+	uid=$(id -u "$ROOTLESS_USER")
+	runtime=/run/user/$uid
+	sock=$runtime/docker.sock
+	$SUDO mkdir -p "$runtime"
+	$SUDO chown "$ROOTLESS_USER:" "$runtime"
+	$SUDO chmod 700 "$runtime"
+	as_rootless() { $SUDO runuser -u "$ROOTLESS_USER" -- env HOME="$(getent passwd "$ROOTLESS_USER" | cut -d: -f6)" XDG_RUNTIME_DIR="$runtime" DOCKER_HOST="unix://$sock" PATH="/usr/share/docker.io/contrib:/usr/sbin:/usr/bin:/sbin:/bin" "$@"; }
+	if ! as_rootless docker version >/dev/null 2>&1; then
+		log "starting rootless dockerd as $ROOTLESS_USER on $sock (log: /var/log/nixcross-rootless-dockerd.log)"
+		$SUDO touch /var/log/nixcross-rootless-dockerd.log
+		$SUDO chown "$ROOTLESS_USER:" /var/log/nixcross-rootless-dockerd.log
+		as_rootless sh -c 'setsid nohup dockerd-rootless.sh >/var/log/nixcross-rootless-dockerd.log 2>&1 </dev/null &'
+		for _ in $(seq 1 60); do
+			as_rootless docker version >/dev/null 2>&1 && break
+			sleep 1
+		done
+		as_rootless docker version >/dev/null 2>&1 || { tail -20 /var/log/nixcross-rootless-dockerd.log >&2; exit 1; }
+	fi
+	if ! as_rootless docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+		log "copying $BASE_IMAGE from Docker to $ROOTLESS_USER's rootless daemon"
+		docker save "$BASE_IMAGE" | as_rootless docker load -q >/dev/null
+	fi
+}
+
 ensure_daemon
 # The two debootstraps (about five minutes each) run side by side.
 command -v debootstrap >/dev/null 2>&1 || docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || apt_install debootstrap
@@ -167,3 +211,4 @@ fi
 wait "$base"
 ensure_test_tools
 ensure_podman
+ensure_rootless
