@@ -25,10 +25,9 @@ kernel's binfmt_misc. 'nixcross build' does this by itself for as long as a buil
 needs it; 'binfmt install' keeps emulation registered until 'binfmt uninstall'
 (also across daemon restarts and reboots). Handlers nixcross did not create are
 never changed, and a system the host already runs is used as it is.`,
-		Args: usageArgs(0),
 	}
 	cmd.AddCommand(newBinfmtStatusCommand(a), newBinfmtInstallCommand(a, true), newBinfmtInstallCommand(a, false))
-	return cmd
+	return asGroup(cmd)
 }
 
 func (a *app) connectWithBuilder(ctx context.Context) (*engine.Engine, engine.Image, error) {
