@@ -59,6 +59,9 @@ type Prepared struct {
 	// userImage: the image is the user's (--image), which may lack Nix's
 	// build users (see addBuildUsers).
 	userImage bool
+	// shellConfig is added to a shell container's NIX_CONFIG (see
+	// shellConfig); "" for builds.
+	shellConfig string
 }
 
 // prepare finds or builds the image, decides how the source travels, and
