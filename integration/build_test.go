@@ -328,3 +328,17 @@ func TestSocketPermissionDenied(t *testing.T) {
 		t.Fatalf("the refusal and the docker-group hint are missing:\n%s", out)
 	}
 }
+
+// TestBuildFromSubdirectory (issue 25): run inside a directory of the
+// flake (its builders/), nixcross builds the flake above, as nix build
+// finds it.
+func TestBuildFromSubdirectory(t *testing.T) {
+	out := filepath.Join(workdir(t), "result")
+	r := nixcross(t, filepath.Join(fixtureDir, "builders"), nil, append([]string{"build", "--system", "x86_64-linux", "-o", out}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d from the flake's subdirectory", r.code)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bin", "hello")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -84,8 +84,15 @@ func ResolveFlake(typed string) (FlakeSource, error) {
 		return FlakeSource{}, status.Usage(fmt.Errorf("flake %s is not a directory", typed), "pass the directory that holds flake.nix")
 	}
 	if _, err := os.Stat(filepath.Join(abs, "flake.nix")); err != nil {
-		return FlakeSource{}, status.Usage(fmt.Errorf("no flake.nix in %s", abs),
-			"run nixcross in the directory that holds flake.nix, or pass that directory as FLAKE")
+		found, ok := "", false
+		if !strings.HasPrefix(typed, "path:") && !strings.HasPrefix(typed, "git+file:") {
+			found, ok = flakeAbove(abs)
+		}
+		if !ok {
+			return FlakeSource{}, status.Usage(fmt.Errorf("no flake.nix in %s or above it", abs),
+				"run nixcross in the directory that holds flake.nix, or pass that directory as FLAKE")
+		}
+		abs = found
 	}
 	src := FlakeSource{Local: true, HostDir: abs, Top: abs}
 	if top, ok := gitTopLevel(abs); ok {
@@ -101,6 +108,25 @@ func ResolveFlake(typed string) (FlakeSource, error) {
 		src.ContainerDir = src.ContainerTop + "/" + filepath.ToSlash(rel)
 	}
 	return src, nil
+}
+
+// flakeAbove finds the flake a directory without flake.nix belongs to, as
+// Nix does for a plain path: the nearest directory above with flake.nix,
+// never above the top of a git repository (a directory holding .git).
+func flakeAbove(dir string) (string, bool) {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return "", false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+		if _, err := os.Stat(filepath.Join(dir, "flake.nix")); err == nil {
+			return dir, true
+		}
+	}
 }
 
 func unwrapPathErr(err error) error {
