@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ const exitMountInvisible = 97
 // --keep-failed the container is kept and renamed for inspection.
 func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte, error) {
 	req, s, src := j.req, j.system, j.prep.Source
-	done := r.UI.LoggedPhase(j.prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
+	phase := "build " + req.Flake + "#" + req.Attr + " for " + s.String()
+	done := r.UI.LoggedPhase(j.prefix, phase)
 	gcRoot, prelude := "", ""
 	if c.mode == SourceMount {
 		prelude = fmt.Sprintf(`%s || exit %d`, mountCheck(j.prep), exitMountInvisible)
@@ -55,7 +57,11 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
 	var watch logWatch
-	logw.OnLine = watch.see
+	logw.OnLine = func(line string) {
+		if watch.see(line) {
+			r.UI.Detail(j.prefix+phase, fmt.Sprintf("%d/%d derivations", watch.started, watch.derivations))
+		}
+	}
 	t0 := time.Now()
 	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
 	r.trace("nix build + closure query", t0)
@@ -104,12 +110,26 @@ type logWatch struct {
 	refusal     string // the line that says so
 	// remote are the machines Nix built a derivation on, in order.
 	remote []string
+	// derivations Nix said it will build, started how many of them so far.
+	derivations, started int
 }
+
+// reWillBuild is Nix's count of what it will build.
+var reWillBuild = regexp.MustCompile(`^these (\d+) derivations will be built:|^this derivation will be built:`)
 
 // reBuiltOn is Nix's line for a derivation a remote builder builds.
 var reBuiltOn = regexp.MustCompile(`^building '[^']+' on '([^']+)'`)
 
-func (w *logWatch) see(line string) {
+// see reads one line, and reports whether the build's progress changed.
+func (w *logWatch) see(line string) (progress bool) {
+	if m := reWillBuild.FindStringSubmatch(line); m != nil {
+		w.derivations, progress = 1, true
+		if m[1] != "" {
+			w.derivations, _ = strconv.Atoi(m[1])
+		}
+	} else if w.derivations > 0 && strings.HasPrefix(line, "building '") {
+		w.started, progress = w.started+1, true
+	}
 	if !w.lockChanged && strings.Contains(line, lockChangedNote) {
 		w.lockChanged = true
 	}
@@ -117,7 +137,7 @@ func (w *logWatch) see(line string) {
 		w.remote = append(w.remote, m[1])
 	}
 	if w.refused || !strings.Contains(line, "ost key") {
-		return
+		return progress
 	}
 	if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
 		w.refused, w.refusal, w.host = true, line, adv.Path
@@ -125,6 +145,7 @@ func (w *logWatch) see(line string) {
 			w.host = "(named in the log above)"
 		}
 	}
+	return progress
 }
 
 // buildFlags are the user's flags for `nix build` with the settings every
