@@ -119,7 +119,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.systems, "system", "s", nil, "target system (repeatable or comma-separated); default: the Docker host's own")
+	f.VarP(systemsFlag{&o.systems}, "system", "s", "target system (repeatable or comma-separated); default: the Docker host's own")
 	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option (repeatable), e.g. --option substituters ''")
 	f.StringVarP(&o.outLink, "out-link", "o", "result", "path of the result link; the closure is copied to nix/store beside it")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
@@ -164,7 +164,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if o.maxJobsSet {
 		req.Nix.MaxJobs = &o.maxJobs
 	}
-	systems, err := system.ParseList(o.systems)
+	systems, err := parseSystems(o.systems)
 	if err != nil {
 		return req, build.FlakeSource{}, err
 	}
