@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/nixcross/nixcross/internal/storetest"
@@ -41,7 +40,7 @@ func TestExportCheckExisting(t *testing.T) {
 			storetest.WriteFile(t, dir, "not what Nix built", 0o444)
 		}},
 		{"unreadable as a NAR", func(t *testing.T, dir string) {
-			if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+			if err := storetest.Mkfifo(filepath.Join(dir, "pipe")); err != nil {
 				t.Skip("no FIFOs here:", err)
 			}
 		}},

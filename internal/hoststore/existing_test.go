@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/nixcross/nixcross/internal/storetest"
@@ -62,7 +61,7 @@ func TestDumpNARUndoesCaseHack(t *testing.T) {
 func TestDumpNARRefusesFIFO(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	sp := addTree(t, s, "fifo", storetest.Tree{"a": "x"})
-	if err := syscall.Mkfifo(filepath.Join(s.Dir(sp), "pipe"), 0o644); err != nil {
+	if err := storetest.Mkfifo(filepath.Join(s.Dir(sp), "pipe")); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
 	if err := s.DumpNAR(&bytes.Buffer{}, sp); err == nil || !strings.Contains(err.Error(), "a NAR cannot hold") {
