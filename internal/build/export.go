@@ -84,11 +84,11 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 // Nix's hash, or the stream (or the host's disk) failing under it. A lost
 // daemon is classified where the connection broke (engine), and wins.
 func exportFailure(ctx context.Context, err error) error {
-	var idle *closure.IdleError
+	_, idle := errors.AsType[*closure.IdleError](err)
 	switch {
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
-	case errors.As(err, &idle):
+	case idle:
 		return status.Export(err, "the container's nix-store --dump or the daemon's archive stopped answering; rerun (verified paths are kept), or change --export-idle-timeout (0 waits for ever)")
 	case errors.Is(err, closure.ErrHashMismatch):
 		return status.Integrity(err, "")

@@ -53,8 +53,8 @@ type exportItem struct {
 //
 // On cancellation the stream is closed, temporaries are removed and the
 // context's cause is returned; so too, as an *IdleError, when the stream
-// keeps the export waiting for opts.IdleTimeout. The Source must tolerate Close while a Read
-// is in progress (the Docker exec stream does).
+// keeps the export waiting for opts.IdleTimeout. The Source must tolerate
+// Close while a Read is in progress (the Docker exec stream does).
 func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, opts ExportOptions) (Stats, error) {
 	st := Stats{TotalPaths: len(c), TotalBytes: c.NarBytes()}
 	var todo []exportItem
@@ -126,7 +126,7 @@ func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, 
 			return st, context.Cause(ctx)
 		}
 		// A daemon that stopped answering would keep the NAR waiting too.
-		if idle := (*IdleError)(nil); errors.As(err, &idle) {
+		if _, idle := errors.AsType[*IdleError](err); idle {
 			return st, err
 		}
 		if opts.TarFailed != nil {
