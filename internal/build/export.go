@@ -63,13 +63,18 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %s", j.prefix, ui.Visible(p), ui.Visible(err.Error()))
 			}
 		},
+		IdleTimeout:   j.req.ExportIdleTimeout,
+		CheckExisting: j.req.CheckExisting,
+		Replacing: func(p string, why error) {
+			r.UI.Warnf("%s%s in %s differs from what Nix built (%v); replacing it", j.prefix, p, store.Root, why)
+		},
 	})
 	bar.Done()
 	done(err)
 	if err != nil {
 		return exported{}, exportFailure(ctx, err)
 	}
-	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}
+	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes, Checked: stats.Checked, Replaced: stats.Replaced}
 	if err := store.Link(absLink, b.outputs[0]); err != nil {
 		return exported{}, status.Environment(err, "")
 	}
@@ -81,9 +86,12 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 // Nix's hash, or the stream (or the host's disk) failing under it. A lost
 // daemon is classified where the connection broke (engine), and wins.
 func exportFailure(ctx context.Context, err error) error {
+	_, idle := errors.AsType[*closure.IdleError](err)
 	switch {
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case idle:
+		return status.Export(err, "the container's nix-store --dump or the daemon's archive stopped answering; rerun (verified paths are kept), or change --export-idle-timeout (0 waits for ever)")
 	case errors.Is(err, closure.ErrHashMismatch):
 		return status.Integrity(err, "")
 	default:

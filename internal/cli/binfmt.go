@@ -123,7 +123,7 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 		Example: example,
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := system.ParseList(systems)
+			list, err := parseSystems(systems)
 			if err != nil {
 				return err
 			}
@@ -162,6 +162,6 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVarP(&systems, "system", "s", nil, "systems (repeatable or comma-separated); default: every supported foreign system")
+	cmd.Flags().VarP(systemsFlag{&systems}, "system", "s", "systems (repeatable or comma-separated); default: every supported foreign system")
 	return cmd
 }

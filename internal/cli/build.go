@@ -52,6 +52,7 @@ type buildOptions struct {
 	provenance   bool
 	knownHosts   string
 	sandbox      bool
+	export       exportOptions
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -119,7 +120,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.systems, "system", "s", nil, "target system (repeatable or comma-separated); default: the Docker host's own")
+	f.VarP(systemsFlag{&o.systems}, "system", "s", "target system (repeatable or comma-separated); default: the Docker host's own")
 	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option (repeatable), e.g. --option substituters ''")
 	f.StringVarP(&o.outLink, "out-link", "o", "result", "path of the result link; the closure is copied to nix/store beside it")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
@@ -147,6 +148,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	addExportFlags(f, &o.export)
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
@@ -164,7 +166,7 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if o.maxJobsSet {
 		req.Nix.MaxJobs = &o.maxJobs
 	}
-	systems, err := system.ParseList(o.systems)
+	systems, err := parseSystems(o.systems)
 	if err != nil {
 		return req, build.FlakeSource{}, err
 	}
@@ -241,6 +243,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		return req, build.FlakeSource{}, err
 	}
 	if err := parseCaches(o, &req); err != nil {
+		return req, build.FlakeSource{}, err
+	}
+	if err := o.export.apply(&req); err != nil {
 		return req, build.FlakeSource{}, err
 	}
 	src, err := build.ResolveFlake(flakeRef)

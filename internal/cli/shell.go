@@ -16,9 +16,10 @@ import (
 )
 
 type shellOptions struct {
-	system  string
-	image   string
-	noCache bool
+	system    string
+	systemSet bool // --system '' is refused, not the default
+	image     string
+	noCache   bool
 }
 
 func newShellCommand(a *app) *cobra.Command {
@@ -49,6 +50,7 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 			if len(args) == 1 {
 				ref = args[0]
 			}
+			o.systemSet = cmd.Flags().Changed("system")
 			return runShell(cmd.Context(), a, o, ref, command)
 		},
 	}
@@ -61,11 +63,11 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 
 func runShell(ctx context.Context, a *app, o shellOptions, ref string, command []string) error {
 	req := build.ShellRequest{Image: o.image, NoCache: o.noCache, Cmd: command}
-	if o.system != "" {
-		s, err := system.Parse(o.system)
-		if err != nil {
-			return err
-		}
+	s, err := parseSystem(o.system, o.systemSet)
+	if err != nil {
+		return err
+	}
+	if !s.IsZero() {
 		if err := system.CheckHost(s, "linux"); err != nil {
 			return err
 		}

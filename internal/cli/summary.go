@@ -67,6 +67,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %d paths, %s\n  copied   %d paths, %s\n  machines %s",
 		r.System, mode, r.Seconds, out, ui.Visible(r.Link), strings.TrimPrefix(out, "/nix/store/"),
 		r.Closure.Paths, ui.Bytes(r.Closure.NarBytes), r.Copied.Paths, ui.Bytes(r.Copied.Bytes), machines)
+	if r.Copied.Checked > 0 {
+		rep.Printf("  checked  %d paths already here, %d replaced", r.Copied.Checked, r.Copied.Replaced)
+	}
 	if r.Deref != "" {
 		rep.Printf("  deref    %s", ui.Visible(r.Deref))
 	}
