@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 
@@ -65,6 +66,12 @@ type daemon struct {
 	// probeCodes are the exit statuses of the probe's runs, in order
 	// (then 0).
 	probeCodes []int
+	// state is what inspecting a container says (nil: it runs); down
+	// makes the daemon stop answering new connections.
+	state func(c *fakeContainer) (client.ContainerInspectResult, error)
+	down  bool
+	// memEvents is the build container's memory cgroup events ("": none).
+	memEvents string
 }
 
 type fakeContainer struct {
@@ -131,6 +138,18 @@ func (d *daemon) engine() *engine.Engine {
 			return client.CopyToContainerResult{}, nil
 		},
 		ExecFunc: d.exec,
+		ContainerInspectFunc: func(ctx context.Context, id string) (client.ContainerInspectResult, error) {
+			if d.state == nil {
+				return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Running: true}}}, nil
+			}
+			return d.state(d.container(id))
+		},
+		PingFunc: func(ctx context.Context) (client.PingResult, error) {
+			if d.down {
+				return client.PingResult{}, errors.New("Cannot connect to the Docker daemon")
+			}
+			return client.PingResult{}, nil
+		},
 	}
 	return &engine.Engine{API: f, System: system.System{Arch: "x86_64", OS: "linux"}, Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock"}}
 }
@@ -202,6 +221,8 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 		}
 		stderr, code := d.rebuild(c)
 		return "", stderr, code
+	case len(cmd) == 3 && cmd[2] == oomKillsScript:
+		return d.memEvents, "", 0
 	case cmd[0] == "nix" && cmd[1] == "--version":
 		d.mu.Lock()
 		defer d.mu.Unlock()

@@ -47,6 +47,7 @@ type buildOptions struct {
 	provenance   bool
 	knownHosts   string
 	sandbox      bool
+	memory       string
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -142,6 +143,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docker/go-units"
+
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/nix"
@@ -94,6 +96,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--jobs must be at least 1, got %d", o.jobs), "")
 	case o.outLink == "":
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--out-link cannot be empty"), "")
+	}
+	if req.Memory, err = parseMemory(o.memory); err != nil {
+		return req, build.FlakeSource{}, err
 	}
 	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
 		return req, build.FlakeSource{}, err
@@ -202,4 +207,20 @@ func pushesOverSSH(push []string) bool {
 		}
 	}
 	return false
+}
+
+// minMemory is the least memory the Docker daemon lets a container have.
+const minMemory = 6 << 20
+
+// parseMemory reads --memory as docker run -m does (4g, 512m, 1073741824);
+// 0 when it is not given.
+func parseMemory(size string) (int64, error) {
+	if size == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(size)
+	if err != nil || n < minMemory {
+		return 0, status.Usage(fmt.Errorf("--memory %q is not a size of at least 6m", size), "write it as docker run -m takes it, e.g. --memory 4g or --memory 512m")
+	}
+	return n, nil
 }

@@ -26,6 +26,8 @@ type Engine struct {
 	Rootless      bool
 	OperatingOS   string
 	DockerRootDir string
+	// fresh makes a client with connections of its own (see answers).
+	fresh func() (API, error)
 }
 
 // pingTimeout bounds how long an unreachable daemon can keep the user
@@ -50,6 +52,9 @@ func Connect(ctx context.Context, sel Selection) (*Engine, error) {
 	if err != nil {
 		cli.Close()
 		return nil, err
+	}
+	e.fresh = func() (API, error) {
+		return client.New(opts...)
 	}
 	return e, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -27,6 +28,11 @@ type Fake struct {
 	ContainerLogsFunc     func(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	CopyToContainerFunc   func(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 	CopyFromContainerFunc func(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
+	// ContainerInspectFunc and PingFunc, when nil, answer as a daemon
+	// whose containers all run: what every test that stops none expects
+	// when a failed build has its container looked at (Engine.Ending).
+	ContainerInspectFunc func(ctx context.Context, container string) (client.ContainerInspectResult, error)
+	PingFunc             func(ctx context.Context) (client.PingResult, error)
 	// ExecFunc answers ExecCreate, ExecAttach and ExecInspect together: it
 	// runs cmd "in" container and returns what it printed and its status.
 	// ctx is the attach's: a command that blocks should end with it.
@@ -85,6 +91,20 @@ func (f *Fake) CopyToContainer(ctx context.Context, container string, options cl
 
 func (f *Fake) CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
 	return f.CopyFromContainerFunc(ctx, container, options)
+}
+
+func (f *Fake) ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	if f.ContainerInspectFunc == nil {
+		return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Status: container.StateRunning, Running: true}}}, nil
+	}
+	return f.ContainerInspectFunc(ctx, id)
+}
+
+func (f *Fake) Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error) {
+	if f.PingFunc == nil {
+		return client.PingResult{}, nil
+	}
+	return f.PingFunc(ctx)
 }
 
 func (f *Fake) ExecCreate(ctx context.Context, container string, options client.ExecCreateOptions) (client.ExecCreateResult, error) {
