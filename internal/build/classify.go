@@ -47,6 +47,8 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 			return status.Build(cause, "")
 		}
 		return status.Build(cause, "Nix only sees files git tracks: `git -C "+src.Top+" add "+add+"` and build again")
+	case nix.AdviceNoSpace:
+		return status.Space(fmt.Errorf("%w: no space left on the Docker daemon's disk", cause), adv.Message)
 	case nix.AdviceAttribute:
 		msg := fmt.Sprintf("%s#%s has no packages.%s.%s", req.Flake, req.Attr, s, req.Attr)
 		names, err := r.offeredAttrs(ctx, c.id, j)

@@ -2,6 +2,9 @@ package build
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"syscall"
 	"strings"
 	"testing"
 
@@ -115,5 +118,18 @@ func TestParseOOMKills(t *testing.T) {
 		if got := parseOOMKills(in); got != want {
 			t.Errorf("parseOOMKills(%q) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// TestExportNoSpace: a host disk that fills up during the export is named
+// with the directory and what the closure needs.
+func TestExportNoSpace(t *testing.T) {
+	cause := &os.PathError{Op: "write", Path: "/out/nix/store/.nixcross-tmp-x", Err: syscall.ENOSPC}
+	err := exportFailure(context.Background(), fmt.Errorf("export /nix/store/x-files: %w", cause), "/out", 238<<20)
+	if status.KindOf(err) != status.KindSpace || status.ExitCode(err) != status.ExitEnvironment {
+		t.Fatalf("kind %s exit %d, want space, 3: %v", status.KindOf(err), status.ExitCode(err), err)
+	}
+	if !strings.Contains(err.Error(), "no space left for the result in /out/nix") || !strings.Contains(status.HintOf(err), "about 249.6MB there") {
+		t.Errorf("err %q, hint %q", err, status.HintOf(err))
 	}
 }
