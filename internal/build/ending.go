@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -39,8 +40,10 @@ func (e ending) keepable() bool { return !e.DaemonDown && !e.Gone }
 // failed, before anything blames the build: the daemon shutting down, a
 // `docker kill` and the kernel's OOM killer all end it with 137, and a
 // builder killed for memory is Nix's "signal 9" too.
-func (r *Runner) endOf(ctx context.Context, j job, c *buildContainer, tail string) ending {
-	end := ending{Ending: r.Engine.Ending(ctx, c.id)}
+func (r *Runner) endOf(ctx context.Context, j job, c *buildContainer, err error, tail string) ending {
+	var exit *engine.ExitError
+	signalled := !errors.As(err, &exit) || exit.Code > 128
+	end := ending{Ending: r.Engine.Ending(ctx, c.id, signalled)}
 	what := fmt.Sprintf("%s#%s for %s", j.req.Flake, j.req.Attr, j.system)
 	box := "the build container " + shortID(c.id)
 	switch {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -34,6 +34,19 @@ func stopped(code int, oom bool, memory int64) func(*fakeContainer) (client.Cont
 	}
 }
 
+// stopsOnSecondLook is a container that the daemon first reports running,
+// then exited: a kill it had not yet recorded when the exec ended.
+func stopsOnSecondLook() func(*fakeContainer) (client.ContainerInspectResult, error) {
+	looks := map[string]int{}
+	return func(c *fakeContainer) (client.ContainerInspectResult, error) {
+		looks[c.id]++
+		if looks[c.id] == 1 {
+			return client.ContainerInspectResult{Container: container.InspectResponse{ID: c.id, State: &container.State{Running: true}}}, nil
+		}
+		return stopped(137, false, 0)(c)
+	}
+}
+
 // TestAbnormalEnd: a build exec that ends because of the daemon, someone
 // outside or memory is named for that, exit 3, never "nix build failed"
 // with the derivation-log hint; --keep-failed keeps what is left and says
@@ -45,6 +58,7 @@ func TestAbnormalEnd(t *testing.T) {
 		stderr    string // Nix's log
 		state     func(*fakeContainer) (client.ContainerInspectResult, error)
 		down      bool
+		settles   bool
 		memEvents string
 		kind      status.Kind
 		words     []string // in the message
@@ -60,6 +74,10 @@ func TestAbnormalEnd(t *testing.T) {
 		{name: "docker kill", code: 137, state: stopped(137, false, 0),
 			kind: status.KindStopped, words: []string{"stopped by something other than nixcross (it exited with 137)"},
 			hint: "docker stop or kill", kept: "docker start "},
+		{name: "docker kill, recorded a moment after the exec ended", code: 137, state: stopsOnSecondLook(), settles: true,
+			kind: status.KindStopped, words: []string{"exited with 137"}, kept: "docker start "},
+		{name: "only Nix killed, the container runs on", code: 137,
+			kind: status.KindBuild, words: []string{"failed (exit 137)"}, kept: "docker exec -it "},
 		{name: "docker stop", code: 137, state: stopped(0, false, 0),
 			kind: status.KindStopped, words: []string{"stopped by something other than nixcross"}, kept: "docker start "},
 		{name: "removed", code: 137, state: func(*fakeContainer) (client.ContainerInspectResult, error) {
@@ -82,7 +100,7 @@ func TestAbnormalEnd(t *testing.T) {
 				flake, out := flakeDir(t)
 				d := newDaemon()
 				d.build = func(context.Context, *fakeContainer) (string, string, int) { return "", c.stderr, c.code }
-				d.state, d.down, d.memEvents = c.state, c.down, c.memEvents
+				d.state, d.down, d.memEvents, d.settles = c.state, c.down, c.memEvents, c.settles
 				r, stderr, _ := d.runner()
 				req := request(t, out)
 				req.Nix.KeepFailed = keep

@@ -70,6 +70,8 @@ type daemon struct {
 	// makes the daemon stop answering new connections.
 	state func(c *fakeContainer) (client.ContainerInspectResult, error)
 	down  bool
+	// settles makes waiting for a container to stop return at once.
+	settles bool
 	// memEvents is the build container's memory cgroup events ("": none).
 	memEvents string
 }
@@ -143,6 +145,15 @@ func (d *daemon) engine() *engine.Engine {
 				return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Running: true}}}, nil
 			}
 			return d.state(d.container(id))
+		},
+		ContainerWaitFunc: func(ctx context.Context, id string, o client.ContainerWaitOptions) client.ContainerWaitResult {
+			res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
+			if d.settles {
+				res <- container.WaitResponse{StatusCode: 137}
+			} else {
+				errs <- context.DeadlineExceeded
+			}
+			return client.ContainerWaitResult{Result: res, Error: errs}
 		},
 		PingFunc: func(ctx context.Context) (client.PingResult, error) {
 			if d.down {

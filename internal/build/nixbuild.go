@@ -88,7 +88,7 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	if c.mode == SourceMount && errors.As(err, &exit) && exit.Code == exitMountInvisible {
 		return nil, status.Environment(fmt.Errorf("%w: %s is missing or empty in the container of the daemon at %s", errMountInvisible, src.Top, r.Engine.Endpoint.Host), mountHint)
 	}
-	end := r.endOf(ctx, j, c, logw.Tail())
+	end := r.endOf(ctx, j, c, err, logw.Tail())
 	if req.Nix.KeepFailed {
 		r.keepFailed(ctx, j, c, end)
 	}

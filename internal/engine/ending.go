@@ -5,6 +5,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/nixcross/nixcross/internal/status"
@@ -37,9 +38,35 @@ type Ending struct {
 // dockerd shuts down).
 const answerTimeout = 3 * time.Second
 
+// settleTimeout bounds the wait for a container whose process was killed
+// by a signal to be recorded as stopped: the exec ends as the container's
+// init dies, a moment before the daemon handles the container's exit.
+const settleTimeout = 5 * time.Second
+
 // Ending inspects container id and, when it no longer runs, whether the
-// daemon still answers.
-func (e *Engine) Ending(ctx context.Context, id string) Ending {
+// daemon still answers. signalled says the process ended by a signal
+// (status 128+n), which may be the whole container's end still on its
+// way.
+func (e *Engine) Ending(ctx context.Context, id string, signalled bool) Ending {
+	end := e.inspectEnding(ctx, id)
+	if signalled && end.Running {
+		wctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		w := e.API.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		select {
+		case <-w.Result:
+			end = e.inspectEnding(ctx, id)
+		case <-w.Error:
+			// Still running when the wait ended: the process alone was killed.
+		}
+		cancel()
+	}
+	if !end.Running && !end.DaemonDown {
+		end.DaemonDown = !e.answers(ctx)
+	}
+	return end
+}
+
+func (e *Engine) inspectEnding(ctx context.Context, id string) Ending {
 	var end Ending
 	res, err := e.API.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	switch {
@@ -59,9 +86,6 @@ func (e *Engine) Ending(ctx context.Context, id string) Ending {
 		if hc := res.Container.HostConfig; hc != nil {
 			end.MemoryLimit = hc.Memory
 		}
-	}
-	if !end.Running {
-		end.DaemonDown = !e.answers(ctx)
 	}
 	return end
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -78,6 +79,12 @@ func (f *Fake) ContainerRename(ctx context.Context, container string, options cl
 }
 
 func (f *Fake) ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult {
+	if f.ContainerWaitFunc == nil {
+		// As for ContainerInspectFunc: the container runs on.
+		errs := make(chan error, 1)
+		errs <- errors.New("fake: the container still runs")
+		return client.ContainerWaitResult{Error: errs}
+	}
 	return f.ContainerWaitFunc(ctx, container, options)
 }
 
