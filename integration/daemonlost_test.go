@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -116,31 +115,7 @@ func (l *lockedText) String() string {
 // stderr lines as they come.
 func startThroughProxy(t *testing.T, p *daemonProxy, dir string, args ...string) (*exec.Cmd, <-chan string, *lockedText) {
 	t.Helper()
-	cmd := exec.Command(nixcrossBin, append([]string{"-H", p.host()}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), p.env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := &lockedText{}
-	lines := make(chan string, 1024)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			all.add(sc.Text())
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	return cmd, lines, all
+	return startBuild(t, dir, p.env, append([]string{"-H", p.host()}, args...)...)
 }
 
 // exitCode waits for cmd and returns its exit status; it fails the test

@@ -21,11 +21,13 @@ import (
 // Faults the real world throws at a build (issue 23), on the shared daemon:
 // these tests never stop it.
 
-// startBuild starts nixcross and returns its stderr lines as they come.
-func startBuild(t *testing.T, dir string, args ...string) (*exec.Cmd, <-chan string, *lockedText) {
+// startBuild starts nixcross with env added to the environment and
+// returns its stderr lines as they come.
+func startBuild(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, <-chan string, *lockedText) {
 	t.Helper()
 	cmd := exec.Command(nixcrossBin, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func waitLine(t *testing.T, lines <-chan string, all *lockedText, s string) {
 func TestFaultContainerKilled(t *testing.T) {
 	dir := workdir(t)
 	args := append([]string{"build", fixtureDir + "#slow", "--system", "x86_64-linux", "-o", filepath.Join(dir, "result")}, offline...)
-	cmd, lines, all := startBuild(t, dir, args...)
+	cmd, lines, all := startBuild(t, dir, nil, args...)
 	waitLine(t, lines, all, "sleeping 2/600")
 	names := containersOfRun(t, cmd.Process.Pid)
 	if len(names) != 1 {
@@ -156,7 +158,7 @@ func TestFaultKilledRunRerun(t *testing.T) {
 	args := append([]string{"build", fixtureDir + "#files", "--system", "x86_64-linux", "-o", filepath.Join(dir, "result")}, offline...)
 	// The build once, so the killed run reaches its export at once.
 	nixcross(t, dir, nil, append(args, "-o", filepath.Join(workdir(t), "result"))...)
-	cmd, _, all := startBuild(t, dir, args...)
+	cmd, _, all := startBuild(t, dir, nil, args...)
 	store := filepath.Join(dir, "nix", "store")
 	for start := time.Now(); !hasTemp(store); time.Sleep(5 * time.Millisecond) {
 		if time.Since(start) > 5*time.Minute {

@@ -170,6 +170,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
 	rep := a.reporter()
+	warnUnignored(rep.Warnf, src, build.OutLinks(o.outLink, req.Systems))
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
 		return nil, err
