@@ -43,26 +43,37 @@ func (e ending) keepable() bool { return !e.DaemonDown && !e.Gone }
 func (r *Runner) endOf(ctx context.Context, j job, c *buildContainer, err error, tail string) ending {
 	var exit *engine.ExitError
 	signalled := !errors.As(err, &exit) || exit.Code > 128
-	end := ending{Ending: r.Engine.Ending(ctx, c.id, signalled)}
-	what := fmt.Sprintf("%s#%s for %s", j.req.Flake, j.req.Attr, j.system)
-	box := "the build container " + shortID(c.id)
-	switch {
-	case end.DaemonDown:
-		end.err = status.Daemon(fmt.Errorf("the Docker daemon at %s stopped while it built %s: a daemon that shuts down or restarts stops its containers", r.Engine.Endpoint.Host, what),
-			"rerun when the daemon is back (`docker info` answers): what this run left is swept then")
-	case end.OOMKilled:
-		end.err = status.Memory(fmt.Errorf("%s ran out of memory (%s) while it built %s, and the kernel killed it", box, limitText(end.MemoryLimit), what), memoryHint(end.MemoryLimit))
-	case end.Gone:
-		end.err = status.Stopped(fmt.Errorf("%s was removed by something other than nixcross while it built %s", box, what), "")
-	case !end.Running:
-		end.err = status.Stopped(fmt.Errorf("%s was stopped by something other than nixcross (it exited with %d) while it built %s", box, end.ExitCode, what), "")
-	case strings.Contains(tail, builderKilled):
+	end := r.containerEnd(ctx, j, c, signalled, "built")
+	if end.err == nil && strings.Contains(tail, builderKilled) {
 		if kills := r.oomKills(ctx, c.id); kills > 0 {
-			end.err = status.Memory(fmt.Errorf("a builder of %s ran out of memory (%s): the kernel's out-of-memory killer ended it, which Nix reports as signal 9", what, limitText(end.MemoryLimit)), memoryHint(end.MemoryLimit))
+			end.err = status.Memory(fmt.Errorf("a builder of %s ran out of memory (%s): the kernel's out-of-memory killer ended it, which Nix reports as signal 9", jobName(j), limitText(end.MemoryLimit)), memoryHint(end.MemoryLimit))
 		}
 	}
 	return end
 }
+
+// containerEnd judges the container itself after a process in it failed
+// while it did (built, exported) the job: err is set when the daemon
+// stopped, or the container was OOM-killed, stopped or removed.
+func (r *Runner) containerEnd(ctx context.Context, j job, c *buildContainer, signalled bool, did string) ending {
+	end := ending{Ending: r.Engine.Ending(ctx, c.id, signalled)}
+	what := jobName(j)
+	box := "the build container " + shortID(c.id)
+	switch {
+	case end.DaemonDown:
+		end.err = status.Daemon(fmt.Errorf("the Docker daemon at %s stopped while it %s %s: a daemon that shuts down or restarts stops its containers", r.Engine.Endpoint.Host, did, what),
+			"rerun when the daemon is back (`docker info` answers): what this run left is swept then")
+	case end.OOMKilled:
+		end.err = status.Memory(fmt.Errorf("%s ran out of memory (%s) while it %s %s, and the kernel killed it", box, limitText(end.MemoryLimit), did, what), memoryHint(end.MemoryLimit))
+	case end.Gone:
+		end.err = status.Stopped(fmt.Errorf("%s was removed by something other than nixcross while it %s %s", box, did, what), "")
+	case !end.Running:
+		end.err = status.Stopped(fmt.Errorf("%s was stopped by something other than nixcross (it exited with %d) while it %s %s", box, end.ExitCode, did, what), "")
+	}
+	return end
+}
+
+func jobName(j job) string { return fmt.Sprintf("%s#%s for %s", j.req.Flake, j.req.Attr, j.system) }
 
 // oomKills counts the out-of-memory kills in container id; 0 when they
 // cannot be read.

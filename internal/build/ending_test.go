@@ -151,3 +151,18 @@ func TestExportNoSpace(t *testing.T) {
 		t.Errorf("err %q, hint %q", err, status.HintOf(err))
 	}
 }
+
+// TestExportContainerStopped: an export stream that breaks because the
+// container was stopped says so, rather than "rerun: the export resumes".
+func TestExportContainerStopped(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeed()
+	d.nar = d.nar[:len(d.nar)/2] // the stream ends mid-NAR: the container died
+	d.state = stopped(137, false, 0)
+	r, _, _ := d.runner()
+	_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
+	if status.KindOf(err) != status.KindStopped || !strings.Contains(err.Error(), "while it exported") {
+		t.Fatalf("kind %s: %v, want the container stopped while it exported", status.KindOf(err), err)
+	}
+}

@@ -70,6 +70,12 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 	bar.Done()
 	done(err)
 	if err != nil {
+		if ctx.Err() == nil && status.KindOf(err) != status.KindDaemon && !errors.Is(err, closure.ErrHashMismatch) && !errors.Is(err, syscall.ENOSPC) {
+			// A stream that broke may be the container's end, not the stream's.
+			if end := r.containerEnd(ctx, j, c, true, "exported"); end.err != nil {
+				return exported{}, end.err
+			}
+		}
 		return exported{}, exportFailure(ctx, err, store.Root, b.closure.NarBytes())
 	}
 	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}

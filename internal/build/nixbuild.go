@@ -88,7 +88,13 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	if c.mode == SourceMount && errors.As(err, &exit) && exit.Code == exitMountInvisible {
 		return nil, status.Environment(fmt.Errorf("%w: %s is missing or empty in the container of the daemon at %s", errMountInvisible, src.Top, r.Engine.Endpoint.Host), mountHint)
 	}
-	end := r.endOf(ctx, j, c, err, logw.Tail())
+	// A connection the engine saw break is classified already (KindDaemon).
+	end := ending{Ending: engine.Ending{Running: true}}
+	if status.KindOf(err) != status.KindDaemon {
+		end = r.endOf(ctx, j, c, err, logw.Tail())
+	} else {
+		end.DaemonDown = true
+	}
 	if req.Nix.KeepFailed {
 		r.keepFailed(ctx, j, c, end)
 	}
