@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -164,5 +165,32 @@ func TestExportContainerStopped(t *testing.T) {
 	_, err := r.Run(context.Background(), request(t, out), localFlake(flake))
 	if status.KindOf(err) != status.KindStopped || !strings.Contains(err.Error(), "while it exported") {
 		t.Fatalf("kind %s: %v, want the container stopped while it exported", status.KindOf(err), err)
+	}
+}
+
+// endings answers what Engine.Ending asks the fake daemon: the
+// container's state (d.state; nil: it runs), whether it stops when waited
+// for (d.settles), whether the daemon answers (d.down).
+func (d *daemon) endings(f *engine.Fake) {
+	f.ContainerInspectFunc = func(ctx context.Context, id string) (client.ContainerInspectResult, error) {
+		if d.state == nil {
+			return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Running: true}}}, nil
+		}
+		return d.state(d.container(id))
+	}
+	f.ContainerWaitFunc = func(ctx context.Context, id string, o client.ContainerWaitOptions) client.ContainerWaitResult {
+		res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
+		if d.settles {
+			res <- container.WaitResponse{StatusCode: 137}
+		} else {
+			errs <- context.DeadlineExceeded
+		}
+		return client.ContainerWaitResult{Result: res, Error: errs}
+	}
+	f.PingFunc = func(ctx context.Context) (client.PingResult, error) {
+		if d.down {
+			return client.PingResult{}, errors.New("Cannot connect to the Docker daemon")
+		}
+		return client.PingResult{}, nil
 	}
 }

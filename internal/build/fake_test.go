@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 
@@ -140,28 +139,8 @@ func (d *daemon) engine() *engine.Engine {
 			return client.CopyToContainerResult{}, nil
 		},
 		ExecFunc: d.exec,
-		ContainerInspectFunc: func(ctx context.Context, id string) (client.ContainerInspectResult, error) {
-			if d.state == nil {
-				return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Running: true}}}, nil
-			}
-			return d.state(d.container(id))
-		},
-		ContainerWaitFunc: func(ctx context.Context, id string, o client.ContainerWaitOptions) client.ContainerWaitResult {
-			res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
-			if d.settles {
-				res <- container.WaitResponse{StatusCode: 137}
-			} else {
-				errs <- context.DeadlineExceeded
-			}
-			return client.ContainerWaitResult{Result: res, Error: errs}
-		},
-		PingFunc: func(ctx context.Context) (client.PingResult, error) {
-			if d.down {
-				return client.PingResult{}, errors.New("Cannot connect to the Docker daemon")
-			}
-			return client.PingResult{}, nil
-		},
 	}
+	d.endings(f)
 	return &engine.Engine{API: f, System: system.System{Arch: "x86_64", OS: "linux"}, Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock"}}
 }
 
