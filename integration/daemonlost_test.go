@@ -93,10 +93,12 @@ func (p *daemonProxy) cut() {
 	p.conns = nil
 }
 
-// lockedText collects stderr from the reading goroutine.
+// lockedText collects stderr from the reading goroutine; done is closed
+// when it has read to the end.
 type lockedText struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu   sync.Mutex
+	b    strings.Builder
+	done chan struct{}
 }
 
 func (l *lockedText) add(line string) {
@@ -105,7 +107,15 @@ func (l *lockedText) add(line string) {
 	l.b.WriteString(line + "\n")
 }
 
+// String is what was read so far; once the process has exited, all of it
+// (it waits, a few seconds at most, for the reader to reach the end).
 func (l *lockedText) String() string {
+	if l.done != nil {
+		select {
+		case <-l.done:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

@@ -28,17 +28,24 @@ func startBuild(t *testing.T, dir string, env []string, args ...string) (*exec.C
 	cmd := exec.Command(nixcrossBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
+	// A pipe of the test's own: cmd.Wait closes a StderrPipe as soon as the
+	// process exits, which can lose its last lines (the error).
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := &lockedText{}
+	cmd.Stderr = w
+	all := &lockedText{done: make(chan struct{})}
 	lines := make(chan string, 4096)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	go func() {
+		defer close(all.done)
+		defer stderr.Close()
 		defer close(lines)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
