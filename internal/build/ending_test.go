@@ -179,13 +179,7 @@ func (d *daemon) endings(f *engine.Fake) {
 		return d.state(d.container(id))
 	}
 	f.ContainerWaitFunc = func(ctx context.Context, id string, o client.ContainerWaitOptions) client.ContainerWaitResult {
-		res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
-		if d.settles {
-			res <- container.WaitResponse{StatusCode: 137}
-		} else {
-			errs <- context.DeadlineExceeded
-		}
-		return client.ContainerWaitResult{Result: res, Error: errs}
+		return engine.FakeWait(d.settles)
 	}
 	f.PingFunc = func(ctx context.Context) (client.PingResult, error) {
 		if d.down {

@@ -58,7 +58,6 @@ func TestParseBuildRequest(t *testing.T) {
 	}
 }
 
-
 func TestBuildersOptions(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)

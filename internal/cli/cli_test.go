@@ -156,7 +156,6 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-
 func TestForwardedCredentials(t *testing.T) {
 	home := t.TempDir()
 	for name, content := range map[string]string{

@@ -52,13 +52,15 @@ func (e *Engine) Ending(ctx context.Context, id string, signalled bool) Ending {
 	if signalled && end.Running {
 		wctx, cancel := context.WithTimeout(ctx, settleTimeout)
 		w := e.API.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		// Either way, look again: the wait ends when the container stops,
+		// when it still runs at the deadline (the process alone was
+		// killed), or when the daemon goes away under it.
 		select {
 		case <-w.Result:
-			end = e.inspectEnding(ctx, id)
 		case <-w.Error:
-			// Still running when the wait ended: the process alone was killed.
 		}
 		cancel()
+		end = e.inspectEnding(ctx, id)
 	}
 	if !end.Running && !end.DaemonDown {
 		end.DaemonDown = !e.answers(ctx)
@@ -76,7 +78,9 @@ func (e *Engine) inspectEnding(ctx context.Context, id string) Ending {
 	case cerrdefs.IsNotFound(err):
 		end.Gone = true
 	case err != nil:
-		// Unknown: judged as not running, and the daemon asked below.
+		// Unknown: no claim about the container; the failure stays the
+		// process's own.
+		end.Running = true
 	default:
 		if st := res.Container.State; st != nil {
 			end.Running = st.Running && !st.Restarting

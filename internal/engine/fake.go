@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -78,12 +77,22 @@ func (f *Fake) ContainerRename(ctx context.Context, container string, options cl
 	return f.ContainerRenameFunc(ctx, container, options)
 }
 
+// FakeWait is a ContainerWait answer: the container stopped (with 137),
+// or the wait ended with it still running (its deadline).
+func FakeWait(stopped bool) client.ContainerWaitResult {
+	res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
+	if stopped {
+		res <- container.WaitResponse{StatusCode: 137}
+	} else {
+		errs <- context.DeadlineExceeded
+	}
+	return client.ContainerWaitResult{Result: res, Error: errs}
+}
+
 func (f *Fake) ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult {
 	if f.ContainerWaitFunc == nil {
 		// As for ContainerInspectFunc: the container runs on.
-		errs := make(chan error, 1)
-		errs <- errors.New("fake: the container still runs")
-		return client.ContainerWaitResult{Error: errs}
+		return FakeWait(false)
 	}
 	return f.ContainerWaitFunc(ctx, container, options)
 }
