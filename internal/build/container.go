@@ -67,6 +67,7 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		WorkingDir: workdir,
 		Labels:     engine.Labels(role, append([]string{engine.LabelSystem, s.String()}, engine.RunLabels()...)...),
 		Mounts:     mounts,
+		Memory:     prep.Memory,
 	}
 	if prep.Sandbox {
 		sandboxPrivileges(&spec)

@@ -94,8 +94,18 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	if c.mode == SourceMount && errors.As(err, &exit) && exit.Code == exitMountInvisible {
 		return nil, status.Environment(fmt.Errorf("%w: %s is missing or empty in the container of the daemon at %s", errMountInvisible, src.Top, r.Engine.Endpoint.Host), mountHint)
 	}
+	// A connection the engine saw break is classified already (KindDaemon).
+	end := ending{Ending: engine.Ending{Running: true}}
+	if status.KindOf(err) != status.KindDaemon {
+		end = r.endOf(ctx, j, c, err, logw.Tail())
+	} else {
+		end.DaemonDown = true
+	}
 	if req.Nix.KeepFailed {
-		r.keepFailed(ctx, j, c)
+		r.keepFailed(ctx, j, c, end)
+	}
+	if end.err != nil {
+		return nil, end.err
 	}
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
 }
@@ -159,9 +169,18 @@ func (r *Runner) buildFlags(j job) nix.BuildFlags {
 }
 
 // keepFailed leaves the failed build's container for inspection under a
-// name that tells later runs' sweep to leave it alone.
-func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
-	if err := r.dropSecrets(ctx, c.id); err != nil {
+// name that tells later runs' sweep to leave it alone: what is left of it
+// when it was stopped, nothing when it is gone.
+func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end ending) {
+	if !end.keepable() {
+		r.UI.Warnf("%s--keep-failed: there is no container left to keep", j.prefix)
+		return
+	}
+	inspect := "docker exec -it %s bash"
+	if !end.Running {
+		// Its secrets went with it: a tmpfs does not outlive the stop.
+		inspect = "docker start %[1]s && docker exec -it %[1]s bash"
+	} else if err := r.dropSecrets(ctx, c.id); err != nil {
 		// A container holding a key is not left behind.
 		r.UI.Warnf("%snot keeping the failed build's container: removing the keys from it failed: %v", j.prefix, err)
 		return
@@ -171,7 +190,7 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
 		kept = c.id[:12]
 	}
 	c.keptAs = kept
-	r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, kept)
+	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, fmt.Sprintf(inspect, kept))
 }
 
 // secretsDir is where the remote builders' key and known hosts live in

@@ -78,6 +78,9 @@ type Request struct {
 	// Sandbox runs Nix's build sandbox in the build container, failing
 	// closed (--sandbox).
 	Sandbox bool
+	// Memory limits each build container, in bytes, as `docker run -m`
+	// does (--memory; 0: no limit of nixcross's).
+	Memory int64
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
 	// Provenance records in each Result what a reproducer needs (--json

@@ -180,3 +180,33 @@ func (f FlakeSource) UntrackedFile(rel string) (add string, ok bool) {
 	}
 	return rel, true
 }
+
+// Unignored lists, as .gitignore lines, what an output store beside the
+// out-links would add to the flake's own repository: nix/ and the links,
+// when the output directory dir (absolute) is inside it and git does not
+// ignore them. `git add -A` would otherwise commit the store, and the
+// next build would copy the store into itself (Nix then fails with
+// "directory nesting too deep"). Empty when there is nothing to warn of.
+func (f FlakeSource) Unignored(dir string, links []string) []string {
+	if !f.InGit {
+		return nil
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	rel, err := filepath.Rel(f.Top, dir)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return nil
+	}
+	prefix := "/"
+	if rel != "." {
+		prefix += filepath.ToSlash(rel) + "/"
+	}
+	var lines []string
+	for _, name := range append([]string{"nix/"}, links...) {
+		if exec.Command("git", "-C", f.Top, "check-ignore", "-q", "--", prefix[1:]+name).Run() != nil {
+			lines = append(lines, prefix+name)
+		}
+	}
+	return lines
+}
