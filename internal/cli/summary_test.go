@@ -29,7 +29,7 @@ func TestSummaryGolden(t *testing.T) {
 		System: "x86_64-linux", Outputs: []string{"/nix/store/ajzdjvdskfw2nplmizg4zmrp3jm5jzvb-hello"}, Link: "result-x86_64-linux",
 		Closure: build.ClosureStats{Paths: 2, NarBytes: 1902136}, Native: true, Seconds: 0.8, Machines: []string{"x86_64"},
 		Rebuild: &build.Rebuild{Reproducible: true}, Sandboxed: true,
-		Copied:  build.CopyStats{Paths: 1, Bytes: 4096, Checked: 1, Replaced: 1},
+		Copied: build.CopyStats{Paths: 1, Bytes: 4096, Checked: 1, Replaced: 1},
 	})
 	if strings.Contains(buf.String(), "\x1b[") {
 		t.Fatal("ANSI escape in non-terminal output")
