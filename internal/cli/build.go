@@ -16,23 +16,25 @@ import (
 )
 
 type buildOptions struct {
-	systems     []string
-	options     []string
-	outLink     string
-	json        bool
-	image       string
-	cores       int
-	maxJobs     int
-	maxJobsSet  bool // --max-jobs 0 (build only on --builders) differs from none
-	verbose     bool
-	keepFailed  bool
-	noCache     bool
-	jobs        int
-	dereference bool
-	verify      bool
-	source      string
-	builders    string
-	buildersKey string
+	systems []string
+	options []string
+	outLink string
+	json    bool
+	// printOutPaths: --print-out-paths, here or after --.
+	printOutPaths bool
+	image         string
+	cores         int
+	maxJobs       int
+	maxJobsSet    bool // --max-jobs 0 (build only on --builders) differs from none
+	verbose       bool
+	keepFailed    bool
+	noCache       bool
+	jobs          int
+	dereference   bool
+	verify        bool
+	source        string
+	builders      string
+	buildersKey   string
 	// binary caches (see store.go in internal/build)
 	push         []string
 	pushWhat     string
@@ -144,6 +146,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	f.BoolVar(&o.printOutPaths, "print-out-paths", false, "print each output's path on this machine (beside the out-link) on stdout, as nix build --print-out-paths does")
 	addExportFlags(f, &o.export)
 	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
@@ -151,7 +154,17 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	nixArgs, print, err := ownNixArgs(nixArgs)
+	if err != nil {
+		return err
+	}
+	o.printOutPaths = o.printOutPaths || print
 	results, err := buildResults(ctx, a, o, ref, nixArgs)
+	if o.printOutPaths && !o.json {
+		if perr := printOutPaths(a.streams.Out, results); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if o.json {
 		if jerr := writeBuildJSON(a.streams.Out, results, err); jerr != nil && err == nil {
 			err = jerr
