@@ -205,6 +205,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	for _, res := range results {
 		printSummary(rep, res)
 	}
+	emulationTip(rep, results)
 	return results, err
 }
 

@@ -76,3 +76,11 @@ func Duration(d time.Duration) string {
 	}
 	return d.Round(time.Millisecond).String()
 }
+
+// Count is n things, in the plural unless there is one: "1 path", "2 paths".
+func Count(n int, thing string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", thing)
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
