@@ -125,3 +125,28 @@ func TestShellTerminal(t *testing.T) {
 		t.Fatalf("exit %d, want 3; output:\n%s", code, out)
 	}
 }
+
+// TestRemovalDryRun (issue 25): clean --all and cache prune --all with
+// --dry-run list what they would remove and remove nothing.
+func TestRemovalDryRun(t *testing.T) {
+	ctx := context.Background()
+	before, err := docker.VolumeList(ctx, client.VolumeListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nixcross(t, workdir(t), nil, "clean", "--all", "--dry-run")
+	if c.code != 0 || !strings.Contains(c.stderr, "would remove volume nixcross-store-") {
+		t.Fatalf("clean --all --dry-run: exit %d\n%s", c.code, c.stderr)
+	}
+	p := nixcross(t, workdir(t), nil, "cache", "prune", "--all", "--dry-run")
+	if p.code != 0 || !strings.Contains(p.stdout, "nixcross-store-") || !strings.Contains(p.stderr, "would remove") {
+		t.Fatalf("cache prune --all --dry-run: exit %d\n%s%s", p.code, p.stdout, p.stderr)
+	}
+	after, err := docker.VolumeList(ctx, client.VolumeListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Items) < len(before.Items) {
+		t.Errorf("a dry run removed volumes: %d, then %d", len(before.Items), len(after.Items))
+	}
+}

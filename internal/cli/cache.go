@@ -105,26 +105,46 @@ older results and everything only they needed are deleted.`,
 
 func newCachePruneCommand(a *app) *cobra.Command {
 	var all bool
+	var ask removal
 	cmd := &cobra.Command{
 		Use:     "prune",
 		Short:   "Remove cache volumes no build uses: image gone, flake directory gone from this machine, or shared by every flake (or all with --all)",
-		Example: "  nixcross cache prune\n  nixcross cache prune --all",
+		Example: "  nixcross cache prune\n  nixcross cache prune --all --dry-run\n  nixcross cache prune --all --force",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCachePrune(cmd.Context(), a, all)
+			return runCachePrune(cmd.Context(), a, all, ask)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "remove every cache volume")
+	cmd.Flags().BoolVar(&all, "all", false, "remove every cache volume (asks first on a terminal)")
+	ask.flags(cmd.Flags())
 	return cmd
 }
 
-func runCachePrune(ctx context.Context, a *app, all bool) error {
+func runCachePrune(ctx context.Context, a *app, all bool, ask removal) error {
 	rep := a.reporter()
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	if ask.dryRun {
+		vols, err := cache.List(ctx, eng)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, v := range vols {
+			if all || v.Stale() {
+				fmt.Fprintln(a.streams.Out, v.Name)
+				n++
+			}
+		}
+		rep.Printf("would remove %s", ui.Count(n, "cache volume"))
+		return nil
+	}
+	if all && !ask.confirm(a, "nixcross cache prune --all removes every cache volume on "+eng.Endpoint.Host+" (the Nix stores: later builds start over)") {
+		return nil
+	}
 	removed, err := cache.Prune(ctx, eng, all, rep)
 	for _, name := range removed {
 		fmt.Fprintln(a.streams.Out, name)
@@ -132,6 +152,6 @@ func runCachePrune(ctx context.Context, a *app, all bool) error {
 	if err != nil {
 		return err
 	}
-	rep.Printf("removed %d cache volume(s)", len(removed))
+	rep.Printf("removed %s", ui.Count(len(removed), "cache volume"))
 	return nil
 }

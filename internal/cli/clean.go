@@ -13,7 +13,10 @@ import (
 	"github.com/nixcross/nixcross/internal/system"
 )
 
-type cleanOptions struct{ all bool }
+type cleanOptions struct {
+	all bool
+	removal
+}
 
 func newCleanCommand(a *app) *cobra.Command {
 	var o cleanOptions
@@ -26,13 +29,14 @@ builds still running on this machine are left alone. The emulation installed wit
 'nixcross binfmt install' stays unless --all is given.
 
 With --all, also remove nixcross's cache volumes and builder images.`,
-		Example: "  nixcross clean\n  nixcross clean --all",
+		Example: "  nixcross clean\n  nixcross clean --all --dry-run\n  nixcross clean --all --force",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runClean(cmd.Context(), a, o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.all, "all", false, "also remove cache volumes, builder images and installed emulation")
+	cmd.Flags().BoolVar(&o.all, "all", false, "also remove cache volumes, builder images and installed emulation (asks first on a terminal)")
+	o.removal.flags(cmd.Flags())
 	return cmd
 }
 
@@ -43,7 +47,15 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		return err
 	}
 	defer eng.Close()
-	if o.all {
+	if o.all && !o.confirm(a, "nixcross clean --all removes every container, cache volume (the Nix stores: later builds start over), builder image and installed emulation nixcross made on "+eng.Endpoint.Host) {
+		return nil
+	}
+	// what is how a removal is reported: done, or only listed.
+	what := "removed"
+	if o.dryRun {
+		what = "would remove"
+	}
+	if o.all && !o.dryRun {
 		// Unregister installed emulation properly (hosts with a persistent
 		// binfmt_misc mount keep entries after the container goes).
 		ref := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
@@ -72,10 +84,12 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 			rep.Printf("skipping %s: its build is still running", c.Name)
 			continue
 		}
-		if err := eng.RemoveContainer(ctx, c.ID); err != nil {
-			return err
+		if !o.dryRun {
+			if err := eng.RemoveContainer(ctx, c.ID); err != nil {
+				return err
+			}
 		}
-		rep.Printf("removed container %s (%s)", c.Name, c.Role)
+		rep.Printf("%s container %s (%s)", what, c.Name, c.Role)
 		removed++
 	}
 	if o.all {
@@ -84,6 +98,11 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 			return err
 		}
 		for _, v := range vols {
+			if o.dryRun {
+				rep.Printf("would remove volume %s", v.Name)
+				removed++
+				continue
+			}
 			if err := eng.RemoveVolume(ctx, v.Name, true); err != nil {
 				// A running build's (skipped above) keeps its store.
 				if engine.InUse(err) {
@@ -100,6 +119,11 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 			return err
 		}
 		for _, img := range imgs {
+			if o.dryRun {
+				rep.Printf("would remove image %s", strings.Join(img.Tags, ","))
+				removed++
+				continue
+			}
 			if err := eng.RemoveImage(ctx, img); err != nil {
 				if engine.InUse(err) {
 					rep.Warnf("image %s is in use by a running build; left alone", strings.Join(img.Tags, ","))
