@@ -200,6 +200,7 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newKeyCommand(a),
 		newVersionCommand(a),
 	)
+	completeValues(root)
 	return root
 }
 

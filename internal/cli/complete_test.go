@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCompleteFlagValues (issue 25): the shell completes systems (in a
+// comma-separated list too), --source and --push-what.
+func TestCompleteFlagValues(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "build", "--system", ""}, []string{"x86_64-linux", "aarch64-linux", "riscv64-linux"}},
+		{[]string{"__complete", "build", "--system", "x86_64-linux,a"}, []string{"x86_64-linux,aarch64-linux"}},
+		{[]string{"__complete", "shell", "--system", ""}, []string{"aarch64-linux"}},
+		{[]string{"__complete", "binfmt", "install", "--system", ""}, []string{"s390x-linux"}},
+		{[]string{"__complete", "build", "--source", ""}, []string{"auto", "mount", "copy"}},
+		{[]string{"__complete", "build", "--push-what", ""}, []string{"closure", "outputs"}},
+	}
+	for _, c := range cases {
+		code, out, _ := runCLI(t, nil, c.args...)
+		lines := strings.Split(out, "\n")
+		for _, w := range c.want {
+			found := false
+			for _, l := range lines {
+				found = found || l == w
+			}
+			if code != 0 || !found {
+				t.Errorf("%q: exit %d, no %q in:\n%s", c.args, code, w, out)
+			}
+		}
+	}
+}
