@@ -100,6 +100,16 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// The same facts for scripts (issue 25).
+	j := nixcross(t, workdir(t), []string{"DOCKER_CONTEXT=", "DOCKER_HOST=unix://" + daemonSocket}, "doctor", "--json")
+	var doc struct {
+		Engine   string   `json:"engine"`
+		OK       bool     `json:"ok"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil || j.code != 0 || !doc.OK || doc.Engine != product || len(doc.Problems) != 0 {
+		t.Errorf("doctor --json: exit %d, %+v (%v)\n%s", j.code, doc, err, j.stdout)
+	}
 	r = nixcross(t, workdir(t), []string{"DOCKER_HOST=unix:///nonexistent.sock"}, "doctor")
 	if r.code != 3 {
 		t.Fatalf("doctor against no daemon: exit %d", r.code)

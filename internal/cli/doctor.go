@@ -18,7 +18,8 @@ import (
 )
 
 func newDoctorCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that builds can run here, and say what to fix",
 		Long: `Report the Docker endpoint and how it was found, the daemon's version, OS
@@ -30,27 +31,44 @@ can run.`,
 		Example: "  nixcross doctor\n  DOCKER_CONTEXT=arm-server nixcross doctor",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(cmd.Context(), a)
+			return runDoctor(cmd.Context(), a, asJSON)
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the facts and problems as one JSON document")
+	return cmd
 }
 
-func runDoctor(ctx context.Context, a *app) error {
+func runDoctor(ctx context.Context, a *app, asJSON bool) error {
 	out := a.streams.Out
 	ep, err := engine.Resolve(a.selection())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "docker endpoint   %s (from %s)\n", ep.Host, ep.Source)
+	if !asJSON {
+		fmt.Fprintf(out, "docker endpoint   %s (from %s)\n", ep.Host, ep.Source)
+	}
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
-		fmt.Fprintf(out, "daemon            unreachable\n")
+		if asJSON {
+			writeJSON(out, doctorDocument{Endpoint: ep.Host, Source: ep.Source, Volumes: []cache.Volume{}, Problems: []string{err.Error()}, Error: err.Error()})
+		} else {
+			fmt.Fprintf(out, "daemon            unreachable\n")
+		}
 		return err
 	}
 	defer eng.Close()
-	problems := writeDoctor(out, examine(ctx, eng))
+	var problems int
+	if asJSON {
+		if problems, err = doctorJSON(out, examine(ctx, eng)); err != nil {
+			return err
+		}
+	} else {
+		problems = writeDoctor(out, examine(ctx, eng))
+	}
 	if problems == 0 {
-		fmt.Fprintln(out, "ok: builds can run")
+		if !asJSON {
+			fmt.Fprintln(out, "ok: builds can run")
+		}
 		return nil
 	}
 	return status.Environment(fmt.Errorf("%d problem(s) found", problems), "fix the problems listed above, then run `nixcross doctor` again")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -139,5 +140,28 @@ func TestDoctorNamesEmulation(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDoctorJSON: doctor --json carries the facts and the same problems
+// the text report counts.
+func TestDoctorJSON(t *testing.T) {
+	x86 := system.System{Arch: "x86_64", OS: "linux"}
+	f := doctorFacts{
+		eng:            &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock", Source: "default socket"}, System: x86, OSType: "windows", Product: "Docker", Version: "28.5"},
+		builderPresent: true, sandbox: true, freeKnown: true, free: 1 << 20,
+		emulation: []binfmt.Status{{System: x86, Runnable: true, Handler: binfmt.HandlerNative}},
+	}
+	var out bytes.Buffer
+	n, err := doctorJSON(&out, f)
+	var doc struct {
+		doctorDocument
+		Emulation []map[string]any `json:"emulation"` // Status writes a system by name only
+	}
+	if jerr := json.Unmarshal(out.Bytes(), &doc); err != nil || jerr != nil {
+		t.Fatalf("%v %v:\n%s", err, jerr, out.String())
+	}
+	if n != 2 || len(doc.Problems) != 2 || doc.OK || len(doc.Emulation) != 1 || doc.Engine != "Docker" || doc.System != "x86_64-linux" || doc.Sandbox == nil || !*doc.Sandbox || *doc.FreeBytes != 1<<20 {
+		t.Errorf("%d problems, document %+v", n, doc)
 	}
 }

@@ -43,15 +43,21 @@ func versionLine() string {
 }
 
 func newVersionCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the nixcross version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return writeJSON(a.streams.Out, currentVersion())
+			}
 			fmt.Fprintln(a.streams.Out, "nixcross "+versionLine())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the version, commit, build date, Go version and platform as JSON")
+	return cmd
 }
 
 // Command is nixcross's command tree with nowhere to write, for generating
