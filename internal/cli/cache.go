@@ -32,7 +32,7 @@ func newCacheLsCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Short:   "List cache volumes with their flake, image, size and last use",
-		Example: "  nixcross cache ls\n  nixcross cache ls --json",
+		Example: "  nixcross cache ls\n  nixcross cache ls -q   # names only\n  nixcross cache ls --json",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			eng, err := engine.Connect(cmd.Context(), a.selection())
@@ -43,6 +43,13 @@ func newCacheLsCommand(a *app) *cobra.Command {
 			vols, err := cache.List(cmd.Context(), eng)
 			if err != nil {
 				return err
+			}
+			if a.global.quiet && !asJSON {
+				// As docker volume ls -q: the names alone, for scripts.
+				for _, v := range vols {
+					fmt.Fprintln(a.streams.Out, v.Name)
+				}
+				return nil
 			}
 			for i := range vols {
 				vols[i].LastUsed = cache.LastUsed(cmd.Context(), eng, vols[i])
