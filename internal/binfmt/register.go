@@ -197,6 +197,12 @@ func Uninstall(ctx context.Context, eng *engine.Engine, image string, systems []
 	if len(names) == 0 {
 		return regs, nil
 	}
+	if CanRegister(ctx, eng) != nil {
+		// Helpers cannot reach the handlers here (rootless before Linux
+		// 6.7, userns-remap), so nixcross never registered any: nothing
+		// of its own to remove.
+		return regs, nil
+	}
 	out, err := runHelper(ctx, eng, image, unregisterScript(names), "unregister")
 	if err != nil {
 		return nil, fmt.Errorf("unregister %s: %w", strings.Join(names, ", "), err)

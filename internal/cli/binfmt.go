@@ -152,6 +152,10 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 				regs, err = binfmt.Uninstall(ctx, eng, img.Ref, list)
 			}
 			rep := a.reporter()
+			if !install && err == nil && allAbsent(regs) {
+				rep.Printf("nothing to uninstall: no emulation of nixcross's is registered")
+				return nil
+			}
 			for _, r := range regs {
 				line := fmt.Sprintf("%s: %s", r.System, r.Action)
 				if r.Handler != "" {
@@ -164,4 +168,14 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 	}
 	cmd.Flags().VarP(systemsFlag{&systems}, "system", "s", "systems (repeatable or comma-separated); default: every supported foreign system")
 	return cmd
+}
+
+// allAbsent: uninstall found nothing of nixcross's to remove.
+func allAbsent(regs []binfmt.Registration) bool {
+	for _, r := range regs {
+		if r.Action != binfmt.Absent {
+			return false
+		}
+	}
+	return true
 }
