@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
@@ -85,7 +88,30 @@ type Request struct {
 	// out-link as <out-link>.provenance.json (--provenance).
 	Provenance      bool
 	WriteProvenance bool
+	// Ship makes an OCI image of each result (--tag) and says where the
+	// run's images go; zero without --tag.
+	Ship Ship
 }
+
+// Ship is what --tag and the flags beside it ask for.
+type Ship struct {
+	// Tag names the images (--tag); zero: no image. Ref is --tag as
+	// typed, which messages and --json repeat.
+	Tag name.Tag
+	Ref string
+	// Entrypoint is the program, relative to the output (--entrypoint
+	// bin/NAME); "" to take meta.mainProgram or the only program.
+	Entrypoint string
+	// Load loads the images into the daemon (--load), Push pushes the
+	// index to Tag's registry (--push-image), and LayoutDir writes it into
+	// an OCI image layout (--oci-out).
+	Load      bool
+	Push      bool
+	LayoutDir string
+}
+
+// Wanted reports whether images are asked for.
+func (s Ship) Wanted() bool { return s.Tag.TagStr() != "" }
 
 // Result is one system's build, as --json reports it. Keys are stable.
 type Result struct {
@@ -115,9 +141,13 @@ type Result struct {
 	KeptContainer string `json:"keptContainer,omitempty"`
 	// Pushed lists each --push and --to-cache store the result reached.
 	Pushed []PushStats `json:"pushed,omitempty"`
+	// Image is the result's image (--tag); nil without.
+	Image *Image `json:"image,omitempty"`
 
 	err      error
 	duration time.Duration
+	image    v1.Image
+	platform system.Platform
 }
 
 // Err is the failure of this build, nil on success.

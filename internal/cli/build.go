@@ -52,6 +52,7 @@ type buildOptions struct {
 	provenance   bool
 	knownHosts   string
 	sandbox      bool
+	img          imageOptions
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -148,6 +149,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
+	addImageFlags(f, &o.img)
 	return cmd
 }
 
@@ -175,6 +177,11 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		}
 	}
 	req.Systems = systems
+	if req.Ship, err = parseShip(o.img); err != nil {
+		return req, build.FlakeSource{}, err
+	}
+	// An image is dated by the flake's lastModified, which provenance reads.
+	req.Provenance = req.Provenance || req.Ship.Wanted()
 	if o.sandbox {
 		if arg := settingArg(nixArgs, sandboxSetting); arg != "" {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be combined with --sandbox", arg), sandboxSetsItself)
@@ -409,22 +416,23 @@ func parseCaches(o buildOptions, req *build.Request) error {
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
-	results, err := buildResults(ctx, a, o, ref, nixArgs)
+	results, shipped, err := buildResults(ctx, a, o, ref, nixArgs)
 	if o.json {
-		if jerr := writeBuildJSON(a.streams.Out, results, err); jerr != nil && err == nil {
+		if jerr := writeBuildJSON(a.streams.Out, results, shipped, err); jerr != nil && err == nil {
 			err = jerr
 		}
 	}
 	return err
 }
 
-// buildResults runs the builds and prints their summaries; results is nil
-// when the run failed before any build (bad flags, no daemon, no image).
-func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) ([]*build.Result, error) {
+// buildResults runs the builds, ships their images (--tag) and prints
+// their summaries; results is nil when the run failed before any build
+// (bad flags, no daemon, no image).
+func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) ([]*build.Result, *build.Shipped, error) {
 	o.getenv = a.streams.getenv
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
@@ -432,7 +440,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	rep := a.reporter()
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer eng.Close()
 	r := &build.Runner{
@@ -449,7 +457,12 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	for _, res := range results {
 		printSummary(rep, res)
 	}
-	return results, err
+	if err != nil {
+		return results, nil, err
+	}
+	shipped, err := r.Ship(ctx, req, results)
+	printShipped(rep, req.Ship, shipped)
+	return results, shipped, err
 }
 
 func (a *app) selection() engine.Selection {

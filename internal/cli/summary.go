@@ -14,13 +14,15 @@ import (
 // failed, also when it failed before any build; each failed build has its
 // own error too.
 type buildDocument struct {
-	Builds    []*build.Result `json:"builds"`
-	Error     string          `json:"error,omitempty"`
-	ErrorKind string          `json:"errorKind,omitempty"`
+	Builds []*build.Result `json:"builds"`
+	// Image is the multi-arch index of the builds' images (--tag).
+	Image     *build.Shipped `json:"image,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	ErrorKind string         `json:"errorKind,omitempty"`
 }
 
-func writeBuildJSON(w io.Writer, results []*build.Result, err error) error {
-	doc := buildDocument{Builds: results}
+func writeBuildJSON(w io.Writer, results []*build.Result, shipped *build.Shipped, err error) error {
+	doc := buildDocument{Builds: results, Image: shipped}
 	if doc.Builds == nil {
 		doc.Builds = []*build.Result{}
 	}
@@ -70,6 +72,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	if r.Deref != "" {
 		rep.Printf("  deref    %s", ui.Visible(r.Deref))
 	}
+	if r.Image != nil {
+		rep.Printf("  image    %s %s, %d layers, runs %s", r.Image.Platform, r.Image.Digest, r.Image.Layers, ui.Visible(r.Image.Entrypoint))
+	}
 	for _, p := range r.Pushed {
 		rep.Printf("  pushed   %d paths, %s to %s (%d copied, %d already there)", p.Paths, ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
 	}
@@ -78,5 +83,29 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	}
 	if !r.Native {
 		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
+	}
+}
+
+// printShipped says where the run's images went: the index's digest and
+// each destination, or that --tag alone kept them nowhere.
+func printShipped(rep *ui.Reporter, ship build.Ship, s *build.Shipped) {
+	if s == nil {
+		return
+	}
+	rep.Printf("✓ image %s: index %s", ui.Visible(s.Ref), s.Digest)
+	if s.Layout != "" {
+		rep.Printf("  oci-out  %s (skopeo copy --all oci:%s:%s …)", ui.Visible(s.Layout), ui.Visible(s.Layout), ui.Visible(ship.Tag.TagStr()))
+	}
+	if s.Pushed {
+		rep.Printf("  pushed   %s", ui.Visible(s.Ref))
+	}
+	if len(s.Loaded) > 1 {
+		rep.Printf("  loaded   one image per system (the daemon's image store holds one platform per name):")
+	}
+	for _, l := range s.Loaded {
+		rep.Printf("  loaded   %s", ui.Visible(l))
+	}
+	if !ship.Load && !ship.Push && ship.LayoutDir == "" {
+		rep.Printf("  note     the images went nowhere: add --load, --push-image or --oci-out DIR")
 	}
 }

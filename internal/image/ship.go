@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,10 +38,12 @@ func ParseTag(ref string) (name.Tag, error) {
 	return name.NewTag(ref)
 }
 
-// SystemTag is the tag a system's image is loaded under when a run loads
-// several: the classic image store holds one platform per name.
-func SystemTag(t name.Tag, s system.System) (name.Tag, error) {
-	return name.NewTag(t.Context().String() + ":" + t.TagStr() + "-" + s.String())
+// SystemRef is the name a system's image is loaded under when a run loads
+// several: ref (as typed) with the system appended to its tag, since the
+// classic image store holds one platform per name.
+func SystemRef(ref string, t name.Tag, system string) string {
+	repo := strings.TrimSuffix(ref, ":"+t.TagStr())
+	return repo + ":" + t.TagStr() + "-" + system
 }
 
 // Index is the multi-arch image index of a run's images, in the order given.
@@ -48,12 +51,19 @@ func Index(images []Platformed) v1.ImageIndex {
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	adds := make([]mutate.IndexAddendum, 0, len(images))
 	for _, im := range images {
-		adds = append(adds, mutate.IndexAddendum{Add: im.Image, Descriptor: v1.Descriptor{
+		adds = append(adds, mutate.IndexAddendum{Add: notArtifact{im.Image}, Descriptor: v1.Descriptor{
 			Platform: &v1.Platform{OS: im.Platform.OS, Architecture: im.Platform.Architecture, Variant: im.Platform.Variant},
 		}})
 	}
 	return mutate.AppendManifests(idx, adds...)
 }
+
+// notArtifact is an image whose index entry has no artifactType: the
+// library fills it with the config's media type, which the image spec
+// reserves for artifacts, not runnable images.
+type notArtifact struct{ v1.Image }
+
+func (notArtifact) ArtifactType() (string, error) { return "", nil }
 
 // refName is the annotation an OCI layout names an index by: what
 // `skopeo … oci:DIR:NAME` selects.
