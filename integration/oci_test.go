@@ -259,3 +259,43 @@ func TestOCILoad(t *testing.T) {
 		t.Errorf("docker run %s: exit %d %q", ref, code, out)
 	}
 }
+
+// TestDerefNeedsNix: a --dereference copy of a program whose ELF
+// interpreter is a store path, and of a script whose #! is one, warns once
+// naming both and what runs them instead, and --json lists them; the
+// static fixture program's copy does not warn.
+func TestDerefNeedsNix(t *testing.T) {
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#dynamic", "--system", "x86_64-linux", "--dereference", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("build: exit %d", r.code)
+	}
+	if n := strings.Count(r.stderr, "still need /nix/store"); n != 1 {
+		t.Errorf("%d warnings about /nix/store, want one", n)
+	}
+	for _, want := range []string{"result-deref/bin/dynamic (its interpreter /nix/store/", "result-deref/bin/script (run by /nix/store/", "--tag REF --load", `docker run -v "$PWD/nix:/nix:ro"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the warning lacks %q", want)
+		}
+	}
+	var doc struct {
+		Builds []struct {
+			NeedsNix []struct{ Path, How, Needs string } `json:"dereferencedNeedsNix"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Builds) != 1 {
+		t.Fatalf("--json: %v\n%s", err, r.stdout)
+	}
+	var listed []string
+	for _, n := range doc.Builds[0].NeedsNix {
+		listed = append(listed, n.Path+" "+n.How)
+	}
+	if want := []string{"bin/dynamic interpreter", "bin/script script"}; !slices.Equal(listed, want) {
+		t.Errorf("--json lists %v, want %v", listed, want)
+	}
+
+	static := nixcross(t, workdir(t), nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux", "--dereference"}, offline...)...)
+	if static.code != 0 || strings.Contains(static.stderr, "/nix/store to run") {
+		t.Errorf("the static program's copy: exit %d, warned: %v", static.code, strings.Contains(static.stderr, "/nix/store to run"))
+	}
+}

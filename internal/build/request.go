@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixcross/nixcross/internal/flake"
+	"github.com/nixcross/nixcross/internal/machine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -129,6 +130,9 @@ type Result struct {
 	// Nix is the version of Nix that built it.
 	Nix   string `json:"nix,omitempty"`
 	Deref string `json:"dereferenced,omitempty"`
+	// DerefNeedsNix are the files of the -deref copy that still need
+	// /nix/store to run (dynamically linked programs, #! scripts).
+	DerefNeedsNix []machine.NeedsNix `json:"dereferencedNeedsNix,omitempty"`
 	// Sandboxed: Nix's build sandbox confined the build (--sandbox).
 	Sandboxed bool `json:"sandboxed"`
 	// Provenance is what a reproducer needs; nil unless asked for.

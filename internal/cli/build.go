@@ -66,9 +66,11 @@ const buildExamples = `  # Build the flake in the current directory for ARM64 (a
   # CI matrix: one system per job, or several in one call (result-<system> links)
   nixcross build --system x86_64-linux,aarch64-linux
 
-  # Pre-build for an ARM server and deploy it (no Nix needed there)
+  # Ship it as a multi-arch image (runs anywhere Docker does, no Nix needed)
+  nixcross build --system x86_64-linux,aarch64-linux --tag registry.example.org/app:1 --push-image
+
+  # A copy with links resolved, for machines without Nix (static programs and data only)
   nixcross build --system aarch64-linux --dereference
-  rsync -av result-deref/ user@arm-server:/path/to/shelffiles/
 
   # Push the result, signed, to your binary cache; substitute from it elsewhere
   nixcross key generate cache.example.org-1
@@ -131,7 +133,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
 	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time")
-	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a self-contained copy for machines without Nix")
+	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a copy with the closure's links resolved; programs that need /nix/store are named in a warning")
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
 	f.StringVar(&o.builders, "builders", "", "Nix remote builders (Nix's machine spec, e.g. 'ssh://me@arm-box aarch64-linux')")

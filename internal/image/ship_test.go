@@ -25,7 +25,9 @@ func TestSystemRef(t *testing.T) {
 
 type answered struct{}
 
-func (answered) RoundTrip(*http.Request) (*http.Response, error) { return &http.Response{StatusCode: 200}, nil }
+func (answered) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200}, nil
+}
 
 // Plain HTTP reaches only this machine, as Docker's default insecure
 // registries (127.0.0.0/8); the library alone would also use it for
