@@ -16,7 +16,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixcross/nixcross/internal/closure"
@@ -91,15 +90,9 @@ func Build(s Spec) (v1.Image, error) {
 	return img, nil
 }
 
-// layer makes a gzip-compressed OCI layer of what write writes. Go's gzip
-// at a fixed level writes the same bytes for the same tar, so a layer's
-// digest depends only on its store paths (and the version of nixcross).
+// layer makes a gzip-compressed OCI layer of what write writes.
 func layer(write func(io.Writer) error) (v1.Layer, error) {
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(write(pw)) }()
-		return pr, nil
-	}, tarball.WithMediaType(types.OCILayer))
+	return newStoreLayer(write)
 }
 
 // describe says what a layer holds, for the image's history.

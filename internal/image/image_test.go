@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/storetest"
@@ -68,6 +70,11 @@ func TestBuildDeterministic(t *testing.T) {
 	imgB, err := Build(spec(b, cb, out))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The library's own check: every digest and size matches the bytes
+	// streamed (layers are written again, not kept).
+	if err := validate.Image(imgA); err != nil {
+		t.Fatalf("the image does not hold together: %v", err)
 	}
 	da, _ := imgA.Digest()
 	db, _ := imgB.Digest()
