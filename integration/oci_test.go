@@ -3,14 +3,10 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -19,50 +15,22 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/nixcross/nixcross/internal/fixture"
 )
 
-// registry starts Debian's docker-registry (Distribution 2.8) on a free
-// port of 127.0.0.1, storing in a temporary directory, and returns its
-// address once it listens; it stops when the test ends.
+// registry is Debian's registry on a free loopback port for the test.
 func registry(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
+	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Skip("docker-registry not installed (scripts/provision.sh installs it)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := fixture.Registry(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	config := fmt.Sprintf("version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// Distribution logs "listening on ADDR" once it accepts connections.
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() {
-		if strings.Contains(lines.Text(), "listening on") {
-			go func() {
-				for lines.Scan() {
-				}
-			}()
-			return addr
-		}
-	}
-	t.Fatalf("docker-registry ended before it listened: %v", lines.Err())
-	return ""
+	t.Cleanup(stop)
+	return addr
 }
 
 // ociIndex is the part of an image index the tests read.

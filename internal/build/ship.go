@@ -91,7 +91,7 @@ func (r *Runner) Ship(ctx context.Context, req Request, results []*Result) (*Shi
 // load streams res's image as a `docker save` archive into the daemon.
 func (r *Runner) load(ctx context.Context, ref name.Tag, res *Result) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(image.WriteArchive(pw, ref, res.image)) }()
+	go func() { pw.CloseWithError(image.WriteArchive(pw, ref, res.image, r.Engine.Endpoint.Local())) }()
 	err := r.Engine.LoadImage(ctx, pr, nil)
 	pr.CloseWithError(errors.New("load ended"))
 	return err

@@ -128,7 +128,12 @@ func loopback(host string) bool {
 }
 
 // WriteArchive writes img as a `docker save` archive tagged t, what the
-// daemon's image load API reads (from a remote daemon too).
-func WriteArchive(w io.Writer, t name.Tag, img v1.Image) error {
+// daemon's image load API reads (from a remote daemon too). gzip is worth
+// its time only on a network: local says the daemon is on this machine,
+// which then gets the layers' tars as they are.
+func WriteArchive(w io.Writer, t name.Tag, img v1.Image, local bool) error {
+	if local {
+		img = uncompressedImage{img}
+	}
 	return tarball.Write(t, img, w)
 }

@@ -1,9 +1,17 @@
 package image
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 func TestSystemRef(t *testing.T) {
@@ -48,6 +56,52 @@ func TestLoopbackHTTPOnly(t *testing.T) {
 		_, err := rt.RoundTrip(req)
 		if ok && err != nil || !ok && !errors.Is(err, ErrPlainHTTP) {
 			t.Errorf("%s: %v", url, err)
+		}
+	}
+}
+
+// A docker save archive carries each layer's tar, gzipped for a remote
+// daemon and as it is for a local one; either way the daemon finds the
+// config's diffIDs.
+func TestWriteArchive(t *testing.T) {
+	root := t.TempDir()
+	c, out := store(t, root, 0o644, time.Now())
+	img, err := Build(spec(root, c, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := img.ConfigFile()
+	tag, _ := ParseTag("app:1")
+	for _, local := range []bool{true, false} {
+		var buf bytes.Buffer
+		if err := WriteArchive(&buf, tag, img, local); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{}
+		tr := tar.NewReader(&buf)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			files[h.Name], _ = io.ReadAll(tr)
+		}
+		var manifest []struct{ Layers []string }
+		if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+			t.Fatalf("local %v: manifest.json %s", local, files["manifest.json"])
+		}
+		for i, name := range manifest[0].Layers {
+			data := files[name]
+			if !local {
+				zr, err := gzip.NewReader(bytes.NewReader(data))
+				if err != nil {
+					t.Fatalf("layer %s: %v", name, err)
+				}
+				data, _ = io.ReadAll(zr)
+			}
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != cfg.RootFS.DiffIDs[i].Hex {
+				t.Errorf("local %v: layer %d (%s) is not the tar of diffID %s", local, i, name, cfg.RootFS.DiffIDs[i])
+			}
 		}
 	}
 }
