@@ -99,11 +99,15 @@ func printShipped(rep *ui.Reporter, ship build.Ship, s *build.Shipped) {
 	if s.Pushed {
 		rep.Printf("  pushed   %s", ui.Visible(s.Ref))
 	}
-	if len(s.Loaded) > 1 {
-		rep.Printf("  loaded   one image per system (the daemon's image store holds one platform per name):")
+	loaded := make([]string, len(s.Loaded))
+	for i, l := range s.Loaded {
+		loaded[i] = ui.Visible(l)
 	}
-	for _, l := range s.Loaded {
-		rep.Printf("  loaded   %s", ui.Visible(l))
+	switch {
+	case len(loaded) == 1:
+		rep.Printf("  loaded   %s", loaded[0])
+	case len(loaded) > 1:
+		rep.Printf("  loaded   %s (one name per system: the daemon's classic image store holds one platform per name)", strings.Join(loaded, ", "))
 	}
 	if !ship.Load && !ship.Push && ship.LayoutDir == "" {
 		rep.Printf("  note     the images went nowhere: add --load, --push-image or --oci-out DIR")
