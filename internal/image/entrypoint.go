@@ -23,13 +23,18 @@ func Entrypoint(output, outDir, mainProgram, given string) (string, error) {
 		if path.IsAbs(rel) || rel == "." || strings.HasPrefix(rel, "../") || rel == ".." {
 			return "", status.Usage(fmt.Errorf("--entrypoint %s must name a program inside the output, such as bin/NAME", ui.Visible(given)), "")
 		}
-		if _, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(rel))); err != nil {
+		if _, err := os.Lstat(filepath.Join(outDir, filepath.FromSlash(rel))); err != nil {
 			return "", status.Usage(fmt.Errorf("--entrypoint %s: %s has no %s", ui.Visible(given), ui.Visible(output), ui.Visible(rel)), "")
 		}
 		return output + "/" + rel, nil
 	case mainProgram != "":
 		if strings.Contains(mainProgram, "/") {
 			return "", status.Usage(fmt.Errorf("meta.mainProgram of %s is %s, not a name in bin/", ui.Visible(output), ui.Visible(mainProgram)), "choose the program with --entrypoint bin/NAME")
+		}
+		// Lstat: a program is often a link to another store path, which
+		// resolves in the image, not on this machine.
+		if _, err := os.Lstat(filepath.Join(outDir, "bin", mainProgram)); err != nil {
+			return "", status.Usage(fmt.Errorf("meta.mainProgram of %s is %s, which its bin/ does not have", ui.Visible(output), ui.Visible(mainProgram)), "choose the program with --entrypoint bin/NAME")
 		}
 		return output + "/bin/" + mainProgram, nil
 	}

@@ -212,6 +212,9 @@ func TestEntrypoint(t *testing.T) {
 	if got, err := Entrypoint(out, dir, "other", ""); err != nil || got != out+"/bin/other" {
 		t.Errorf("mainProgram: %q, %v", got, err)
 	}
+	if _, err := Entrypoint(out, dir, "gone", ""); status.KindOf(err) != status.KindUsage {
+		t.Errorf("a mainProgram bin/ lacks: %v, want a usage error", err)
+	}
 	if got, err := Entrypoint(out, dir, "other", "bin/tool"); err != nil || got != out+"/bin/tool" {
 		t.Errorf("--entrypoint over mainProgram: %q, %v", got, err)
 	}
