@@ -31,7 +31,7 @@ import (
 )
 
 type env struct {
-	bin, flake, work, registry string
+	bin, flake, work string
 }
 
 func setup(b *testing.B) env {
@@ -64,12 +64,6 @@ func setup(b *testing.B) env {
 	os.WriteFile(filepath.Join(tmp, "Dockerfile"), df, 0o644)
 	// The closure, exported: what both sides start from.
 	e.nixcross(b)
-	addr, stop, err := fixture.Registry(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(stop)
-	e.registry = addr
 	return e
 }
 
@@ -100,9 +94,16 @@ func BenchmarkImage(b *testing.B) {
 	ctx := filepath.Dir(e.work)
 	var noop, load, build, push, dpush time.Duration
 	for i := 0; i < b.N; i++ {
+		// A fresh registry each round: neither pusher finds a layer there
+		// already (Docker would mount one from another repository).
+		reg, stop, err := fixture.Registry(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
 		tag := fmt.Sprintf("nixcross-bench-image:%d", i)
-		remote := fmt.Sprintf("%s/bench/nixcross:%d", e.registry, i)
-		docker := fmt.Sprintf("%s/bench/docker:%d", e.registry, i)
+		remote := reg + "/bench/nixcross:1"
+		docker := reg + "/bench/docker:1"
+		b.Cleanup(func() { exec.Command("docker", "image", "rm", "-f", tag, docker).Run() })
 		noop += timed(func() { e.nixcross(b) })
 		load += timed(func() { e.nixcross(b, "--tag", tag, "--entrypoint", "data/000/00000", "--load") })
 		build += timed(func() {
@@ -111,6 +112,7 @@ func BenchmarkImage(b *testing.B) {
 		push += timed(func() { e.nixcross(b, "--tag", remote, "--entrypoint", "data/000/00000", "--push-image") })
 		dpush += timed(func() { run(b, ctx, nil, "docker", "push", "-q", docker) })
 		run(b, ctx, nil, "docker", "image", "rm", "-f", tag, docker)
+		stop()
 	}
 	n := time.Duration(b.N)
 	noop, load, build, push, dpush = noop/n, load/n, build/n, push/n, dpush/n
