@@ -10,8 +10,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 func TestSystemRef(t *testing.T) {
@@ -103,5 +108,42 @@ func TestWriteArchive(t *testing.T) {
 				t.Errorf("local %v: layer %d (%s) is not the tar of diffID %s", local, i, name, cfg.RootFS.DiffIDs[i])
 			}
 		}
+	}
+}
+
+// A layout is added to: the same tag again replaces its index, another
+// tag adds one beside it.
+func TestWriteLayout(t *testing.T) {
+	root := t.TempDir()
+	c, out := store(t, root, 0o644, time.Now())
+	img, err := Build(spec(root, c, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := Index([]Platformed{{Image: img, Platform: system.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}})
+	dir := filepath.Join(t.TempDir(), "oci")
+	for _, ref := range []string{"app:1", "app:1", "app:2"} {
+		tag, _ := ParseTag(ref)
+		if err := WriteLayout(dir, tag, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var index struct {
+		Manifests []struct {
+			MediaType   string
+			Annotations map[string]string
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "index.json"))
+	json.Unmarshal(data, &index)
+	var names []string
+	for _, m := range index.Manifests {
+		if m.MediaType != "application/vnd.oci.image.index.v1+json" {
+			t.Errorf("index.json lists a %s, want the image index", m.MediaType)
+		}
+		names = append(names, m.Annotations["org.opencontainers.image.ref.name"])
+	}
+	if strings.Join(names, " ") != "1 2" {
+		t.Errorf("index.json names %v, want [1 2]", names)
 	}
 }
