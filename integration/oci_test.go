@@ -121,7 +121,8 @@ func emulateAarch64(t *testing.T, dir string) {
 	if r := nixcross(t, dir, nil, "binfmt", "install", "--system", "aarch64-linux"); r.code != 0 {
 		t.Fatalf("binfmt install: exit %d", r.code)
 	}
-	t.Cleanup(func() { nixcross(t, dir, nil, "binfmt", "uninstall") })
+	// Only what this test installed: other tests may keep other systems.
+	t.Cleanup(func() { nixcross(t, dir, nil, "binfmt", "uninstall", "--system", "aarch64-linux") })
 }
 
 // runPlatform pulls ref for platform (the daemon reaches 127.0.0.1
