@@ -201,7 +201,8 @@ func TestOCIPushIndex(t *testing.T) {
 }
 
 // TestOCILoad: --load of an aarch64 build gives an arm64 image in the
-// daemon, under the tag as given, that runs (under QEMU).
+// daemon, under the tag as given, that runs (under QEMU); of two systems,
+// one image each, the system appended to the tag.
 func TestOCILoad(t *testing.T) {
 	dir := workdir(t)
 	ref := "nixcross-test-oci:arm64"
@@ -226,6 +227,29 @@ func TestOCILoad(t *testing.T) {
 	out, code := runImage(t, ref, "oci")
 	if code != 0 || !strings.Contains(out, "machine=aarch64") {
 		t.Errorf("docker run %s: exit %d %q", ref, code, out)
+	}
+
+	// Several systems: one name each, the system appended to the tag.
+	multi := "nixcross-test-oci:multi"
+	want := map[string]string{multi + "-x86_64-linux": "amd64", multi + "-aarch64-linux": "arm64"}
+	for name := range want {
+		t.Cleanup(func() { docker.ImageRemove(context.Background(), name, client.ImageRemoveOptions{Force: true}) })
+	}
+	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux,aarch64-linux", "--json", "--tag", multi, "--load"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("build of two systems: exit %d", r.code)
+	}
+	if loaded := parseShip(t, r.stdout).Image.Loaded; len(loaded) != 2 || want[loaded[0]] != "amd64" || want[loaded[1]] != "arm64" {
+		t.Errorf("--json loaded %v, want %s-x86_64-linux and %s-aarch64-linux", loaded, multi, multi)
+	}
+	for name, arch := range want {
+		img, err := docker.ImageInspect(context.Background(), name)
+		if err != nil || img.Architecture != arch {
+			t.Errorf("%s: %v, architecture %q, want %s", name, err, img.Architecture, arch)
+		}
+	}
+	if !strings.Contains(r.stderr, "one name per system") {
+		t.Error("the summary does not say why there is one name per system")
 	}
 }
 
