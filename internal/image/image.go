@@ -7,10 +7,13 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -50,17 +53,20 @@ func Build(s Spec) (v1.Image, error) {
 		max = MaxLayers
 	}
 	created := v1.Time{Time: s.Created.UTC()}
-	root, err := layer(writeRoot)
-	if err != nil {
-		return nil, fmt.Errorf("image root layer: %w", err)
+	groups := Layers(s.Closure, max)
+	writers := []func(io.Writer) error{writeRoot}
+	history := []string{"/nix/store and /tmp"}
+	for _, group := range groups {
+		writers = append(writers, func(w io.Writer) error { return writeStorePaths(w, group, s.Dir) })
+		history = append(history, describe(group))
 	}
-	adds := []mutate.Addendum{{Layer: root, MediaType: types.OCILayer, History: v1.History{Created: created, CreatedBy: "nixcross: /nix/store and /tmp", Comment: ""}}}
-	for _, group := range Layers(s.Closure, max) {
-		l, err := layer(func(w io.Writer) error { return writeStorePaths(w, group, s.Dir) })
-		if err != nil {
-			return nil, fmt.Errorf("image layer: %w", err)
-		}
-		adds = append(adds, mutate.Addendum{Layer: l, MediaType: types.OCILayer, History: v1.History{Created: created, CreatedBy: "nixcross: " + describe(group)}})
+	layers, err := hashLayers(writers)
+	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		adds[i] = mutate.Addendum{Layer: l, MediaType: types.OCILayer, History: v1.History{Created: created, CreatedBy: "nixcross: " + history[i]}}
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
@@ -90,9 +96,25 @@ func Build(s Spec) (v1.Image, error) {
 	return img, nil
 }
 
-// layer makes a gzip-compressed OCI layer of what write writes.
-func layer(write func(io.Writer) error) (v1.Layer, error) {
-	return newStoreLayer(write)
+// hashLayers makes the layers, reading (and compressing, to learn the
+// digests) as many at once as there are CPUs: gzip is what takes the time.
+func hashLayers(writers []func(io.Writer) error) ([]v1.Layer, error) {
+	layers := make([]v1.Layer, len(writers))
+	errs := make([]error, len(writers))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, write := range writers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l, err := newStoreLayer(write)
+			layers[i], errs[i] = l, err
+		}()
+	}
+	wg.Wait()
+	return layers, errors.Join(errs...)
 }
 
 // describe says what a layer holds, for the image's history.
