@@ -43,7 +43,7 @@ func (r *Runner) image(ctx context.Context, j job, c *buildContainer, b built, o
 	if j.req.Ship.Entrypoint == "" {
 		mainProgram = r.mainProgram(ctx, j, c)
 	}
-	entry, err := image.Entrypoint(output, out.store.Dir(output), mainProgram, j.req.Ship.Entrypoint)
+	entry, err := image.Entrypoint(output, out.store.Dir, mainProgram, j.req.Ship.Entrypoint)
 	if err != nil {
 		return err
 	}

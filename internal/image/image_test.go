@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,38 +190,53 @@ func TestLayersCapAndGrouping(t *testing.T) {
 }
 
 func TestEntrypoint(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
+	store := func(p string) string { return filepath.Join(root, p) }
 	out := storetest.StorePath("tools")
+	dir := store(out)
 	mk := func(name string, mode os.FileMode) {
 		os.MkdirAll(filepath.Join(dir, "bin"), 0o755)
 		if err := os.WriteFile(filepath.Join(dir, "bin", name), nil, mode); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := Entrypoint(out, dir, "", ""); status.KindOf(err) != status.KindUsage {
+	if _, err := Entrypoint(out, store, "", ""); status.KindOf(err) != status.KindUsage {
 		t.Errorf("no bin/: %v, want a usage error", err)
 	}
 	mk("tool", 0o755)
 	mk("README", 0o644)
-	if got, err := Entrypoint(out, dir, "", ""); err != nil || got != out+"/bin/tool" {
+	if got, err := Entrypoint(out, store, "", ""); err != nil || got != out+"/bin/tool" {
 		t.Errorf("one program: %q, %v", got, err)
 	}
 	mk("other", 0o755)
-	if _, err := Entrypoint(out, dir, "", ""); status.KindOf(err) != status.KindUsage {
+	if _, err := Entrypoint(out, store, "", ""); status.KindOf(err) != status.KindUsage {
 		t.Errorf("two programs: %v, want a usage error asking for --entrypoint", err)
 	}
-	if got, err := Entrypoint(out, dir, "other", ""); err != nil || got != out+"/bin/other" {
+	if got, err := Entrypoint(out, store, "other", ""); err != nil || got != out+"/bin/other" {
 		t.Errorf("mainProgram: %q, %v", got, err)
 	}
-	if _, err := Entrypoint(out, dir, "gone", ""); status.KindOf(err) != status.KindUsage {
+	if _, err := Entrypoint(out, store, "gone", ""); status.KindOf(err) != status.KindUsage {
 		t.Errorf("a mainProgram bin/ lacks: %v, want a usage error", err)
 	}
-	if got, err := Entrypoint(out, dir, "other", "bin/tool"); err != nil || got != out+"/bin/tool" {
+	if got, err := Entrypoint(out, store, "other", "bin/tool"); err != nil || got != out+"/bin/tool" {
 		t.Errorf("--entrypoint over mainProgram: %q, %v", got, err)
 	}
 	for _, bad := range []string{"bin/missing", "../x", "/bin/sh"} {
-		if _, err := Entrypoint(out, dir, "", bad); status.KindOf(err) != status.KindUsage {
+		if _, err := Entrypoint(out, store, "", bad); status.KindOf(err) != status.KindUsage {
 			t.Errorf("--entrypoint %s: %v, want a usage error", bad, err)
 		}
+	}
+
+	// A bin/ that links to another store path's, as the image resolves it.
+	env := storetest.StorePath("env")
+	os.MkdirAll(store(env), 0o755)
+	if err := os.Symlink(out+"/bin", filepath.Join(store(env), "bin")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Entrypoint(env, store, "", ""); status.KindOf(err) != status.KindUsage || !strings.Contains(err.Error(), "2 executables") {
+		t.Errorf("a linked bin/ with two programs: %v, want them counted", err)
+	}
+	if got, err := Entrypoint(env, store, "", "bin/tool"); err != nil || got != env+"/bin/tool" {
+		t.Errorf("--entrypoint through a linked bin/: %q, %v", got, err)
 	}
 }
