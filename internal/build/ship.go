@@ -66,6 +66,9 @@ func (r *Runner) Ship(ctx context.Context, req Request, results []*Result) (*Shi
 		shipped.Pushed = true
 	}
 	if req.Ship.Load {
+		if len(results) > 1 && r.Engine.ContainerdStore {
+			r.UI.Warnf("the daemon keeps images in containerd's store, which could hold all systems under %s; nixcross loads one name per system all the same (--push-image makes %s one multi-platform image to pull)", req.Ship.Ref, req.Ship.Ref)
+		}
 		for _, res := range results {
 			ref := req.Ship.Ref
 			if len(results) > 1 {

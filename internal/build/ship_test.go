@@ -21,6 +21,34 @@ type loadResult struct{ io.Reader }
 
 func (loadResult) Close() error { return nil }
 
+// programNAR is an output with one program, bin/hello.
+func programNAR() []byte {
+	var nar storetest.Builder
+	nar.Magic().OpenDir().Entry("bin", func(b *storetest.Builder) {
+		b.OpenDir().Entry("hello", func(b *storetest.Builder) {
+			b.Str("(", "type", "regular", "executable", "", "contents", "\x7fELF", ")")
+		}).CloseDir()
+	}).CloseDir()
+	return nar.Bytes()
+}
+
+// buildAndLoad runs req with --tag ref --load and ships it.
+func buildAndLoad(t *testing.T, r *Runner, req Request, flake, ref string) ([]*Result, *Shipped) {
+	t.Helper()
+	tag, _ := image.ParseTag(ref)
+	req.Ship = Ship{Tag: tag, Ref: ref, Load: true}
+	req.Provenance = true
+	results, err := r.Run(context.Background(), req, localFlake(flake))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := r.Ship(context.Background(), req, results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results, shipped
+}
+
 // TestShipLoad: with --tag and --load, the build's image (its program the
 // output's only one, its date the flake's lastModified, its platform the
 // system's) is streamed to the daemon's image load as a docker save
@@ -28,13 +56,7 @@ func (loadResult) Close() error { return nil }
 func TestShipLoad(t *testing.T) {
 	flake, out := flakeDir(t)
 	d := newDaemon()
-	var nar storetest.Builder
-	nar.Magic().OpenDir().Entry("bin", func(b *storetest.Builder) {
-		b.OpenDir().Entry("hello", func(b *storetest.Builder) {
-			b.Str("(", "type", "regular", "executable", "", "contents", "\x7fELF", ")")
-		}).CloseDir()
-	}).CloseDir()
-	d.succeedWith(nar.Bytes())
+	d.succeedWith(programNAR())
 	d.provenance = `{"locked":{"lastModified":1700000000,"narHash":"sha256-P=","type":"git","url":"https://example.org/app.git","rev":"abc"},"revision":"abc","locks":{"nodes":{"root":{}},"root":"root","version":7},"url":"git+https://example.org/app.git?rev=abc"}
 ` + provenanceMarker + "\n"
 	d.eval = func(c *fakeContainer) (string, int) { return "null\n", 0 } // no meta.mainProgram
@@ -61,17 +83,7 @@ func TestShipLoad(t *testing.T) {
 		return loadResult{strings.NewReader(`{"stream":"Loaded image: app:1\n"}`)}, nil
 	}
 	req := request(t, out, sys(t, "aarch64-linux"))
-	tag, _ := image.ParseTag("app:1")
-	req.Ship = Ship{Tag: tag, Ref: "app:1", Load: true}
-	req.Provenance = true
-	results, err := r.Run(context.Background(), req, localFlake(flake))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shipped, err := r.Ship(context.Background(), req, results)
-	if err != nil {
-		t.Fatal(err)
-	}
+	results, shipped := buildAndLoad(t, r, req, flake, "app:1")
 	if len(manifest) != 1 || !slices.Equal(manifest[0].RepoTags, []string{"app:1"}) {
 		t.Fatalf("loaded archive's manifest %+v", manifest)
 	}
@@ -94,5 +106,37 @@ func TestShipLoad(t *testing.T) {
 	}
 	if shipped == nil || !slices.Equal(shipped.Loaded, []string{"app:1"}) || shipped.Pushed || !strings.HasPrefix(shipped.Digest, "sha256:") {
 		t.Errorf("shipped %+v", shipped)
+	}
+}
+
+// TestShipLoadSystems: several systems load one name each, the system
+// appended to the tag; a daemon with containerd's image store, which
+// could hold them under one, is told why not.
+func TestShipLoadSystems(t *testing.T) {
+	flake, out := flakeDir(t)
+	d := newDaemon()
+	d.succeedWith(programNAR())
+	d.provenance = `{"locked":{"lastModified":1,"narHash":"sha256-P=","path":"/src","type":"path"},"locks":{"nodes":{"root":{}},"root":"root","version":7},"url":"path:/src"}
+` + provenanceMarker + "\n"
+	d.probeCodes = []int{1}
+	r, stderr, _ := d.runner()
+	r.Engine.ContainerdStore = true
+	var loads int
+	r.Engine.API.(*engine.Fake).ImageLoadFunc = func(ctx context.Context, input io.Reader) (client.ImageLoadResult, error) {
+		io.Copy(io.Discard, input)
+		loads++
+		return loadResult{strings.NewReader("")}, nil
+	}
+	req := request(t, out, sys(t, "x86_64-linux"), sys(t, "aarch64-linux"))
+	results, shipped := buildAndLoad(t, r, req, flake, "registry.example.org/app:1")
+	want := []string{"registry.example.org/app:1-x86_64-linux", "registry.example.org/app:1-aarch64-linux"}
+	if loads != 2 || !slices.Equal(shipped.Loaded, want) || results[1].Image.Loaded != want[1] {
+		t.Errorf("%d loads as %v, want %v", loads, shipped.Loaded, want)
+	}
+	if results[0].Image.Digest == results[1].Image.Digest {
+		t.Error("the two systems' images have one digest")
+	}
+	if !strings.Contains(stderr.String(), "containerd's store") {
+		t.Errorf("no word on the containerd store in\n%s", stderr)
 	}
 }

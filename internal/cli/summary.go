@@ -107,7 +107,7 @@ func printShipped(rep *ui.Reporter, ship build.Ship, s *build.Shipped) {
 	case len(loaded) == 1:
 		rep.Printf("  loaded   %s", loaded[0])
 	case len(loaded) > 1:
-		rep.Printf("  loaded   %s (one name per system: the daemon's classic image store holds one platform per name)", strings.Join(loaded, ", "))
+		rep.Printf("  loaded   %s (one name per system: Docker's classic image store holds one platform per name)", strings.Join(loaded, ", "))
 	}
 	if !ship.Load && !ship.Push && ship.LayoutDir == "" {
 		rep.Printf("  note     the images went nowhere: add --load, --push-image or --oci-out DIR")

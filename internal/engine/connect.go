@@ -26,6 +26,10 @@ type Engine struct {
 	Rootless      bool
 	OperatingOS   string
 	DockerRootDir string
+	// ContainerdStore: the daemon keeps images in containerd's image
+	// store, which can hold a multi-platform image under one name (the
+	// classic store holds one platform per name).
+	ContainerdStore bool
 }
 
 // pingTimeout bounds how long an unreachable daemon can keep the user
@@ -82,6 +86,11 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 		OSType:        info.Info.OSType,
 		OperatingOS:   info.Info.OperatingSystem,
 		DockerRootDir: info.Info.DockerRootDir,
+	}
+	for _, kv := range info.Info.DriverStatus {
+		if kv[0] == "driver-type" && strings.HasPrefix(kv[1], "io.containerd.snapshotter") {
+			e.ContainerdStore = true
+		}
 	}
 	for _, o := range info.Info.SecurityOptions {
 		if strings.Contains(o, "rootless") {
