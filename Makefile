@@ -4,6 +4,8 @@
 GO        ?= go
 BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
+# The image platform of $(SYSTEM), for docker run --platform.
+PLATFORM  ?= $(word 2,$(subst =, ,$(filter $(SYSTEM)=%,x86_64-linux=linux/amd64 aarch64-linux=linux/arm64 riscv64-linux=linux/riscv64 armv7l-linux=linux/arm/v7 i686-linux=linux/386 powerpc64le-linux=linux/ppc64le s390x-linux=linux/s390x)))
 export TESTCONTAINERS_RYUK_DISABLED := true
 
 .PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench clean
@@ -16,15 +18,18 @@ build:
 provision:
 	bash scripts/provision.sh
 
-# The main job, offline: cross-build the example flake for $(SYSTEM) and
-# show what came back.
+# The main job, offline: cross-build the example flake for $(SYSTEM), show
+# what came back, and run the program from its image under emulation.
 demo: provision build
 	@dir=$$(mktemp -d) && \
 	$(GO) run ./examples/prepare -o $$dir/flake -systems $(SYSTEM) && \
-	cd $$dir && $(CURDIR)/$(BIN) build ./flake --system $(SYSTEM) --option substituters '' --verify --dereference && \
+	cd $$dir && $(CURDIR)/$(BIN) build ./flake --system $(SYSTEM) --option substituters '' --verify --dereference --tag nixcross-demo:$(SYSTEM) --load && \
 	echo "--- $$dir:" && ls -l result result/bin && \
 	echo "--- what the builder saw, running under emulation:" && cat result/share/arch && \
-	echo "--- the runtime dependency, through the self-contained copy:" && cat result-deref/share/greeting
+	echo "--- the runtime dependency, through the copy with links resolved:" && cat result-deref/share/greeting && \
+	echo "--- the program from its image (QEMU kept registered for docker run: nixcross binfmt uninstall removes it):" && \
+	$(CURDIR)/$(BIN) binfmt install --system $(SYSTEM) && \
+	docker run --rm --platform $(PLATFORM) nixcross-demo:$(SYSTEM)
 
 unit: cross
 	$(GO) vet ./...

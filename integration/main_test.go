@@ -260,13 +260,17 @@ func buildImage(t *testing.T, tag, name string, args map[string]string) string {
 // start itself, and is the output then).
 func runContainer(t *testing.T, image, purpose string, mounts testcontainers.ContainerMounts, cmd ...string) (string, int) {
 	t.Helper()
+	return runImage(t, image, purpose, testcontainers.WithMounts(mounts...), testcontainers.WithCmd(cmd...))
+}
+
+// runImage is runContainer with any other options (a platform, a pull).
+func runImage(t *testing.T, image, purpose string, opts ...testcontainers.ContainerCustomizer) (string, int) {
+	t.Helper()
 	ctx := context.Background()
-	c, err := testcontainers.Run(ctx, image,
-		testcontainers.WithMounts(mounts...),
-		testcontainers.WithCmd(cmd...),
+	c, err := testcontainers.Run(ctx, image, append(opts,
 		testcontainers.WithLabels(map[string]string{"nixcross.test": purpose}),
 		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(2*time.Minute)),
-	)
+	)...)
 	testcontainers.CleanupContainer(t, c)
 	if err != nil {
 		return err.Error(), -1
@@ -283,7 +287,7 @@ func runContainer(t *testing.T, image, purpose string, mounts testcontainers.Con
 	// testcontainers has already taken Docker's stream frames off.
 	out, err := io.ReadAll(logs)
 	if err != nil {
-		t.Fatalf("read the output of %v: %v", cmd, err)
+		t.Fatalf("read the output of %s: %v", image, err)
 	}
 	return string(out), st.ExitCode
 }

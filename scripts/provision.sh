@@ -116,9 +116,21 @@ ensure_test_tools() {
 	command -v curl >/dev/null 2>&1 || missing+=(curl)
 	# Host-side Nix reads a --to-cache cache the way a user's machine would.
 	command -v nix >/dev/null 2>&1 || missing+=(nix-bin)
+	# The image tests push to Debian's registry (Distribution 2.8), which
+	# they start on a free loopback port, and read it back with skopeo, a
+	# client independent of nixcross's library.
+	local new_registry=""
+	command -v docker-registry >/dev/null 2>&1 || { missing+=(docker-registry); new_registry=1; }
+	command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing ${missing[*]}"
 		apt_install "${missing[@]}"
+	fi
+	# The package starts a registry on :5000 where systemd runs; the tests
+	# need none, and a machine should not serve one by surprise (one the
+	# user had already is left as it is).
+	if [ -n "$new_registry" ] && command -v systemctl >/dev/null 2>&1; then
+		$SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true
 	fi
 }
 

@@ -28,6 +28,9 @@
 //	       nothing): impure, fails in Nix's sandbox, which has only loopback
 //	snoop  $out/found: every credential it could reach, and how it
 //	       tried (a hostile derivation; see snoop.go)
+//	dynamic $out/bin/dynamic, an ELF whose interpreter is under $dep, and
+//	       $out/bin/script, whose #! names $dep: what a copy without /nix
+//	       cannot run (see dynamic.go)
 //	tamper overwrites every file of the store path $target with garbage, as
 //	       a hostile derivation could as root in a store it shares, and
 //	       lists in $out/tampered the files it overwrote (relative to
@@ -102,6 +105,8 @@ func run() error {
 		return tamper(out, os.Getenv("target"))
 	case "snoop":
 		return snoop(out)
+	case "dynamic":
+		return dynamic(out, os.Getenv("dep"))
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }

@@ -39,6 +39,9 @@
           # Looks for every forwarded credential and writes what it found
           # into its output (issue 21: builders never reach them).
           snoop = mk "snoop" { mode = "snoop"; };
+          # A program whose ELF interpreter is a store path and a script
+          # whose #! is one (issue 22: --dereference says they need /nix).
+          dynamic = mk "dynamic" { mode = "dynamic"; dep = greeting; };
         };
     in
     if nixTooOld then

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/docker/go-units"
@@ -14,6 +15,7 @@ import (
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
+	"github.com/nixcross/nixcross/internal/machine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/ui"
@@ -144,5 +146,37 @@ func (r *Runner) dereference(j job, out exported, b built, res *Result) error {
 	for _, l := range rep.Left {
 		r.UI.Warnf("%s%s: the link to %s %s; left out of the copy", j.prefix, ui.Visible(path.Join(deref, l.Path)), ui.Visible(l.Target), l.Reason)
 	}
+	needs, err := machine.ScanNeedsNix(out.absLink + DerefSuffix)
+	if err != nil {
+		return status.Environment(err, "")
+	}
+	res.DerefNeedsNix = needs
+	if len(needs) > 0 {
+		r.UI.Warnf("%s%s", j.prefix, needsNixWarning(deref, needs))
+	}
 	return nil
+}
+
+// needsNixWarning is the one warning for a copy whose programs still look
+// for /nix/store: which (the first few) and how else to run them.
+func needsNixWarning(deref string, needs []machine.NeedsNix) string {
+	const shown = 4
+	var names []string
+	for i, n := range needs {
+		if i == shown {
+			names = append(names, fmt.Sprintf("and %d more (--json lists them)", len(needs)-shown))
+			break
+		}
+		what := "its interpreter"
+		switch n.How {
+		case "runpath":
+			what = "its libraries in"
+		case "script":
+			what = "run by"
+		}
+		names = append(names, fmt.Sprintf("%s (%s %s)", ui.Visible(path.Join(deref, n.Path)), what, ui.Visible(n.Needs)))
+	}
+	return fmt.Sprintf("%d files in %s still need /nix/store to run, which the copy cannot provide: %s. Run them from an image (--tag REF --load), "+
+		"with the closure mounted (docker run -v \"$PWD/nix:/nix:ro\" …), or on a machine with /nix; the copy alone serves static programs and data",
+		len(needs), ui.Visible(deref), strings.Join(names, ", "))
 }

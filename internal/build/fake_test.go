@@ -257,8 +257,11 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 const storePath = "/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-hello"
 
 // succeed makes every build produce storePath with a valid closure.
-func (d *daemon) succeed() {
-	d.nar = narOfFile("hello\n")
+func (d *daemon) succeed() { d.succeedWith(narOfFile("hello\n")) }
+
+// succeedWith makes every build produce storePath as the NAR nar.
+func (d *daemon) succeedWith(nar []byte) {
+	d.nar = nar
 	sum := sha256.Sum256(d.nar)
 	d.build = func(context.Context, *fakeContainer) (string, string, int) {
 		return fmt.Sprintf(`[{"drvPath":"/nix/store/x.drv","outputs":{"out":%q}}]`+"\n%s\n"+`[{"path":%q,"narHash":"sha256-%s","narSize":%d,"references":[]}]`,

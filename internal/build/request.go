@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/nixcross/nixcross/internal/flake"
+	"github.com/nixcross/nixcross/internal/machine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -94,7 +98,30 @@ type Request struct {
 	// CheckExisting hashes the paths the output store already has again
 	// and replaces those that differ from Nix's hash (--check-existing).
 	CheckExisting bool
+	// Ship makes an OCI image of each result (--tag) and says where the
+	// run's images go; zero without --tag.
+	Ship Ship
 }
+
+// Ship is what --tag and the flags beside it ask for.
+type Ship struct {
+	// Tag names the images (--tag); zero: no image. Ref is --tag as
+	// typed, which messages and --json repeat.
+	Tag name.Tag
+	Ref string
+	// Entrypoint is the program, relative to the output (--entrypoint
+	// bin/NAME); "" to take meta.mainProgram or the only program.
+	Entrypoint string
+	// Load loads the images into the daemon (--load), Push pushes the
+	// index to Tag's registry (--push-image), and LayoutDir writes it into
+	// an OCI image layout (--oci-out).
+	Load      bool
+	Push      bool
+	LayoutDir string
+}
+
+// Wanted reports whether images are asked for.
+func (s Ship) Wanted() bool { return s.Tag.TagStr() != "" }
 
 // Result is one system's build, as --json reports it. Keys are stable.
 type Result struct {
@@ -112,6 +139,9 @@ type Result struct {
 	// Nix is the version of Nix that built it.
 	Nix   string `json:"nix,omitempty"`
 	Deref string `json:"dereferenced,omitempty"`
+	// DerefNeedsNix are the files of the -deref copy that still need
+	// /nix/store to run (dynamically linked programs, #! scripts).
+	DerefNeedsNix []machine.NeedsNix `json:"dereferencedNeedsNix,omitempty"`
 	// Sandboxed: Nix's build sandbox confined the build (--sandbox).
 	Sandboxed bool `json:"sandboxed"`
 	// Provenance is what a reproducer needs; nil unless asked for.
@@ -124,9 +154,13 @@ type Result struct {
 	KeptContainer string `json:"keptContainer,omitempty"`
 	// Pushed lists each --push and --to-cache store the result reached.
 	Pushed []PushStats `json:"pushed,omitempty"`
+	// Image is the result's image (--tag); nil without.
+	Image *Image `json:"image,omitempty"`
 
 	err      error
 	duration time.Duration
+	image    v1.Image
+	platform system.Platform
 }
 
 // Err is the failure of this build, nil on success.

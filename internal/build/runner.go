@@ -140,7 +140,7 @@ func (r *Runner) buildSystem(ctx context.Context, j job) *Result {
 // runStages is one attempt at a system's build, with the flake delivered
 // by mode: start the container (checking the image's Nix in the first),
 // make the system runnable, build, query the closure, export, check,
-// provenance, rebuild (--rebuild), push. The container goes at the end,
+// provenance, image (--tag), rebuild (--rebuild), push. The container goes at the end,
 // even after cancellation, unless --keep-failed kept it.
 func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Result) (err error) {
 	c, err := r.startContainer(ctx, j.prep, mode, j.system, engine.RoleBuild, true)
@@ -206,6 +206,9 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 		return err
 	}
 	if err := r.provenance(ctx, j, c, built, res); err != nil {
+		return err
+	}
+	if err := r.image(ctx, j, c, built, out, res); err != nil {
 		return err
 	}
 	if err := r.rebuild(ctx, j, c, res); err != nil {

@@ -51,6 +51,7 @@ type buildOptions struct {
 	sandbox      bool
 	export       exportOptions
 	memory       string
+	img          imageOptions
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -64,9 +65,11 @@ const buildExamples = `  # Build the flake in the current directory for ARM64 (a
   # CI matrix: one system per job, or several in one call (result-<system> links)
   nixcross build --system x86_64-linux,aarch64-linux
 
-  # Pre-build for an ARM server and deploy it (no Nix needed there)
+  # Ship it as a multi-arch image (runs anywhere Docker does, no Nix needed)
+  nixcross build --system x86_64-linux,aarch64-linux --tag registry.example.org/app:1 --push-image
+
+  # A copy with links resolved, for machines without Nix (static programs and data only)
   nixcross build --system aarch64-linux --dereference
-  rsync -av result-deref/ user@arm-server:/path/to/shelffiles/
 
   # Push the result, signed, to your binary cache; substitute from it elsewhere
   nixcross key generate cache.example.org-1
@@ -129,7 +132,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
 	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time")
-	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a self-contained copy for machines without Nix")
+	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a copy with the closure's links resolved; programs that need /nix/store are named in a warning")
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
 	f.StringVar(&o.builders, "builders", "", "Nix remote builders (Nix's machine spec, e.g. 'ssh://me@arm-box aarch64-linux')")
@@ -150,6 +153,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	addExportFlags(f, &o.export)
 	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
+	addImageFlags(f, &o.img)
 	return cmd
 }
 
@@ -159,27 +163,28 @@ func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs [
 		return err
 	}
 	o.printOutPaths = o.printOutPaths || print
-	results, err := buildResults(ctx, a, o, ref, nixArgs)
+	results, shipped, err := buildResults(ctx, a, o, ref, nixArgs)
 	if o.printOutPaths && !o.json {
 		if perr := printOutPaths(a.streams.Out, results); perr != nil && err == nil {
 			err = perr
 		}
 	}
 	if o.json {
-		if jerr := writeBuildJSON(a.streams.Out, results, err); jerr != nil && err == nil {
+		if jerr := writeBuildJSON(a.streams.Out, results, shipped, err); jerr != nil && err == nil {
 			err = jerr
 		}
 	}
 	return err
 }
 
-// buildResults runs the builds and prints their summaries; results is nil
-// when the run failed before any build (bad flags, no daemon, no image).
-func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) ([]*build.Result, error) {
+// buildResults runs the builds, ships their images (--tag) and prints
+// their summaries; results is nil when the run failed before any build
+// (bad flags, no daemon, no image).
+func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) ([]*build.Result, *build.Shipped, error) {
 	o.getenv = a.streams.getenv
 	req, src, err := parseBuildRequest(o, ref, nixArgs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
@@ -188,7 +193,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	warnUnignored(rep.Warnf, src, build.OutLinks(o.outLink, req.Systems))
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer eng.Close()
 	r := &build.Runner{
@@ -205,8 +210,14 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	for _, res := range results {
 		printSummary(rep, res)
 	}
+	if err != nil {
+		emulationTip(rep, results)
+		return results, nil, err
+	}
+	shipped, err := r.Ship(ctx, req, results)
+	printShipped(rep, req.Ship, shipped)
 	emulationTip(rep, results)
-	return results, err
+	return results, shipped, err
 }
 
 func (a *app) selection() engine.Selection {

@@ -38,6 +38,11 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		}
 	}
 	req.Systems = systems
+	if req.Ship, err = parseShip(o.img); err != nil {
+		return req, build.FlakeSource{}, err
+	}
+	// An image is dated by the flake's lastModified, which provenance reads.
+	req.Provenance = req.Provenance || req.Ship.Wanted()
 	if o.sandbox {
 		if arg := settingArg(nixArgs, sandboxSetting); arg != "" {
 			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be combined with --sandbox", arg), sandboxSetsItself)

@@ -14,13 +14,15 @@ import (
 // failed, also when it failed before any build; each failed build has its
 // own error too.
 type buildDocument struct {
-	Builds    []*build.Result `json:"builds"`
-	Error     string          `json:"error,omitempty"`
-	ErrorKind string          `json:"errorKind,omitempty"`
+	Builds []*build.Result `json:"builds"`
+	// Image is the multi-arch index of the builds' images (--tag).
+	Image     *build.Shipped `json:"image,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	ErrorKind string         `json:"errorKind,omitempty"`
 }
 
-func writeBuildJSON(w io.Writer, results []*build.Result, err error) error {
-	doc := buildDocument{Builds: results}
+func writeBuildJSON(w io.Writer, results []*build.Result, shipped *build.Shipped, err error) error {
+	doc := buildDocument{Builds: results, Image: shipped}
 	if doc.Builds == nil {
 		doc.Builds = []*build.Result{}
 	}
@@ -73,6 +75,9 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	if r.Deref != "" {
 		rep.Printf("  deref    %s", ui.Visible(r.Deref))
 	}
+	if r.Image != nil {
+		rep.Printf("  image    %s %s, %d layers, runs %s", r.Image.Platform, r.Image.Digest, r.Image.Layers, ui.Visible(r.Image.Entrypoint))
+	}
 	for _, p := range r.Pushed {
 		rep.Printf("  pushed   %s, %s to %s (%d copied, %d already there)", ui.Count(p.Paths, "path"), ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
 	}
@@ -89,5 +94,33 @@ func emulationTip(rep *ui.Reporter, results []*build.Result) {
 			rep.Printf("tip: emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
 			return
 		}
+	}
+}
+
+// printShipped says where the run's images went: the index's digest and
+// each destination, or that --tag alone kept them nowhere.
+func printShipped(rep *ui.Reporter, ship build.Ship, s *build.Shipped) {
+	if s == nil {
+		return
+	}
+	rep.Printf("✓ image %s: index %s", ui.Visible(s.Ref), s.Digest)
+	if s.Layout != "" {
+		rep.Printf("  oci-out  %s (skopeo copy --all oci:%s:%s …)", ui.Visible(s.Layout), ui.Visible(s.Layout), ui.Visible(ship.Tag.TagStr()))
+	}
+	if s.Pushed {
+		rep.Printf("  pushed   %s", ui.Visible(s.Ref))
+	}
+	loaded := make([]string, len(s.Loaded))
+	for i, l := range s.Loaded {
+		loaded[i] = ui.Visible(l)
+	}
+	switch {
+	case len(loaded) == 1:
+		rep.Printf("  loaded   %s", loaded[0])
+	case len(loaded) > 1:
+		rep.Printf("  loaded   %s (one name per system: Docker's classic image store holds one platform per name)", strings.Join(loaded, ", "))
+	}
+	if !ship.Load && !ship.Push && ship.LayoutDir == "" {
+		rep.Printf("  note     the images went nowhere: add --load, --push-image or --oci-out DIR")
 	}
 }

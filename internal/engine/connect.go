@@ -38,6 +38,10 @@ type Engine struct {
 	KernelVersion string
 	// fresh makes a client with connections of its own (see answers).
 	fresh func() (API, error)
+	// ContainerdStore: the daemon keeps images in containerd's image
+	// store, which can hold a multi-platform image under one name (the
+	// classic store holds one platform per name).
+	ContainerdStore bool
 }
 
 // pingTimeout bounds how long an unreachable daemon can keep the user
@@ -98,6 +102,11 @@ func probeDaemon(ctx context.Context, api API, ep Endpoint) (*Engine, error) {
 		OperatingOS:   info.Info.OperatingSystem,
 		DockerRootDir: info.Info.DockerRootDir,
 		KernelVersion: info.Info.KernelVersion,
+	}
+	for _, kv := range info.Info.DriverStatus {
+		if kv[0] == "driver-type" && strings.HasPrefix(kv[1], "io.containerd.snapshotter") {
+			e.ContainerdStore = true
+		}
 	}
 	for _, o := range info.Info.SecurityOptions {
 		if strings.Contains(o, "rootless") {

@@ -17,7 +17,9 @@ import (
 // which call a test did not expect. The fields cover what a build uses.
 type Fake struct {
 	API
-	ImageInspectFunc      func(ctx context.Context, image string) (client.ImageInspectResult, error)
+	ImageInspectFunc func(ctx context.Context, image string) (client.ImageInspectResult, error)
+	// ImageLoadFunc receives the archive a load sends.
+	ImageLoadFunc         func(ctx context.Context, input io.Reader) (client.ImageLoadResult, error)
 	VolumeCreateFunc      func(ctx context.Context, options client.VolumeCreateOptions) (client.VolumeCreateResult, error)
 	ContainerCreateFunc   func(ctx context.Context, options client.ContainerCreateOptions) (client.ContainerCreateResult, error)
 	ContainerStartFunc    func(ctx context.Context, container string, options client.ContainerStartOptions) (client.ContainerStartResult, error)
@@ -51,6 +53,10 @@ type fakeExec struct {
 
 func (f *Fake) ImageInspect(ctx context.Context, image string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
 	return f.ImageInspectFunc(ctx, image)
+}
+
+func (f *Fake) ImageLoad(ctx context.Context, input io.Reader, _ ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	return f.ImageLoadFunc(ctx, input)
 }
 
 func (f *Fake) VolumeCreate(ctx context.Context, options client.VolumeCreateOptions) (client.VolumeCreateResult, error) {

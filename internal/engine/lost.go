@@ -176,6 +176,11 @@ func (w *watchedAPI) ImageRemove(ctx context.Context, image string, options clie
 	return res, w.check(err)
 }
 
+func (w *watchedAPI) ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	res, err := w.API.ImageLoad(ctx, input, opts...)
+	return res, w.check(err)
+}
+
 func (w *watchedAPI) ContainerCreate(ctx context.Context, options client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
 	res, err := w.API.ContainerCreate(ctx, options)
 	return res, w.check(err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"syscall"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
@@ -100,6 +101,15 @@ const (
 	caseHackSuffix = "~nix~case~hack~"
 	caseHackMax    = 100
 )
+
+// NixName is the name Nix gave an entry the host store renamed with the
+// case hack (what an image, on Linux's file system, holds again).
+func NixName(name string) string {
+	if i := strings.LastIndex(name, caseHackSuffix); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
 
 // create makes name with mk; where the file system already has an entry
 // of that name (a NAR's names are unique and the directory is new, so

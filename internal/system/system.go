@@ -33,17 +33,18 @@ type cpu struct {
 	goarm  string   // GOARM, for 32-bit ARM only
 	docker []string // names Docker's /info Architecture reports (uname -m)
 	elf    ELF      // the header of binaries built for it
+	oci    Platform // the OCI image platform of its images (os left to System)
 }
 
 // Order is the order of "Supported systems:": the guide's four first.
 var cpus = []cpu{
-	{nix: "x86_64", qemu: "x86_64", goarch: "amd64", docker: []string{"x86_64", "amd64"}, elf: ELF{elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
-	{nix: "aarch64", qemu: "aarch64", goarch: "arm64", docker: []string{"aarch64", "arm64"}, elf: ELF{elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
-	{nix: "riscv64", qemu: "riscv64", goarch: "riscv64", docker: []string{"riscv64"}, elf: ELF{elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB}},
-	{nix: "armv7l", qemu: "arm", goarch: "arm", goarm: "7", docker: []string{"armv7l", "armhf", "arm"}, elf: ELF{elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB}},
-	{nix: "i686", qemu: "i386", goarch: "386", docker: []string{"i686", "i386", "386"}, elf: ELF{elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB}},
-	{nix: "powerpc64le", qemu: "ppc64le", goarch: "ppc64le", docker: []string{"ppc64le"}, elf: ELF{elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB}},
-	{nix: "s390x", qemu: "s390x", goarch: "s390x", docker: []string{"s390x"}, elf: ELF{elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB}},
+	{nix: "x86_64", qemu: "x86_64", goarch: "amd64", docker: []string{"x86_64", "amd64"}, elf: ELF{elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB}, oci: Platform{Architecture: "amd64"}},
+	{nix: "aarch64", qemu: "aarch64", goarch: "arm64", docker: []string{"aarch64", "arm64"}, elf: ELF{elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB}, oci: Platform{Architecture: "arm64", Variant: "v8"}},
+	{nix: "riscv64", qemu: "riscv64", goarch: "riscv64", docker: []string{"riscv64"}, elf: ELF{elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB}, oci: Platform{Architecture: "riscv64"}},
+	{nix: "armv7l", qemu: "arm", goarch: "arm", goarm: "7", docker: []string{"armv7l", "armhf", "arm"}, elf: ELF{elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB}, oci: Platform{Architecture: "arm", Variant: "v7"}},
+	{nix: "i686", qemu: "i386", goarch: "386", docker: []string{"i686", "i386", "386"}, elf: ELF{elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB}, oci: Platform{Architecture: "386"}},
+	{nix: "powerpc64le", qemu: "ppc64le", goarch: "ppc64le", docker: []string{"ppc64le"}, elf: ELF{elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB}, oci: Platform{Architecture: "ppc64le"}},
+	{nix: "s390x", qemu: "s390x", goarch: "s390x", docker: []string{"s390x"}, elf: ELF{elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB}, oci: Platform{Architecture: "s390x"}},
 }
 
 func lookupCPU(nix string) (cpu, bool) {
@@ -238,4 +239,35 @@ var compat = map[string]string{"x86_64": "i686", "aarch64": "armv7l"}
 // the kernel allows it: a probe that runs there ran natively.
 func (s System) CompatibleWith(host System) bool {
 	return s.OS == host.OS && compat[host.Arch] == s.Arch
+}
+
+// Platform is an OCI image platform: what an image index and an image
+// config say an image runs on.
+type Platform struct {
+	OS           string
+	Architecture string
+	// Variant is the CPU variant: "v8" for arm64 (what Docker and the OCI
+	// image spec expect, and what `docker run --platform linux/arm64`
+	// matches), "v7" for 32-bit ARM; "" where there is none.
+	Variant string
+}
+
+func (p Platform) String() string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// Platform returns the OCI platform of images of s; ok is false for a
+// system with no Linux container images (darwin) or an unknown CPU.
+func (s System) Platform() (p Platform, ok bool) {
+	c, ok := lookupCPU(s.Arch)
+	if !ok || !s.Linux() {
+		return Platform{}, false
+	}
+	p = c.oci
+	p.OS = s.OS
+	return p, true
 }

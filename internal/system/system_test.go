@@ -93,3 +93,30 @@ func TestCompatibleWith(t *testing.T) {
 		t.Error("foreign systems called compatible")
 	}
 }
+
+func TestPlatform(t *testing.T) {
+	want := map[string]string{
+		"x86_64-linux":      "linux/amd64",
+		"aarch64-linux":     "linux/arm64/v8",
+		"riscv64-linux":     "linux/riscv64",
+		"armv7l-linux":      "linux/arm/v7",
+		"i686-linux":        "linux/386",
+		"powerpc64le-linux": "linux/ppc64le",
+		"s390x-linux":       "linux/s390x",
+	}
+	for _, s := range LinuxSystems() {
+		p, ok := s.Platform()
+		if !ok || p.String() != want[s.String()] {
+			t.Errorf("%s: platform %q (ok %v), want %q", s, p, ok, want[s.String()])
+		}
+		delete(want, s.String())
+	}
+	if len(want) > 0 {
+		t.Errorf("systems missing from LinuxSystems: %v", want)
+	}
+	for _, s := range []System{{"aarch64", "darwin"}, {"x86_64", "darwin"}, {"mips", "linux"}} {
+		if p, ok := s.Platform(); ok {
+			t.Errorf("%s: platform %q, want none", s, p)
+		}
+	}
+}
