@@ -16,10 +16,11 @@ import (
 )
 
 type buildOptions struct {
-	systems []string
-	options []string
-	outLink string
-	json    bool
+	systems   []string
+	options   []string
+	outLink   string
+	json      bool
+	platforms []string // --platform, Docker's names for systems
 	// printOutPaths: --print-out-paths, here or after --.
 	printOutPaths bool
 	image         string
@@ -122,6 +123,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	}
 	f := cmd.Flags()
 	f.VarP(systemsFlag{&o.systems}, "system", "s", "target system (repeatable or comma-separated); default: the Docker host's own")
+	f.Var(systemsFlag{&o.platforms}, "platform", "target as a Docker platform, e.g. linux/arm64,linux/amd64 (repeatable or comma-separated; adds to --system)")
 	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option (repeatable), e.g. --option substituters ''")
 	f.StringVarP(&o.outLink, "out-link", "o", "result", "path of the result link; the closure is copied to nix/store beside it")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")

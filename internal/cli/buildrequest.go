@@ -31,6 +31,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if err != nil {
 		return req, build.FlakeSource{}, err
 	}
+	if systems, err = parsePlatforms(o.platforms, systems); err != nil {
+		return req, build.FlakeSource{}, err
+	}
 	// Docker hosts run Linux: reject other OSes before touching Docker.
 	for _, s := range systems {
 		if err := system.CheckHost(s, "linux"); err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nixcross/nixcross/internal/status"
@@ -58,4 +59,30 @@ func parseSystem(value string, set bool) (system.System, error) {
 		return system.System{}, status.Usage(fmt.Errorf("--system %q names no system", value), emptySystemHint)
 	}
 	return system.Parse(value)
+}
+
+// parsePlatforms reads --platform values (comma-separated Docker platform
+// names, as docker buildx takes them) as systems, after those of --system.
+func parsePlatforms(values []string, systems []system.System) ([]system.System, error) {
+	for _, v := range values {
+		for _, name := range strings.Split(v, ",") {
+			if strings.TrimSpace(name) == "" {
+				return nil, status.Usage(fmt.Errorf("--platform %q has an empty platform name", v), "name a platform such as linux/arm64")
+			}
+			s, ok := system.FromPlatform(name)
+			if !ok {
+				hint := "platforms: linux/amd64, linux/arm64, linux/riscv64, linux/arm/v7, linux/386, linux/ppc64le, linux/s390x"
+				if near, ok := system.Suggest(name); ok {
+					if p, ok := near.Platform(); ok {
+						hint = "did you mean " + p.OS + "/" + p.Architecture + "?"
+					}
+				}
+				return nil, status.Usage(fmt.Errorf("unsupported platform %q", name), hint)
+			}
+			if !slices.Contains(systems, s) {
+				systems = append(systems, s)
+			}
+		}
+	}
+	return systems, nil
 }

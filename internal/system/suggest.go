@@ -49,3 +49,20 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// FromPlatform is the system whose images have Docker platform p
+// ("linux/arm64", "linux/arm64/v8", "linux/arm/v7", "linux/386"): the
+// names Docker users know, as --platform takes them.
+func FromPlatform(p string) (System, bool) {
+	p = strings.ToLower(strings.TrimSpace(p))
+	for _, s := range LinuxSystems() {
+		pl, ok := s.Platform()
+		if !ok {
+			continue
+		}
+		if p == pl.String() || p == pl.OS+"/"+pl.Architecture {
+			return s, true
+		}
+	}
+	return System{}, false
+}
