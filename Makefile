@@ -6,7 +6,7 @@ BIN       := bin/nixcross
 SYSTEM    ?= aarch64-linux
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench clean
+.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -85,6 +85,12 @@ release-snapshot:
 # .github/workflows/release.yml runs it on a pushed tag and uploads dist/.
 release:
 	$(GO) run ./scripts/release -go $(GO)
+
+# The command reference under docs/reference, a page per command, generated
+# from the command tree as the man pages are; a unit test fails when the
+# checked-in pages are stale.
+docs:
+	$(GO) run ./scripts/docs
 
 bench: build
 	$(GO) test ./bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
