@@ -215,3 +215,33 @@ func TestMarkdownLinksFound(t *testing.T) {
 		t.Errorf("markdownLinks = %q, want %q", got, want)
 	}
 }
+
+// Users' pages speak to users: no issue numbers, test names or documents
+// they cannot read. Maintainers' pages (CONTRIBUTING.md, ARCHITECTURE.md,
+// bench/) may name them.
+func TestUserPagesSpeakToUsers(t *testing.T) {
+	internal := regexp.MustCompile(`(?i:\bissue #?\d+|\bthe guide\b|\bguide's\b)|\bTest[A-Z]\w+`)
+	pages, err := fs.Glob(os.DirFS("."), "docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference, err := fs.Glob(os.DirFS("."), "docs/reference/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(append(pages, reference...), "README.md")
+	for _, p := range pages {
+		if p == "docs/ARCHITECTURE.md" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if m := internal.FindString(line); m != "" {
+				t.Errorf("%s:%d: %q is for maintainers", p, i+1, m)
+			}
+		}
+	}
+}
