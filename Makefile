@@ -8,7 +8,7 @@ SYSTEM    ?= aarch64-linux
 PLATFORM  ?= $(word 2,$(subst =, ,$(filter $(SYSTEM)=%,x86_64-linux=linux/amd64 aarch64-linux=linux/arm64 riscv64-linux=linux/riscv64 armv7l-linux=linux/arm/v7 i686-linux=linux/386 powerpc64le-linux=linux/ppc64le s390x-linux=linux/s390x)))
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench clean
+.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -90,6 +90,12 @@ release-snapshot:
 # .github/workflows/release.yml runs it on a pushed tag and uploads dist/.
 release:
 	$(GO) run ./scripts/release -go $(GO)
+
+# The command reference under docs/reference, a page per command, generated
+# from the command tree as the man pages are; a unit test fails when the
+# checked-in pages are stale.
+docs:
+	$(GO) run ./scripts/docs
 
 bench: build
 	$(GO) test ./bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m

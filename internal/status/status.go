@@ -49,7 +49,7 @@ const (
 	KindSpace
 )
 
-// Exit codes, documented in README.
+// Exit codes, documented in docs/output.md.
 const (
 	ExitOK          = 0
 	ExitBuild       = 1
