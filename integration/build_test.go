@@ -366,3 +366,20 @@ func TestPrintOutPaths(t *testing.T) {
 		t.Errorf("-- -o foo: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestPlatformNames (issue 25): Docker's platform names build what they
+// name, and Docker's CPU name for --system is refused with the Nix name.
+func TestPlatformNames(t *testing.T) {
+	dir := workdir(t)
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--platform", "linux/arm64"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("--platform linux/arm64: exit %d", r.code)
+	}
+	if arch, err := os.ReadFile(filepath.Join(dir, "result", "share", "arch")); err != nil || !strings.Contains(string(arch), "machine=aarch64") {
+		t.Errorf("result/share/arch: %q %v", arch, err)
+	}
+	r = nixcross(t, workdir(t), nil, "build", fixtureDir, "--system", "arm64")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean aarch64-linux?") {
+		t.Errorf("--system arm64: exit %d\n%s", r.code, r.stderr)
+	}
+}
