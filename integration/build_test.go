@@ -383,3 +383,15 @@ func TestPlatformNames(t *testing.T) {
 		t.Errorf("--system arm64: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestHeartbeat (issue 25): off a terminal, a build step that says
+// nothing for 40 s still shows a line that it is going, with its time.
+func TestHeartbeat(t *testing.T) {
+	r := nixcross(t, workdir(t), nil, append([]string{"build", fixtureDir + "#silent", "--system", "x86_64-linux", "--no-cache"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	if !strings.Contains(r.stderr, "still build "+fixtureDir+"#silent for x86_64-linux (") || !strings.Contains(r.stderr, "1/1 derivations)") {
+		t.Errorf("no heartbeat line in:\n%s", r.stderr)
+	}
+}

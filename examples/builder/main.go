@@ -13,7 +13,8 @@
 //	       $out/share/greeting -> $dep (a runtime dependency)
 //	dep    $out/greeting, a text file
 //	fail   writes to stderr and exits 1
-//	sleep  sleeps for $seconds seconds, then behaves like dep
+//	sleep  sleeps for $seconds seconds (saying so each second unless
+//	       $silent is set), then behaves like dep
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
 //	hog    allocates memory without bound, touching every page, until
 //	       something kills it (out-of-memory tests)
@@ -84,7 +85,9 @@ func run() error {
 	case "sleep":
 		secs, _ := strconv.Atoi(os.Getenv("seconds"))
 		for i := 0; i < secs; i++ {
-			fmt.Printf("builder: sleeping %d/%d\n", i+1, secs)
+			if os.Getenv("silent") == "" {
+				fmt.Printf("builder: sleeping %d/%d\n", i+1, secs)
+			}
 			time.Sleep(time.Second)
 		}
 		return dep(out)

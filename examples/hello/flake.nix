@@ -25,6 +25,9 @@
           inherit greeting;
           failing = mk "failing" { mode = "fail"; };
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
+          # Says nothing for 40 s, as a long compile step does (the
+          # heartbeat off a terminal).
+          silent = mk "silent" { mode = "sleep"; seconds = "40"; silent = "1"; };
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
           # Allocates until it is killed (issue 23: out of memory).
           hog = mk "hog" { mode = "hog"; };

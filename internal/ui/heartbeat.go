@@ -23,12 +23,17 @@ func (o *outStamp) Write(p []byte) (int, error) {
 	return o.w.Write(p)
 }
 
+// heartbeatTicks is how many ticks of silence make HeartbeatEvery: the
+// ticker runs finer than that, so silence is measured from the last line
+// written, not from a tick.
+const heartbeatTicks = 6
+
 // beat prints, off a terminal, a line for the newest phase when nothing
-// was written between two ticks HeartbeatEvery apart, until no phase is
-// active.
+// was written for HeartbeatEvery, until no phase is active.
 func (r *Reporter) beat() {
-	ticks, stop := r.newTicker(HeartbeatEvery)
+	ticks, stop := r.newTicker(HeartbeatEvery / heartbeatTicks)
 	defer stop()
+	quiet := 0
 	for {
 		<-ticks
 		r.mu.Lock()
@@ -37,7 +42,12 @@ func (r *Reporter) beat() {
 			r.mu.Unlock()
 			return
 		}
-		if !r.wrote {
+		quiet++
+		if r.wrote {
+			quiet = 0
+		}
+		if quiet == heartbeatTicks {
+			quiet = 0
 			now, p := r.now(), r.active[len(r.active)-1]
 			detail := ""
 			if p.detail != "" {
