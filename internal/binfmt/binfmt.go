@@ -8,6 +8,8 @@ package binfmt
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,6 +117,20 @@ func DefaultModel(s system.System) string {
 		return ""
 	}
 	return models[s.Arch]
+}
+
+// SandboxPaths are what Nix's sandbox needs for the wrappers, as
+// extra-sandbox-paths, each optional ("?"): the image's QEMU, which a
+// wrapper execs by path (else it copies the QEMU it carries into memory for
+// every exec), and the files of OverridePath.
+func SandboxPaths() []string {
+	var paths []string
+	for _, arch := range slices.Sorted(maps.Keys(models)) {
+		s := system.System{Arch: arch, OS: "linux"}
+		o, _ := OverridePath(s)
+		paths = append(paths, "/usr/bin/qemu-"+s.QEMU()+"?", o+"?")
+	}
+	return paths
 }
 
 // OverridePath is where the wrapper of s's handler reads a model that

@@ -52,6 +52,7 @@ type buildOptions struct {
 	provenance   bool
 	knownHosts   string
 	sandbox      bool
+	qemuCPU      []string
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -147,6 +148,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	addQEMUCPUFlag(f, &o.qemuCPU)
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
@@ -233,6 +235,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--jobs must be at least 1, got %d", o.jobs), "")
 	case o.outLink == "":
 		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--out-link cannot be empty"), "")
+	}
+	if req.QEMUCPU, err = parseQEMUCPU(o.qemuCPU); err != nil {
+		return req, build.FlakeSource{}, err
 	}
 	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
 		return req, build.FlakeSource{}, err
