@@ -49,19 +49,29 @@ func parseQEMUCPU(values []string) (map[string]string, error) {
 	return models, nil
 }
 
-// qemuModelNote says which CPU model a registration's handler emulates:
-// nixcross's own handler its chosen model; another tool's is used as it is.
+// qemuModelNote says which CPU model a registration's handler emulates.
 func qemuModelNote(r binfmt.Registration) string {
-	h, ok := binfmt.HandlerFor(r.System)
-	switch {
-	case !ok || r.Action == binfmt.Native || r.Action == binfmt.Unregistered || r.Action == binfmt.Absent:
+	switch r.Action {
+	case binfmt.Native, binfmt.Unregistered, binfmt.Absent:
 		return ""
-	case r.Handler != h.Name && !strings.HasPrefix(r.Handler, binfmt.NamePrefix):
-		return ", another tool's: CPU model not tuned"
-	case r.Handler != h.Name:
-		return ", an earlier nixcross's: QEMU's default CPU model"
-	case h.Model != "":
-		return ", CPU " + h.Model
 	}
-	return ", QEMU's default CPU model"
+	return ", " + handlerModel(r.System, r.Handler)
+}
+
+// handlerModel says which CPU model the entry named handler emulates for
+// s: nixcross's own handler its chosen model; another tool's is used as it
+// is, its model not nixcross's to choose.
+func handlerModel(s system.System, handler string) string {
+	h, ok := binfmt.HandlerFor(s)
+	switch {
+	case !ok:
+		return ""
+	case handler != h.Name && !strings.HasPrefix(handler, binfmt.NamePrefix):
+		return "another tool's: CPU model not tuned"
+	case handler != h.Name:
+		return "an earlier nixcross's: QEMU's default CPU model"
+	case h.Model != "":
+		return "CPU " + h.Model
+	}
+	return "QEMU's default CPU model"
 }

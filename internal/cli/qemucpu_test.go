@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 func TestParseQEMUCPU(t *testing.T) {
@@ -38,5 +40,32 @@ func TestParseQEMUCPU(t *testing.T) {
 		if err != nil || !maps.Equal(got, tt.want) {
 			t.Errorf("%q: %v, %v; want %v", tt.values, got, err, tt.want)
 		}
+	}
+}
+
+// Doctor and binfmt install say which model a handler emulates; another
+// tool's handler is used as it is, and reported as not tuned.
+func TestHandlerModel(t *testing.T) {
+	aarch64 := system.System{Arch: "aarch64", OS: "linux"}
+	armv7l := system.System{Arch: "armv7l", OS: "linux"}
+	for _, tt := range []struct {
+		s       system.System
+		handler string
+		want    string
+	}{
+		{aarch64, "nixcross-aarch64-cpu", "CPU cortex-a72"},
+		{aarch64, "qemu-aarch64", "another tool's: CPU model not tuned"},
+		{aarch64, "nixcross-aarch64", "an earlier nixcross's: QEMU's default CPU model"},
+		{armv7l, "nixcross-arm", "QEMU's default CPU model"},
+	} {
+		if got := handlerModel(tt.s, tt.handler); got != tt.want {
+			t.Errorf("%s by %s: %q, want %q", tt.s, tt.handler, got, tt.want)
+		}
+	}
+	if got := qemuModelNote(binfmt.Registration{System: aarch64, Action: binfmt.Registered, Handler: "nixcross-aarch64-cpu"}); got != ", CPU cortex-a72" {
+		t.Errorf("registered: %q", got)
+	}
+	if got := qemuModelNote(binfmt.Registration{System: aarch64, Action: binfmt.Unregistered}); got != "" {
+		t.Errorf("unregistered: %q", got)
 	}
 }
