@@ -164,7 +164,7 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	res.Nix = c.nix.String()
 
 	if !res.Native {
-		run, err := r.makeRunnable(ctx, c.id, j.system, j.prefix, j.prep.helperImage)
+		run, err := r.makeRunnable(ctx, c.id, j.system, j.prefix, j.prep.helperImage, !j.prep.userImage)
 		if run.release != nil {
 			defer run.release(context.WithoutCancel(ctx))
 		}
