@@ -26,8 +26,8 @@ type Emulation interface {
 	// which may end before this build does.
 	Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error)
 	// Unheld reports whether s ran thanks to an entry nixcross registered
-	// that no holder of a running build keeps (listed from helperImage).
-	Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) bool
+	// (listed from helperImage), and whether `binfmt install` keeps it.
+	Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (ours, installed bool)
 }
 
 // runnable is the output of the "make the system runnable" stage.
@@ -85,7 +85,12 @@ func (r *Runner) makeRunnable(ctx context.Context, id string, s system.System, p
 		}
 		if !borrowed && helperAtHand {
 			if helper, herr := helperImage(ctx); herr == nil {
-				borrowed = r.Emulation.Unheld(ctx, r.Engine, helper, s)
+				ours, installed := r.Emulation.Unheld(ctx, r.Engine, helper, s)
+				if ours && installed {
+					done(nil)
+					return runnable{emulator: EmulatorNixcross}, nil
+				}
+				borrowed = ours
 			}
 		}
 		if !borrowed {
@@ -136,6 +141,6 @@ func (Binfmt) Borrowed(ctx context.Context, eng *engine.Engine, s system.System)
 	return binfmt.Borrowed(ctx, eng, s)
 }
 
-func (Binfmt) Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) bool {
+func (Binfmt) Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (bool, bool) {
 	return binfmt.Unheld(ctx, eng, helperImage, s)
 }

@@ -71,15 +71,18 @@ func TestRunnableModel(t *testing.T) {
 		name       string
 		probeCodes []int
 		unheld     bool
+		installed  bool
 		override   string
 		wantModel  string
 		wantHeld   bool
 	}{
-		{"registered", []int{1}, false, "", "cortex-a72", true},
-		{"unheld nixcross entry", nil, true, "", "cortex-a72", true},
-		{"host's handler", nil, false, "", "", false},
-		{"--qemu-cpu", []int{1}, false, "cortex-a53", "cortex-a53", true},
-		{"--qemu-cpu on a host's handler", nil, false, "cortex-a53", "", false},
+		{"registered", []int{1}, false, false, "", "cortex-a72", true},
+		{"unheld nixcross entry", nil, true, false, "", "cortex-a72", true},
+		{"binfmt install", nil, false, true, "", "cortex-a72", false},
+		{"host's handler", nil, false, false, "", "", false},
+		{"--qemu-cpu", []int{1}, false, false, "cortex-a53", "cortex-a53", true},
+		{"--qemu-cpu on binfmt install", nil, false, true, "cortex-a53", "cortex-a53", false},
+		{"--qemu-cpu on a host's handler", nil, false, false, "cortex-a53", "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,7 +91,7 @@ func TestRunnableModel(t *testing.T) {
 			d.succeed()
 			d.probeCodes = c.probeCodes
 			r, _, emu := d.runner()
-			emu.unheld = c.unheld
+			emu.unheld, emu.installed = c.unheld, c.installed
 			req := request(t, out, sys(t, "aarch64-linux"))
 			if c.override != "" {
 				req.QEMUCPU = map[string]string{"aarch64-linux": c.override}
