@@ -64,7 +64,7 @@ func TestSandbox(t *testing.T) {
 				t.Errorf("%s: share/arch %q (%v)", s, arch, err)
 			}
 		}
-		if !strings.Contains(r.stderr, "(emulated (QEMU), sandboxed)") || !strings.Contains(r.stderr, "(native, sandboxed)") {
+		if !strings.Contains(r.stderr, "(emulated (QEMU, CPU cortex-a72), sandboxed)") || !strings.Contains(r.stderr, "(native, sandboxed)") {
 			t.Error("the summaries do not say sandboxed")
 		}
 	})

@@ -40,6 +40,9 @@ var (
 	// build log: "builder: cpu 100 rounds in …, … of CPU (wall … ns,
 	// cpu … ns, hwcaps 0x…/0x…)".
 	workRe = regexp.MustCompile(`builder: cpu \d+ rounds in .*\(wall \d+ ns, cpu (\d+) ns, hwcaps (\S+)\)`)
+	// What --json says of QEMU: its version (provenance) and CPU model.
+	qemuRe  = regexp.MustCompile(`"qemu": "(\d+\.\d+)`)
+	modelRe = regexp.MustCompile(`"qemuCPU": "([^"]+)"`)
 	// The fixture's cpu attribute, whose rounds the direct runs repeat.
 	roundsRe = regexp.MustCompile(`mode = "cpu"; rounds = "(\d+)";`)
 )
@@ -58,6 +61,11 @@ type run struct {
 	qemu      string // QEMU version, "" when native
 	box       string // the container a direct run execs in
 	cpu, wall []time.Duration
+	// model is the CPU model a nixcross build says QEMU emulated.
+	model string
+	// args are nixcross's extra arguments (--qemu-cpu S=max: QEMU's
+	// default model, what builds emulated before issue 26).
+	args []string
 	// hwcaps are the CPU features the builder saw, one per sample: each
 	// QEMU version announces its own set, which tells which QEMU ran a
 	// build through binfmt_misc (another process's registration, from
@@ -131,6 +139,10 @@ func BenchmarkEmulation(b *testing.B) {
 		// The first build puts the result in the cache volume; after it,
 		// `nix build --rebuild` builds again and checks the same output.
 		nixcrossBuild(b, bin, work, flake, s, nil)
+		if s != native {
+			// QEMU's default model beside the one nixcross chose.
+			e2e = append(e2e, &run{name: "nixcross-" + s.Arch + "-max", sys: s, args: []string{"--qemu-cpu", s.String() + "=max"}})
+		}
 		e2e = append(e2e, &run{name: "nixcross-" + s.Arch, sys: s})
 	}
 
@@ -167,11 +179,17 @@ func identifyQEMU(direct, e2e []*run) {
 		}
 	}
 	for _, r := range e2e[1:] {
+		if r.qemu != "" {
+			// nixcross named it (--json): version and model.
+			r.qemu += " " + r.model
+			continue
+		}
 		var seen []string
 		for _, h := range r.hwcaps {
 			v, ok := versions[r.sys.String()+" "+h]
 			if !ok {
-				v = "unknown (hwcaps " + h + ")"
+				// The model nixcross chose: no direct run emulates it.
+				v = "a model no direct run used (hwcaps " + h + ")"
 			}
 			if !slices.Contains(seen, v) {
 				seen = append(seen, v)
@@ -258,7 +276,7 @@ func nixcrossBuild(b *testing.B, bin, dir, flake string, s system.System, r *run
 	b.Helper()
 	args := []string{"build", flake + "#cpu", "--system", s.String(), "--option", "substituters", "", "-o", "result-" + s.Arch}
 	if r != nil {
-		args = append(args, "--", "--rebuild")
+		args = append(append(args, r.args...), "--json", "--", "--rebuild")
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -272,6 +290,14 @@ func nixcrossBuild(b *testing.B, bin, dir, flake string, s system.System, r *run
 	}
 	if r != nil {
 		record(b, r, wall, stderr.String())
+		// Which QEMU and model nixcross says it ran (its provenance):
+		// hwcaps alone cannot tell QEMU 10.0 without V from QEMU 7.2.
+		if m := qemuRe.FindStringSubmatch(stdout.String()); m != nil {
+			r.qemu = m[1]
+		}
+		if m := modelRe.FindStringSubmatch(stdout.String()); m != nil {
+			r.model = m[1]
+		}
 	}
 }
 

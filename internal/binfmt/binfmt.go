@@ -8,6 +8,8 @@ package binfmt
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,10 +23,33 @@ const NamePrefix = "nixcross-"
 // Handler is the binfmt_misc entry nixcross registers for one system.
 type Handler struct {
 	System      system.System
-	Name        string // "nixcross-<qemu arch>"
+	Name        string // "nixcross-<qemu arch>", "nixcross-<qemu arch>-cpu" when tuned
 	Magic, Mask []byte // matched at offset 0 of the executable
-	Interpreter string // static QEMU inside the builder image
+	// Interpreter is the builder image's static QEMU, or for a system
+	// with a Model its wrapper (Dockerfile.nix), which runs QEMU with -cpu.
+	Interpreter string
+	// Model is the QEMU CPU model the handler runs, "" for QEMU's default.
+	Model string
 }
+
+// models are the QEMU CPU models nixcross's handlers run, where one was
+// measured faster than QEMU 10's default (bench/emulation, README's
+// "QEMU CPU models"). Each is no weaker than what nixpkgs' binaries for the
+// system assume, so a build that probes the CPU still makes binaries that
+// run on real hardware: aarch64 armv8-a (cortex-a72: armv8.0-a, with
+// crypto; QEMU's default "max" has SVE, SME and MTE, which cost), riscv64
+// rv64gc (QEMU's rv64 without the vector extension; its default "max" has
+// V, which made the work 1.5x slower). armv7l, i686, powerpc64le and s390x
+// showed no model faster than the default beyond the noise, so they keep
+// it, and plain QEMU as their interpreter. Dockerfile.nix packs a wrapper
+// per entry (a test keeps the two in step).
+var models = map[string]string{
+	"aarch64": "cortex-a72",
+	"riscv64": "rv64,v=false",
+}
+
+// wrapperDir holds the CPU model wrappers in the builder image.
+const wrapperDir = "/usr/libexec/nixcross/"
 
 // The magic and mask of each handler are QEMU's own, from
 // scripts/qemu-binfmt-conf.sh in the QEMU source tree (the same values
@@ -68,13 +93,55 @@ func HandlerFor(s system.System) (Handler, bool) {
 	if !ok || !s.Linux() || s.QEMU() == "" {
 		return Handler{}, false
 	}
-	return Handler{
+	hd := Handler{
 		System:      s,
 		Name:        NamePrefix + s.QEMU(),
 		Magic:       unescape(h.magic),
 		Mask:        unescape(h.mask),
 		Interpreter: "/usr/bin/qemu-" + s.QEMU() + "-static",
-	}, true
+	}
+	if m, ok := models[s.Arch]; ok {
+		// A name of its own: an entry of an earlier nixcross (the same
+		// name with plain QEMU) must not stand in for it.
+		hd.Name += "-cpu"
+		hd.Interpreter = wrapperDir + "qemu-" + s.QEMU() + "-cpu"
+		hd.Model = m
+	}
+	return hd, true
+}
+
+// DefaultModel is the QEMU CPU model nixcross's handler runs for s, ""
+// when it runs QEMU's default.
+func DefaultModel(s system.System) string {
+	if !s.Linux() {
+		return ""
+	}
+	return models[s.Arch]
+}
+
+// SandboxPaths are what Nix's sandbox needs for the wrappers, as
+// extra-sandbox-paths, each optional ("?"): the image's QEMU, which a
+// wrapper execs by path (else it copies the QEMU it carries into memory for
+// every exec), and the files of OverridePath.
+func SandboxPaths() []string {
+	var paths []string
+	for _, arch := range slices.Sorted(maps.Keys(models)) {
+		s := system.System{Arch: arch, OS: "linux"}
+		o, _ := OverridePath(s)
+		paths = append(paths, "/usr/bin/qemu-"+s.QEMU()+"?", o+"?")
+	}
+	return paths
+}
+
+// OverridePath is where the wrapper of s's handler reads a model that
+// replaces its own (--qemu-cpu), in the mount namespace of the process it
+// runs: a build container, and Nix's sandbox through extra-sandbox-paths.
+// Only a tuned system's wrapper reads one.
+func OverridePath(s system.System) (string, bool) {
+	if _, ok := models[s.Arch]; !ok || !s.Linux() {
+		return "", false
+	}
+	return "/etc/nixcross/qemu-" + s.QEMU() + ".cpu", true
 }
 
 // RegisterLine is what to write to /proc/sys/fs/binfmt_misc/register.

@@ -169,8 +169,8 @@ func TestIntegrationInstallUninstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Registration{
-		{System: aarch64, Action: Registered, Handler: "nixcross-aarch64"},
-		{System: riscv64, Action: Registered, Handler: "nixcross-riscv64"},
+		{System: aarch64, Action: Registered, Handler: handlerName(aarch64)},
+		{System: riscv64, Action: Registered, Handler: handlerName(riscv64)},
 	}
 	if !slices.Equal(regs, want) {
 		t.Errorf("install: %+v, want %+v", regs, want)
@@ -196,7 +196,7 @@ func TestIntegrationInstallUninstall(t *testing.T) {
 			continue
 		}
 		sts := detect(t, eng, image, aarch64, riscv64)
-		for s, name := range map[system.System]string{aarch64: "nixcross-aarch64", riscv64: "nixcross-riscv64"} {
+		for s, name := range map[system.System]string{aarch64: handlerName(aarch64), riscv64: handlerName(riscv64)} {
 			if st := sts[s]; !st.Runnable || st.Handler != name {
 				t.Errorf("after install, %s in %s: %+v, want runnable by %s", s, image, st, name)
 			}
@@ -330,8 +330,8 @@ func TestIntegrationHostHandlerSurvives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := entryNames(t, eng); slices.Contains(names, "nixcross-aarch64") {
-		t.Errorf("hold registered nixcross-aarch64 beside the host's qemu-aarch64: %v", names)
+	if names := entryNames(t, eng); slices.Contains(names, handlerName(aarch64)) {
+		t.Errorf("hold registered its aarch64 handler beside the host's qemu-aarch64: %v", names)
 	}
 	if err := release(ctx); err != nil {
 		t.Fatal(err)
@@ -343,14 +343,14 @@ func TestIntegrationHostHandlerSurvives(t *testing.T) {
 	}
 	want := []Registration{
 		{System: aarch64, Action: Existing, Handler: "qemu-aarch64"},
-		{System: riscv64, Action: Registered, Handler: "nixcross-riscv64"},
+		{System: riscv64, Action: Registered, Handler: handlerName(riscv64)},
 	}
 	if !slices.Equal(regs, want) {
 		t.Errorf("install: %+v, want %+v", regs, want)
 	}
 	names := entryNames(t, eng)
-	if !slices.Contains(names, "qemu-aarch64") || slices.Contains(names, "nixcross-aarch64") {
-		t.Errorf("after install, entries %v: want the host's qemu-aarch64 and no nixcross-aarch64", names)
+	if !slices.Contains(names, "qemu-aarch64") || slices.Contains(names, handlerName(aarch64)) {
+		t.Errorf("after install, entries %v: want the host's qemu-aarch64 and no handler of nixcross's", names)
 	}
 	if st := detect(t, eng, testImage(), aarch64)[aarch64]; !st.Runnable || st.Handler != "qemu-aarch64" {
 		t.Errorf("after install, aarch64: %+v, want runnable by qemu-aarch64", st)
@@ -360,7 +360,7 @@ func TestIntegrationHostHandlerSurvives(t *testing.T) {
 		t.Fatal(err)
 	}
 	names = entryNames(t, eng)
-	if !slices.Contains(names, "qemu-aarch64") || slices.Contains(names, "nixcross-riscv64") {
+	if !slices.Contains(names, "qemu-aarch64") || slices.Contains(names, handlerName(riscv64)) {
 		t.Errorf("after uninstall, entries %v: want the host's qemu-aarch64 only", names)
 	}
 	sts := detect(t, eng, testImage(), aarch64, riscv64)
@@ -397,7 +397,7 @@ func TestIntegrationOverlappingHolds(t *testing.T) {
 		}
 		t.Cleanup(func() { releases[i](ctx) })
 	}
-	if st := detect(t, eng, testImage(), aarch64)[aarch64]; !st.Runnable || st.Handler != "nixcross-aarch64" {
+	if st := detect(t, eng, testImage(), aarch64)[aarch64]; !st.Runnable || st.Handler != handlerName(aarch64) {
 		t.Fatalf("with two holds, aarch64: %+v", st)
 	}
 	if err := releases[0](ctx); err != nil {
@@ -499,4 +499,10 @@ func restoreEntries(t *testing.T, eng *engine.Engine) {
 			t.Errorf("restore binfmt entries: %v", err)
 		}
 	})
+}
+
+// handlerName is the entry nixcross registers for s.
+func handlerName(s system.System) string {
+	h, _ := HandlerFor(s)
+	return h.Name
 }

@@ -19,11 +19,18 @@ func TestHandlerForEveryLinuxSystem(t *testing.T) {
 		if !ok {
 			t.Fatalf("no handler for %s", s)
 		}
-		if want := "nixcross-" + s.QEMU(); h.Name != want {
-			t.Errorf("%s: name %q, want %q", s, h.Name, want)
+		name, interp := "nixcross-"+s.QEMU(), "/usr/bin/qemu-"+s.QEMU()+"-static"
+		if h.Model != "" {
+			name, interp = name+"-cpu", "/usr/libexec/nixcross/qemu-"+s.QEMU()+"-cpu"
 		}
-		if want := "/usr/bin/qemu-" + s.QEMU() + "-static"; h.Interpreter != want {
-			t.Errorf("%s: interpreter %q, want %q", s, h.Interpreter, want)
+		if h.Name != name {
+			t.Errorf("%s: name %q, want %q", s, h.Name, name)
+		}
+		if h.Interpreter != interp {
+			t.Errorf("%s: interpreter %q, want %q", s, h.Interpreter, interp)
+		}
+		if h.Model != DefaultModel(s) {
+			t.Errorf("%s: model %q, DefaultModel %q", s, h.Model, DefaultModel(s))
 		}
 		if len(h.Magic) != 20 || len(h.Mask) != 20 {
 			t.Errorf("%s: magic %d bytes, mask %d bytes, want 20 each", s, len(h.Magic), len(h.Mask))
@@ -36,6 +43,32 @@ func TestHandlerForEveryLinuxSystem(t *testing.T) {
 		if _, ok := HandlerFor(s); ok {
 			t.Errorf("HandlerFor(%s) = ok, want none", s)
 		}
+	}
+}
+
+// The models measured fastest (README's "QEMU CPU models"), each no weaker
+// than what nixpkgs assumes of the system; the rest run QEMU's default.
+func TestModels(t *testing.T) {
+	want := map[string]string{
+		"aarch64-linux": "cortex-a72",
+		"riscv64-linux": "rv64,v=false",
+		"armv7l-linux":  "", "i686-linux": "", "powerpc64le-linux": "", "s390x-linux": "", "x86_64-linux": "",
+	}
+	for _, s := range system.LinuxSystems() {
+		m, ok := want[s.String()]
+		if !ok {
+			t.Errorf("%s: no expectation", s)
+		}
+		if got := DefaultModel(s); got != m {
+			t.Errorf("DefaultModel(%s) = %q, want %q", s, got, m)
+		}
+		path, tuned := OverridePath(s)
+		if tuned != (m != "") || tuned && path != "/etc/nixcross/qemu-"+s.QEMU()+".cpu" {
+			t.Errorf("OverridePath(%s) = %q, %v", s, path, tuned)
+		}
+	}
+	if m := DefaultModel(system.System{Arch: "aarch64", OS: "darwin"}); m != "" {
+		t.Errorf("aarch64-darwin: %q", m)
 	}
 }
 

@@ -40,20 +40,24 @@ func (e Entry) Matches(header []byte) bool {
 // does not show, so the answer follows how entries come about: nixcross
 // registers its own only where no entry with the F flag matched, so a
 // host's F-flag entry comes first, then nixcross's (newer than any host
-// entry without the F flag, which it shadows), then any other.
+// entry without the F flag, which it shadows, and than an earlier
+// nixcross's entry under another name), then any other.
 func Handling(entries []Entry, s system.System) (Entry, bool) {
 	header, err := probeHeader(s)
 	if err != nil {
 		return Entry{}, false
 	}
+	h, _ := HandlerFor(s)
 	rank := func(e Entry) int {
 		switch {
 		case !e.Ours() && e.Fixed():
 			return 0
-		case e.Ours():
+		case e.Name == h.Name:
 			return 1
-		default:
+		case e.Ours():
 			return 2
+		default:
+			return 3
 		}
 	}
 	var found Entry

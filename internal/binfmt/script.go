@@ -52,7 +52,9 @@ mount -t binfmt_misc binfmt_misc "$d" || exit 3
 // ensure NAME HEADER LINE INTERPRETER: print which entry will run HEADER
 // in containers, registering LINE only when no F-flag entry does. Another
 // entry is never removed or changed; one without the F flag is shadowed,
-// since the kernel tries the newest entry first.
+// since the kernel tries the newest entry first. So is another nixcross
+// entry for the system under another name (an earlier nixcross's, running
+// QEMU's default CPU model): it may be another run's, held by its build.
 const functionsScript = `handles() {
 	h=$2 on= off=0 magic= mask=
 	while read -r k v; do
@@ -83,7 +85,7 @@ ensure() {
 	if [ -e "$d/$1" ]; then echo "nixcross present $1 $1"; return; fi
 	for e in "$d"/*; do
 		n=${e##*/}
-		case $n in register|status) continue ;; esac
+		case $n in register|status|` + NamePrefix + `*) continue ;; esac
 		[ -f "$e" ] || continue
 		if handles "$e" "$2" && fixed "$e"; then echo "nixcross present $1 $n"; return; fi
 	done

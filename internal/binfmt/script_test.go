@@ -71,14 +71,17 @@ func TestEnsureScript(t *testing.T) {
 		want         string
 		wantRegister bool
 	}{
-		{"nothing registered", nil, "", "nixcross registered nixcross-aarch64", true},
-		{"host's qemu-aarch64", map[string]string{"qemu-aarch64": qemuAarch64FixedEntry}, "", "nixcross present nixcross-aarch64 qemu-aarch64", false},
-		{"host's qemu-aarch64 without the F flag is shadowed", map[string]string{"qemu-aarch64": qemuAarch64Entry}, "", "nixcross registered nixcross-aarch64", true},
-		{"host's entry at an offset, no mask", map[string]string{"aarch64": offsetAarch64Entry}, "", "nixcross present nixcross-aarch64 aarch64", false},
-		{"host's entry disabled", map[string]string{"qemu-aarch64": strings.Replace(qemuAarch64FixedEntry, "enabled", "disabled", 1)}, "", "nixcross registered nixcross-aarch64", true},
-		{"another machine's entry", map[string]string{"qemu-x86_64": x86Entry}, "", "nixcross registered nixcross-aarch64", true},
-		{"ours already", map[string]string{"nixcross-aarch64": qemuAarch64Entry}, "", "nixcross present nixcross-aarch64 nixcross-aarch64", false},
-		{"no QEMU in the image", nil, "/nonexistent/qemu-aarch64-static", "nixcross missing nixcross-aarch64 /nonexistent/qemu-aarch64-static", false},
+		{"nothing registered", nil, "", "nixcross registered nixcross-aarch64-cpu", true},
+		{"host's qemu-aarch64", map[string]string{"qemu-aarch64": qemuAarch64FixedEntry}, "", "nixcross present nixcross-aarch64-cpu qemu-aarch64", false},
+		{"host's qemu-aarch64 without the F flag is shadowed", map[string]string{"qemu-aarch64": qemuAarch64Entry}, "", "nixcross registered nixcross-aarch64-cpu", true},
+		{"host's entry at an offset, no mask", map[string]string{"aarch64": offsetAarch64Entry}, "", "nixcross present nixcross-aarch64-cpu aarch64", false},
+		{"host's entry disabled", map[string]string{"qemu-aarch64": strings.Replace(qemuAarch64FixedEntry, "enabled", "disabled", 1)}, "", "nixcross registered nixcross-aarch64-cpu", true},
+		{"another machine's entry", map[string]string{"qemu-x86_64": x86Entry}, "", "nixcross registered nixcross-aarch64-cpu", true},
+		{"ours already", map[string]string{"nixcross-aarch64-cpu": qemuAarch64FixedEntry}, "", "nixcross present nixcross-aarch64-cpu nixcross-aarch64-cpu", false},
+		// An earlier nixcross's entry (QEMU's default model) is shadowed,
+		// never removed: another run may hold it.
+		{"an earlier nixcross's entry", map[string]string{"nixcross-aarch64": qemuAarch64FixedEntry}, "", "nixcross registered nixcross-aarch64-cpu", true},
+		{"no QEMU in the image", nil, "/nonexistent/qemu-aarch64-static", "nixcross missing nixcross-aarch64-cpu /nonexistent/qemu-aarch64-static", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,14 +123,14 @@ func TestUnregisterScript(t *testing.T) {
 
 func TestHolderReport(t *testing.T) {
 	sys := func(a string) system.System { return system.System{Arch: a, OS: "linux"} }
-	report := "nixcross present nixcross-aarch64 qemu-aarch64\nnixcross registered nixcross-riscv64\nnixcross ready\n"
+	report := "nixcross present nixcross-aarch64-cpu qemu-aarch64\nnixcross registered nixcross-riscv64-cpu\nnixcross ready\n"
 	regs, err := parseReport(report, []system.System{sys("aarch64"), sys("riscv64")}, "img")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Registration{
 		{System: sys("aarch64"), Action: Existing, Handler: "qemu-aarch64"},
-		{System: sys("riscv64"), Action: Registered, Handler: "nixcross-riscv64"},
+		{System: sys("riscv64"), Action: Registered, Handler: "nixcross-riscv64-cpu"},
 	}
 	for i := range want {
 		if regs[i] != want[i] {

@@ -143,3 +143,23 @@ func Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, e
 	}
 	return !slices.Contains(installed, s), nil
 }
+
+// Unheld reports whether the entry that runs s is nixcross's (ours),
+// and whether nixcross's installation keeps it (installed). Ours and not
+// installed, and held by no running build (Borrowed says that), it is a
+// build's that ended, on a host whose binfmt_misc mount something else
+// keeps: a build that relies on it holds its own, as for Borrowed. Either
+// way its CPU model is nixcross's. It lists the entries from image (a
+// helper container); when that cannot be done the answer is not ours.
+func Unheld(ctx context.Context, eng *engine.Engine, image string, s system.System) (ours, installed bool) {
+	entries, err := Entries(ctx, eng, image)
+	if err != nil {
+		return false, false
+	}
+	e, ok := Handling(entries, s)
+	if !ok || !e.Ours() {
+		return false, false
+	}
+	_, systems, err := installation(ctx, eng)
+	return true, err == nil && slices.Contains(systems, s)
+}

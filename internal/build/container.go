@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 
+	"github.com/nixcross/nixcross/internal/binfmt"
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/shell"
@@ -82,6 +83,10 @@ func nixConfig(sandbox bool) string {
 	conf := nix.BaseConfig
 	if sandbox {
 		conf += "\nsandbox = true\nsandbox-fallback = false"
+		// The CPU model wrappers' QEMU and --qemu-cpu's model, inside
+		// Nix's sandbox, where they are optional (?): the wrapper runs the
+		// QEMU it carries when the image's is not there.
+		conf += "\nextra-sandbox-paths = " + strings.Join(binfmt.SandboxPaths(), " ")
 	}
 	return conf
 }

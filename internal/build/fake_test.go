@@ -290,10 +290,17 @@ type fakeEmulation struct {
 	released []error // ctx.Err() at release
 	// borrowed: another build's hold is what makes systems run.
 	borrowed bool
+	// unheld: an entry nixcross registered, held by no build, does;
+	// installed: one `binfmt install` keeps.
+	unheld, installed bool
 }
 
 func (e *fakeEmulation) Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error) {
 	return e.borrowed, nil
+}
+
+func (e *fakeEmulation) Unheld(ctx context.Context, eng *engine.Engine, helper string, s system.System) (bool, bool) {
+	return e.unheld || e.installed, e.installed
 }
 
 func (e *fakeEmulation) Probe(s system.System) ([]byte, error) { return []byte("probe"), nil }

@@ -30,7 +30,9 @@ type Provenance struct {
 	// QEMU is the version of the emulator nixcross registered; "" for a
 	// native build, or when the host's own handler ran it (nixcross cannot
 	// see which QEMU the host has).
-	QEMU      string   `json:"qemu,omitempty"`
+	QEMU string `json:"qemu,omitempty"`
+	// QEMUCPU is the CPU model that QEMU emulated (Result.QEMUCPU).
+	QEMUCPU   string   `json:"qemuCPU,omitempty"`
 	System    string   `json:"system"`
 	Native    bool     `json:"native"`
 	Emulator  Emulator `json:"emulator,omitempty"`
@@ -118,7 +120,7 @@ func (r *Runner) collectProvenance(ctx context.Context, j job, c *buildContainer
 	return &Provenance{
 		Flake: meta.Flake, Inputs: meta.Inputs, Derivations: b.derivations,
 		Image: ProvenanceImage{Ref: j.prep.Image.Ref, ID: j.prep.Image.ID, RepoDigests: digests},
-		Nix:   res.Nix, QEMU: qemuVersion(parts[1]),
+		Nix:   res.Nix, QEMU: qemuVersion(parts[1]), QEMUCPU: res.QEMUCPU,
 		System: res.System, Native: res.Native, Emulator: res.Emulator, Sandboxed: res.Sandboxed,
 		Nixcross: r.Version,
 	}, nil

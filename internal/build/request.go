@@ -85,6 +85,10 @@ type Request struct {
 	// Memory limits each build container, in bytes, as `docker run -m`
 	// does (--memory; 0: no limit of nixcross's).
 	Memory int64
+	// QEMUCPU replaces the QEMU CPU model nixcross's handler runs for a
+	// system (--qemu-cpu SYSTEM=MODEL), keyed by the system's Nix name;
+	// only systems with a chosen model (binfmt.DefaultModel) take one.
+	QEMUCPU map[string]string
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
 	// Provenance records in each Result what a reproducer needs (--json
@@ -135,7 +139,11 @@ type Result struct {
 	Machines []string     `json:"machines"`
 	Native   bool         `json:"native"`
 	Emulator Emulator     `json:"emulator,omitempty"`
-	Source   SourceMode   `json:"source,omitempty"`
+	// QEMUCPU is the CPU model QEMU emulated: nixcross's choice or
+	// --qemu-cpu's, "default" for QEMU's own; "" when native or when the
+	// host's own handler ran it (not tuned: nixcross cannot choose its model).
+	QEMUCPU string     `json:"qemuCPU,omitempty"`
+	Source  SourceMode `json:"source,omitempty"`
 	// Nix is the version of Nix that built it.
 	Nix   string `json:"nix,omitempty"`
 	Deref string `json:"dereferenced,omitempty"`

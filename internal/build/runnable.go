@@ -25,6 +25,9 @@ type Emulation interface {
 	// Borrowed reports whether s ran only thanks to another build's hold,
 	// which may end before this build does.
 	Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error)
+	// Unheld reports whether s ran thanks to an entry nixcross registered
+	// (listed from helperImage), and whether `binfmt install` keeps it.
+	Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (ours, installed bool)
 }
 
 // runnable is the output of the "make the system runnable" stage.
@@ -42,7 +45,14 @@ const probeDir = "/tmp"
 // makeRunnable runs s's probe inside the build container itself (no extra
 // container when the system already runs) and, when it does not run, holds
 // emulation for the rest of the build and checks again.
-func (r *Runner) makeRunnable(ctx context.Context, id string, s system.System, prefix string, helperImage func(context.Context) (string, error)) (runnable, error) {
+//
+// A system that runs thanks to nixcross's own handler is held too, and
+// reported as nixcross's (its CPU model is nixcross's choice): another
+// build's hold (Borrowed), or an entry no build holds any more (Unheld),
+// which goes when the last binfmt_misc mount does. That check lists the
+// kernel's entries from the builder image, so it is made only when the
+// image is at hand (helperAtHand: no --image, which would build it).
+func (r *Runner) makeRunnable(ctx context.Context, id string, s system.System, prefix string, helperImage func(context.Context) (string, error), helperAtHand bool) (runnable, error) {
 	if r.Emulation == nil {
 		return runnable{}, status.Environment(fmt.Errorf("%s needs emulation, which is disabled", s), "")
 	}
@@ -72,6 +82,16 @@ func (r *Runner) makeRunnable(ctx context.Context, id string, s system.System, p
 		if borrowed, err = r.Emulation.Borrowed(ctx, r.Engine, s); err != nil {
 			done(err)
 			return runnable{}, err
+		}
+		if !borrowed && helperAtHand {
+			if helper, herr := helperImage(ctx); herr == nil {
+				ours, installed := r.Emulation.Unheld(ctx, r.Engine, helper, s)
+				if ours && installed {
+					done(nil)
+					return runnable{emulator: EmulatorNixcross}, nil
+				}
+				borrowed = ours
+			}
 		}
 		if !borrowed {
 			done(nil)
@@ -119,4 +139,8 @@ func (Binfmt) Hold(ctx context.Context, eng *engine.Engine, helperImage string, 
 
 func (Binfmt) Borrowed(ctx context.Context, eng *engine.Engine, s system.System) (bool, error) {
 	return binfmt.Borrowed(ctx, eng, s)
+}
+
+func (Binfmt) Unheld(ctx context.Context, eng *engine.Engine, helperImage string, s system.System) (bool, bool) {
+	return binfmt.Unheld(ctx, eng, helperImage, s)
 }

@@ -164,7 +164,7 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 	res.Nix = c.nix.String()
 
 	if !res.Native {
-		run, err := r.makeRunnable(ctx, c.id, j.system, j.prefix, j.prep.helperImage)
+		run, err := r.makeRunnable(ctx, c.id, j.system, j.prefix, j.prep.helperImage, !j.prep.userImage)
 		if run.release != nil {
 			defer run.release(context.WithoutCancel(ctx))
 		}
@@ -172,6 +172,13 @@ func (r *Runner) runStages(ctx context.Context, j job, mode SourceMode, res *Res
 			return err
 		}
 		res.Native, res.Emulator = run.native, run.emulator
+		if res.Emulator == EmulatorNixcross {
+			if res.QEMUCPU, err = r.chooseModel(ctx, j, c); err != nil {
+				return err
+			}
+		} else if m, ok := j.req.QEMUCPU[j.system.String()]; ok && !res.Native {
+			r.UI.Warnf("%s--qemu-cpu %s=%s not applied: the Docker host's own handler runs %s, whose CPU model nixcross cannot choose", j.prefix, j.system, m, j.system)
+		}
 	}
 
 	stdout, err := r.nixBuild(ctx, j, c)

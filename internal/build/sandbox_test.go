@@ -31,7 +31,9 @@ func TestSandbox(t *testing.T) {
 			if !slices.Equal(hc.SecurityOpt, []string{"seccomp=unconfined"}) || hc.MaskedPaths == nil || len(hc.MaskedPaths) != 0 || len(hc.ReadonlyPaths) != 0 {
 				t.Errorf("security %q, masked %q, read-only %q", hc.SecurityOpt, hc.MaskedPaths, hc.ReadonlyPaths)
 			}
-			if !slices.Contains(env, "NIX_CONFIG="+nix.BaseConfig+"\nsandbox = true\nsandbox-fallback = false") {
+			// The CPU model wrappers' QEMU and --qemu-cpu's files, optional.
+			paths := "\nextra-sandbox-paths = /usr/bin/qemu-aarch64? /etc/nixcross/qemu-aarch64.cpu? /usr/bin/qemu-riscv64? /etc/nixcross/qemu-riscv64.cpu?"
+			if !slices.Contains(env, "NIX_CONFIG="+nix.BaseConfig+"\nsandbox = true\nsandbox-fallback = false"+paths) {
 				t.Errorf("env %q", env)
 			}
 		} else if len(hc.SecurityOpt) != 0 || hc.MaskedPaths != nil || !slices.Contains(env, "NIX_CONFIG="+nix.BaseConfig) {

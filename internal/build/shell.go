@@ -59,7 +59,7 @@ func (r *Runner) shellIn(ctx context.Context, prep Prepared, mode SourceMode, s 
 		return err
 	}
 	if s != r.Engine.System {
-		run, err := r.makeRunnable(ctx, c.id, s, "", prep.helperImage)
+		run, err := r.makeRunnable(ctx, c.id, s, "", prep.helperImage, !prep.userImage)
 		if run.release != nil {
 			defer run.release(context.WithoutCancel(ctx))
 		}

@@ -159,7 +159,7 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 			for _, r := range regs {
 				line := fmt.Sprintf("%s: %s", r.System, r.Action)
 				if r.Handler != "" {
-					line += " (" + r.Handler + ")"
+					line += " (" + r.Handler + qemuModelNote(r) + ")"
 				}
 				rep.Printf("%s", strings.TrimSpace(line))
 			}

@@ -53,6 +53,7 @@ type buildOptions struct {
 	export       exportOptions
 	memory       string
 	img          imageOptions
+	qemuCPU      []string
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -154,6 +155,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.printOutPaths, "print-out-paths", false, "print each output's path on this machine (beside the out-link) on stdout, as nix build --print-out-paths does")
 	addExportFlags(f, &o.export)
 	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
+	addQEMUCPUFlag(f, &o.qemuCPU)
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	addImageFlags(f, &o.img)
 	return cmd

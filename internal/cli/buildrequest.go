@@ -111,6 +111,9 @@ func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Requ
 	if err := o.export.apply(&req); err != nil {
 		return req, build.FlakeSource{}, err
 	}
+	if req.QEMUCPU, err = parseQEMUCPU(o.qemuCPU); err != nil {
+		return req, build.FlakeSource{}, err
+	}
 	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
 		return req, build.FlakeSource{}, err
 	}

@@ -163,6 +163,9 @@ func writeDoctor(out io.Writer, f doctorFacts) int {
 				how = "emulated (by a handler this daemon cannot name)"
 			case s.Runnable:
 				how = "emulated by " + s.Handler
+				if m := handlerModel(s.System, s.Handler); m != "" {
+					how += " (" + m + ")"
+				}
 			case s.Diagnosis.Kind == binfmt.NoHandler && f.registerErr != nil:
 				how = "cannot run: " + f.registerErr.Error()
 				problems = append(problems, s.System.String()+" cannot run: "+f.registerErr.Error()+"; fix: "+status.HintOf(f.registerErr))

@@ -51,6 +51,12 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	mode := "native"
 	if !r.Native {
 		mode = "emulated (QEMU)"
+		switch {
+		case r.QEMUCPU != "":
+			mode = "emulated (QEMU, CPU " + ui.Visible(r.QEMUCPU) + ")"
+		case r.Emulator == build.EmulatorHost:
+			mode = "emulated (the host's QEMU, CPU model not tuned)"
+		}
 	}
 	if r.Sandboxed {
 		mode += ", sandboxed"

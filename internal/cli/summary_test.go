@@ -22,9 +22,10 @@ func TestSummaryGolden(t *testing.T) {
 		Closure:  build.ClosureStats{Paths: 2, NarBytes: 1902136},
 		Copied:   build.CopyStats{Paths: 1, Bytes: 1901824},
 		Machines: []string{"aarch64"},
-		Seconds:  3.14,
-		Deref:    "result-deref",
-		Pushed:   []build.PushStats{{Store: "file:///srv/cache", Paths: 2, Bytes: 1902136, Copied: 1}},
+		Emulator: build.EmulatorNixcross, QEMUCPU: "cortex-a72",
+		Seconds: 3.14,
+		Deref:   "result-deref",
+		Pushed:  []build.PushStats{{Store: "file:///srv/cache", Paths: 2, Bytes: 1902136, Copied: 1}},
 	}
 	native := &build.Result{
 		System: "x86_64-linux", Outputs: []string{"/nix/store/ajzdjvdskfw2nplmizg4zmrp3jm5jzvb-hello"}, Link: "result-x86_64-linux",
