@@ -152,6 +152,15 @@ func TestRemovalDryRun(t *testing.T) {
 	if p.code != 0 || !strings.Contains(p.stdout, "nixcross-store-") || !strings.Contains(p.stderr, "would remove") {
 		t.Fatalf("cache prune --all --dry-run: exit %d\n%s%s", p.code, p.stdout, p.stderr)
 	}
+	// The same for scripts.
+	j := nixcross(t, workdir(t), nil, "cache", "prune", "--all", "--dry-run", "--json")
+	var doc struct {
+		DryRun  bool     `json:"dryRun"`
+		Volumes []string `json:"volumes"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil || !doc.DryRun || len(doc.Volumes) == 0 {
+		t.Errorf("cache prune --all --dry-run --json: %+v (%v)\n%s", doc, err, j.stdout)
+	}
 	after, err := docker.VolumeList(ctx, client.VolumeListOptions{})
 	if err != nil {
 		t.Fatal(err)

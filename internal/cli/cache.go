@@ -111,7 +111,7 @@ older results and everything only they needed are deleted.`,
 }
 
 func newCachePruneCommand(a *app) *cobra.Command {
-	var all bool
+	var all, asJSON bool
 	var ask removal
 	cmd := &cobra.Command{
 		Use:     "prune",
@@ -119,15 +119,34 @@ func newCachePruneCommand(a *app) *cobra.Command {
 		Example: "  nixcross cache prune\n  nixcross cache prune --all --dry-run\n  nixcross cache prune --all --force",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCachePrune(cmd.Context(), a, all, ask)
+			return runCachePrune(cmd.Context(), a, all, asJSON, ask)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "remove every cache volume (asks first on a terminal)")
 	ask.flags(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print the volumes removed (or that would be, with --dry-run) as JSON: {"dryRun": …, "volumes": […]}`)
 	return cmd
 }
 
-func runCachePrune(ctx context.Context, a *app, all bool, ask removal) error {
+// pruneDocument is `cache prune --json`.
+type pruneDocument struct {
+	DryRun  bool     `json:"dryRun"`
+	Volumes []string `json:"volumes"`
+}
+
+// listVolumes prints what prune removed (or would): a name a line, or the
+// JSON document.
+func listVolumes(a *app, asJSON, dryRun bool, names []string) error {
+	if asJSON {
+		return writeJSON(a.streams.Out, pruneDocument{DryRun: dryRun, Volumes: append([]string{}, names...)})
+	}
+	for _, name := range names {
+		fmt.Fprintln(a.streams.Out, name)
+	}
+	return nil
+}
+
+func runCachePrune(ctx context.Context, a *app, all, asJSON bool, ask removal) error {
 	rep := a.reporter()
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
@@ -139,22 +158,21 @@ func runCachePrune(ctx context.Context, a *app, all bool, ask removal) error {
 		if err != nil {
 			return err
 		}
-		n := 0
+		var names []string
 		for _, v := range vols {
 			if all || v.Stale() {
-				fmt.Fprintln(a.streams.Out, v.Name)
-				n++
+				names = append(names, v.Name)
 			}
 		}
-		rep.Printf("would remove %s", ui.Count(n, "cache volume"))
-		return nil
+		rep.Printf("would remove %s", ui.Count(len(names), "cache volume"))
+		return listVolumes(a, asJSON, true, names)
 	}
 	if all && !ask.confirm(a, "nixcross cache prune --all removes every cache volume on "+eng.Endpoint.Host+" (the Nix stores: later builds start over)") {
 		return nil
 	}
 	removed, err := cache.Prune(ctx, eng, all, rep)
-	for _, name := range removed {
-		fmt.Fprintln(a.streams.Out, name)
+	if lerr := listVolumes(a, asJSON, false, removed); err == nil {
+		err = lerr
 	}
 	if err != nil {
 		return err

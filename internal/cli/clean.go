@@ -14,8 +14,19 @@ import (
 )
 
 type cleanOptions struct {
-	all bool
+	all    bool
+	asJSON bool
 	removal
+}
+
+// cleanDocument is `clean --json`: what was removed, or with --dry-run
+// what would be.
+type cleanDocument struct {
+	DryRun       bool     `json:"dryRun"`
+	Containers   []string `json:"containers"`
+	Volumes      []string `json:"volumes"`
+	Images       []string `json:"images"`
+	Unregistered []string `json:"unregistered"`
 }
 
 func newCleanCommand(a *app) *cobra.Command {
@@ -37,11 +48,20 @@ With --all, also remove nixcross's cache volumes and builder images.`,
 	}
 	cmd.Flags().BoolVar(&o.all, "all", false, "also remove cache volumes, builder images and installed emulation (asks first on a terminal)")
 	o.removal.flags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print what was removed (or would be, with --dry-run) as JSON")
 	return cmd
 }
 
-func runClean(ctx context.Context, a *app, o cleanOptions) error {
+func runClean(ctx context.Context, a *app, o cleanOptions) (err error) {
 	rep := a.reporter()
+	doc := cleanDocument{DryRun: o.dryRun, Containers: []string{}, Volumes: []string{}, Images: []string{}, Unregistered: []string{}}
+	if o.asJSON {
+		defer func() {
+			if jerr := writeJSON(a.streams.Out, doc); err == nil {
+				err = jerr
+			}
+		}()
+	}
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
 		return err
@@ -66,6 +86,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 				for _, r := range regs {
 					if r.Action == binfmt.Unregistered {
 						rep.Printf("unregistered %s", r.Handler)
+						doc.Unregistered = append(doc.Unregistered, r.Handler)
 					}
 				}
 			}
@@ -90,6 +111,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 			}
 		}
 		rep.Printf("%s container %s (%s)", what, c.Name, c.Role)
+		doc.Containers = append(doc.Containers, c.Name)
 		removed++
 	}
 	if o.all {
@@ -100,6 +122,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		for _, v := range vols {
 			if o.dryRun {
 				rep.Printf("would remove volume %s", v.Name)
+				doc.Volumes = append(doc.Volumes, v.Name)
 				removed++
 				continue
 			}
@@ -112,6 +135,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 				return err
 			}
 			rep.Printf("removed volume %s", v.Name)
+			doc.Volumes = append(doc.Volumes, v.Name)
 			removed++
 		}
 		imgs, err := eng.Images(ctx)
@@ -121,6 +145,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 		for _, img := range imgs {
 			if o.dryRun {
 				rep.Printf("would remove image %s", strings.Join(img.Tags, ","))
+				doc.Images = append(doc.Images, strings.Join(img.Tags, ","))
 				removed++
 				continue
 			}
@@ -132,6 +157,7 @@ func runClean(ctx context.Context, a *app, o cleanOptions) error {
 				return err
 			}
 			rep.Printf("removed image %s", strings.Join(img.Tags, ","))
+			doc.Images = append(doc.Images, strings.Join(img.Tags, ","))
 			removed++
 		}
 	}
