@@ -76,9 +76,10 @@ integration-rootless: provision build
 # the first run debootstraps sid). Not part of `make test`. The daemon
 # keeps running afterwards for reruns: `make docker-sid-stop` stops it.
 SID_SOCKET ?= /run/nixcross-sid/docker.sock
+TESTFLAGS  ?=
 integration-docker-sid: provision build
 	SID_RUN_DIR=$(patsubst %/,%,$(dir $(SID_SOCKET))) bash scripts/docker-sid.sh start
-	DOCKER_HOST=unix://$(SID_SOCKET) $(GO) test -tags integration -count=1 -timeout 60m -p 1 ./integration/ ./internal/...
+	DOCKER_HOST=unix://$(SID_SOCKET) $(GO) test -tags integration -count=1 -timeout 60m -p 1 $(TESTFLAGS) ./integration/ ./internal/...
 
 docker-sid-stop:
 	SID_RUN_DIR=$(patsubst %/,%,$(dir $(SID_SOCKET))) bash scripts/docker-sid.sh stop

@@ -13,9 +13,9 @@
 # /sys, /dev and the host directories tests bind-mount from (/tmp, /var/tmp,
 # /work, /root, /home) are bound into the root there, so they disappear
 # with its last process. Its "bridge" network is the bridge nixcross-sid0
-# on 10.213.0.1/24 (containers reach servers tests start on the gateway);
-# without iptables rules, since the machine's daemon owns those: containers
-# have no route out, which the offline suite does not need.
+# on 10.213.0.1/24 (containers reach servers tests start on the gateway).
+# The daemon makes no iptables rules (the machine's daemon owns Docker's
+# chains): this script adds the three its subnet needs to reach the mirror.
 set -euo pipefail
 
 SID_DIR="${SID_DIR:-/var/lib/nixcross-sid}"
@@ -102,9 +102,39 @@ ensure_bridge() {
 	ip link set "$BRIDGE" up
 }
 
+# The builder image's first build runs apt-get in a container: the
+# bridge's subnet gets its own forwarding and masquerading rules, marked
+# with a comment and removed by stop (the machine's daemon's chains are
+# left alone; ip_forward is already on where a daemon runs).
+SUBNET="${SID_SUBNET:-10.213.0.0/24}"
+nat_rules() {
+	echo "filter FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT"
+	echo "filter FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+	echo "nat POSTROUTING -s $SUBNET ! -o $BRIDGE -j MASQUERADE"
+}
+
+ensure_nat() {
+	local table chain rule
+	while read -r table chain rule; do
+		# shellcheck disable=SC2086 # rule is a list of arguments
+		iptables -t "$table" -C "$chain" $rule -m comment --comment nixcross-sid 2>/dev/null ||
+			iptables -t "$table" -I "$chain" $rule -m comment --comment nixcross-sid
+	done < <(nat_rules)
+	sysctl -q net.ipv4.ip_forward | grep -q '= 1' || log "net.ipv4.ip_forward is off: containers have no route out"
+}
+
+remove_nat() {
+	local table chain rule
+	while read -r table chain rule; do
+		# shellcheck disable=SC2086
+		while iptables -t "$table" -D "$chain" $rule -m comment --comment nixcross-sid 2>/dev/null; do :; done
+	done < <(nat_rules)
+}
+
 start() {
 	if answers; then
 		log "Docker $(sid version --format '{{.Server.Version}}') answers on $SOCKET"
+		ensure_nat
 		copy_images
 		return
 	fi
@@ -112,6 +142,7 @@ start() {
 	ensure_root
 	write_config
 	ensure_bridge
+	ensure_nat
 	rm -f "$SOCKET" "$PIDFILE"
 	# The root a mount point of its own: containerd and dockerd look up the
 	# mount their directories are on, and a chroot sees only mounts in it.
@@ -180,6 +211,7 @@ stop() {
 	sleep 1
 	for p in $(pids_in_root); do kill -KILL "$p" 2>/dev/null || true; done
 	rm -f "$SOCKET" "$PIDFILE"
+	remove_nat
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link del "$BRIDGE"
 	fi
