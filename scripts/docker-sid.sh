@@ -9,7 +9,8 @@
 #   scripts/docker-sid.sh stop     # stop it; nothing stays mounted
 #   scripts/docker-sid.sh status
 #
-# The daemon runs chrooted in a mount namespace of its own (unshare): /proc,
+# The daemon runs in a mount namespace of its own (unshare) whose root is
+# the sid root (pivot_root): /proc,
 # /sys, /dev and the host directories tests bind-mount from (/tmp, /var/tmp,
 # /work, /root, /home) are bound into the root there, so they disappear
 # with its last process. Its "bridge" network is the bridge nixcross-sid0
@@ -157,7 +158,12 @@ start() {
 	# setsid: the daemon must not die with this script's process group;
 	# slave propagation: mounts tests make on the host reach it, its own
 	# (overlays, network namespaces) stay in its namespace.
-	setsid nohup unshare --mount --propagation slave -- sh -c "$mounts && exec chroot $ROOT env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dockerd" \
+	# pivot_root, not a bare chroot: `docker exec` joins the container's
+	# mount namespace, whose root is then the namespace's root, and under a
+	# chroot that is the host's file system (measured: an exec ran the
+	# host's programs instead of the image's).
+	mounts+=" && mkdir -p $ROOT/.oldroot && cd $ROOT && pivot_root . .oldroot"
+	setsid nohup unshare --mount --propagation slave -- sh -c "$mounts && exec chroot . sh -c 'umount -l /.oldroot && rmdir /.oldroot && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dockerd'" \
 		>"$LOG" 2>&1 </dev/null &
 	for _ in $(seq 1 60); do
 		answers && break
@@ -168,6 +174,7 @@ start() {
 		tail -20 "$LOG" >&2
 		exit 1
 	fi
+	readlink "/proc/$(cat "$PIDFILE")/ns/mnt" >"$MNTNS"
 	log "Docker $(sid version --format '{{.Server.Version}}') (API $(sid version --format '{{.Server.APIVersion}}')) answers on $SOCKET"
 	copy_images
 }
@@ -202,7 +209,7 @@ stop() {
 		fi
 	fi
 	# containerd and shims dockerd started leave with it; any left (a
-	# killed dockerd) are found by their root, never by name alone.
+	# killed dockerd) are found by their mount namespace, never by name.
 	local p
 	for p in $(pids_in_root); do
 		log "stopping leftover $(tr '\0' ' ' </proc/"$p"/cmdline | cut -c1-60) ($p)"
@@ -210,7 +217,7 @@ stop() {
 	done
 	sleep 1
 	for p in $(pids_in_root); do kill -KILL "$p" 2>/dev/null || true; done
-	rm -f "$SOCKET" "$PIDFILE"
+	rm -f "$SOCKET" "$PIDFILE" "$MNTNS"
 	remove_nat
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link del "$BRIDGE"
@@ -223,11 +230,15 @@ stop() {
 	log "stopped"
 }
 
-# Processes whose root is the sid root: the daemon's, wherever they are.
+# Processes in the daemon's mount namespace (start records it): dockerd,
+# its containerd and their shims, wherever they are.
+MNTNS="$RUN_DIR/mntns"
 pids_in_root() {
-	local p
+	local ns p
+	ns=$(cat "$MNTNS" 2>/dev/null) || return 0
+	[ -n "$ns" ] || return 0
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && echo "${p#/proc/}"
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
 	done
 	return 0
 }
