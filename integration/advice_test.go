@@ -23,6 +23,16 @@ func TestShellCommand(t *testing.T) {
 	if left := managedContainers(t, "shell"); len(left) > 0 {
 		t.Fatalf("shell containers left: %v", left)
 	}
+	// Nix in the shell is the system's (issue 25): its currentSystem, and
+	// so what `nix build .#default` builds there.
+	r = nixcross(t, workdir(t), nil, "shell", "--system", "aarch64-linux", fixtureDir, "--", "nix", "eval", "--impure", "--raw", "--expr", "builtins.currentSystem")
+	if r.code != 0 || r.stdout != "aarch64-linux" {
+		t.Fatalf("currentSystem in an aarch64-linux shell: exit %d, %q", r.code, r.stdout)
+	}
+	r = nixcross(t, workdir(t), nil, "shell", "--system", "aarch64-linux", fixtureDir, "--", "sh", "-c", "nix build --no-link --print-out-paths --option substituters '' .#default && nix eval --raw .#default.system")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "aarch64-linux") {
+		t.Fatalf("nix build .#default in an aarch64-linux shell: exit %d, %q", r.code, r.stdout)
+	}
 	// The status passes through silently: the command said what it had to.
 	r = nixcross(t, workdir(t), nil, "shell", fixtureDir, "--", "false")
 	if r.code != 1 || strings.Contains(r.stderr, "Error:") {
@@ -64,7 +74,7 @@ func TestAdvice(t *testing.T) {
 	}
 
 	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#nope", "--system", "x86_64-linux"}, offline...)...)
-	if r.code != 2 || !strings.Contains(r.stderr, "packages for x86_64-linux in this flake: clock, cpu, default, failing, files, greeting, network, passwd, slow, tamper") {
+	if r.code != 2 || !strings.Contains(r.stderr, "packages for x86_64-linux in this flake: clock, cpu, default, failing, files, greeting, hog, network, passwd, slow, snoop, tamper") {
 		t.Fatalf("missing attribute: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -328,3 +328,41 @@ func TestSocketPermissionDenied(t *testing.T) {
 		t.Fatalf("the refusal and the docker-group hint are missing:\n%s", out)
 	}
 }
+
+// TestBuildFromSubdirectory (issue 25): run inside a directory of the
+// flake (its builders/), nixcross builds the flake above, as nix build
+// finds it.
+func TestBuildFromSubdirectory(t *testing.T) {
+	out := filepath.Join(workdir(t), "result")
+	r := nixcross(t, filepath.Join(fixtureDir, "builders"), nil, append([]string{"build", "--system", "x86_64-linux", "-o", out}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d from the flake's subdirectory", r.code)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bin", "hello")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPrintOutPaths (issue 25): -q --print-out-paths prints exactly the
+// output's path on this machine, and nothing else; after -- it means the
+// same, and -- -o is a usage error naming nixcross's -o.
+func TestPrintOutPaths(t *testing.T) {
+	dir := workdir(t)
+	for _, args := range [][]string{{"-q", "--print-out-paths"}, {"-q", "--", "--print-out-paths"}} {
+		r := nixcross(t, dir, nil, append(append([]string{"build", fixtureDir, "--system", "x86_64-linux"}, offline...), args...)...)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%q: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+		target, err := os.Readlink(filepath.Join(dir, "result"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(dir, target) + "\n"; r.stdout != want {
+			t.Errorf("%q printed %q, want %q", args, r.stdout, want)
+		}
+	}
+	r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux", "--", "-o", "foo"}, offline...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "-o/--out-link") {
+		t.Errorf("-- -o foo: exit %d\n%s", r.code, r.stderr)
+	}
+}

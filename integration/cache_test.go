@@ -117,11 +117,7 @@ func TestImageChangeUsesNewVolume(t *testing.T) {
 	// The derived image keeps something of its own under /nix, as images
 	// like nixos/nix keep Nix itself there: a new cache volume must be
 	// seeded from it.
-	imageID := buildImage(t, tag, "seeded-builder", map[string]string{"BUILDER_IMAGE": base})
-	derivedVolume := storeVolume(t, imageID, fixtureDir)
-	t.Cleanup(func() {
-		docker.VolumeRemove(ctx, derivedVolume, client.VolumeRemoveOptions{Force: true})
-	})
+	derivedVolume := derivedBuilder(t, tag, "seeded-builder")
 
 	dir := workdir(t)
 	if r := nixcross(t, dir, nil, append([]string{"build", fixtureDir, "--system", "x86_64-linux", "--image", tag}, offline...)...); r.code != 0 {

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,10 +93,12 @@ func (p *daemonProxy) cut() {
 	p.conns = nil
 }
 
-// lockedText collects stderr from the reading goroutine.
+// lockedText collects stderr from the reading goroutine; done is closed
+// when it has read to the end.
 type lockedText struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu   sync.Mutex
+	b    strings.Builder
+	done chan struct{}
 }
 
 func (l *lockedText) add(line string) {
@@ -106,7 +107,15 @@ func (l *lockedText) add(line string) {
 	l.b.WriteString(line + "\n")
 }
 
+// String is what was read so far; once the process has exited, all of it
+// (it waits, a few seconds at most, for the reader to reach the end).
 func (l *lockedText) String() string {
+	if l.done != nil {
+		select {
+		case <-l.done:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -116,31 +125,7 @@ func (l *lockedText) String() string {
 // stderr lines as they come.
 func startThroughProxy(t *testing.T, p *daemonProxy, dir string, args ...string) (*exec.Cmd, <-chan string, *lockedText) {
 	t.Helper()
-	cmd := exec.Command(nixcrossBin, append([]string{"-H", p.host()}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), p.env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := &lockedText{}
-	lines := make(chan string, 1024)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			all.add(sc.Text())
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	return cmd, lines, all
+	return startBuild(t, dir, p.env, append([]string{"-H", p.host()}, args...)...)
 }
 
 // exitCode waits for cmd and returns its exit status; it fails the test

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixhash"
 	"github.com/testcontainers/testcontainers-go"
@@ -25,6 +26,19 @@ import (
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/hoststore"
 )
+
+// derivedBuilder builds images/<name>, a Dockerfile derived from the
+// builder image (ARG BUILDER_IMAGE), under tag, and removes the fixture's
+// cache volume for it when the test ends. It returns that volume's name.
+func derivedBuilder(t *testing.T, tag, name string) (volume string) {
+	t.Helper()
+	imageID := buildImage(t, tag, name, map[string]string{"BUILDER_IMAGE": engine.BuilderTag(root.Dockerfile, build.DefaultBase)})
+	volume = storeVolume(t, imageID, fixtureDir)
+	t.Cleanup(func() {
+		docker.VolumeRemove(context.Background(), volume, client.VolumeRemoveOptions{Force: true})
+	})
+	return volume
+}
 
 // storeVolume is the cache volume that builds of flake use with the image
 // imageID, named as nixcross names it.

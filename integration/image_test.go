@@ -87,8 +87,8 @@ func TestImageBuildUsers(t *testing.T) {
 			if _, err := os.Lstat(filepath.Join(dir, "result")); err == nil {
 				t.Error("a result from an image that was refused")
 			}
-			if left := managedContainers(t, ""); len(left) != 0 {
-				t.Errorf("containers left behind: %v", left)
+			if left := managedContainers(t, "build"); len(left) != 0 {
+				t.Errorf("build containers left behind: %v", left)
 			}
 			continue
 		}

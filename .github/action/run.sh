@@ -37,6 +37,14 @@ trim() {
 
 systems=$(printf '%s\n' "${INPUT_SYSTEM:-}" | tr ', \t' '\n\n\n' | sed '/^$/d' | paste -sd, -)
 [ -n "$systems" ] || fail "input 'system' is empty: name at least one system, e.g. aarch64-linux"
+# Whitespace and newlines only separate (a YAML block ends in one), but a
+# comma with nothing on one side is a matrix variable that was never set:
+# building the other systems alone would pass as success. (The ,X keeps
+# a trailing empty field, which read would drop.)
+IFS=, read -r -d '' -a fields <<<"${INPUT_SYSTEM},X" || true
+for field in "${fields[@]}"; do
+	[ -n "$(trim "$field")" ] || fail "input 'system' has an empty name between commas: '${INPUT_SYSTEM}'"
+done
 
 args=(build "${INPUT_FLAKE:-.}" --system "$systems" --json)
 

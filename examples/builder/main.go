@@ -15,6 +15,8 @@
 //	fail   writes to stderr and exits 1
 //	sleep  sleeps for $seconds seconds, then behaves like dep
 //	files  $out/data/NNNN, $count files of $size bytes each (benchmarks)
+//	hog    allocates memory without bound, touching every page, until
+//	       something kills it (out-of-memory tests)
 //	cpu    $out, a file: the digest of $rounds rounds of CPU-bound work;
 //	       prints how long the work took (the emulation benchmark reads it)
 //	clock  $out/share/stable (always the same) and $out/share/built-at
@@ -85,6 +87,8 @@ func run() error {
 		return dep(out)
 	case "files":
 		return files(out)
+	case "hog":
+		hog()
 	case "cpu":
 		rounds, _ := strconv.Atoi(os.Getenv("rounds"))
 		return cpu(out, rounds)
@@ -334,4 +338,20 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// hog holds ever more memory, every page written so that it is resident,
+// until the kernel's out-of-memory killer (or anyone) ends it.
+func hog() {
+	var held [][]byte
+	for i := 1; ; i++ {
+		chunk := make([]byte, 16<<20)
+		for j := 0; j < len(chunk); j += 4096 {
+			chunk[j] = byte(i)
+		}
+		held = append(held, chunk)
+		if i%8 == 0 {
+			fmt.Printf("builder: holding %d MiB\n", i*16)
+		}
+	}
 }

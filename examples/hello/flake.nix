@@ -26,6 +26,8 @@
           failing = mk "failing" { mode = "fail"; };
           slow = mk "slow" { mode = "sleep"; seconds = "600"; };
           files = mk "files" { mode = "files"; count = "5000"; size = "43008"; };
+          # Allocates until it is killed (issue 23: out of memory).
+          hog = mk "hog" { mode = "hog"; };
           # CPU-bound work, about 0.7 s of CPU natively on x86_64 (bench/emulation).
           cpu = mk "cpu" { mode = "cpu"; rounds = "100"; };
           clock = mk "clock" { mode = "clock"; };

@@ -26,7 +26,7 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 	adv := nix.Explain(tail)
 	cause := fmt.Errorf("nix build of %s#%s for %s failed (exit %d)", req.Flake, req.Attr, s, exit.Code)
 	if adv == nil {
-		return status.Build(cause, "")
+		return status.Build(cause, keptHint(c))
 	}
 	switch adv.Kind {
 	case nix.AdviceEmulation, nix.AdviceExec, nix.AdviceCredentials, nix.AdviceUnreachable:
@@ -44,9 +44,11 @@ func (r *Runner) classifyFailure(ctx context.Context, c *buildContainer, err err
 	case nix.AdviceUntracked:
 		add, ok := src.UntrackedFile(adv.Path)
 		if !ok {
-			return status.Build(cause, "")
+			return status.Build(cause, keptHint(c))
 		}
 		return status.Build(cause, "Nix only sees files git tracks: `git -C "+src.Top+" add "+add+"` and build again")
+	case nix.AdviceNoSpace:
+		return status.Space(fmt.Errorf("%w: no space left on the Docker daemon's disk", cause), adv.Message)
 	case nix.AdviceAttribute:
 		msg := fmt.Sprintf("%s#%s has no packages.%s.%s", req.Flake, req.Attr, s, req.Attr)
 		names, err := r.offeredAttrs(ctx, c.id, j)
@@ -95,4 +97,14 @@ func offeredHint(s system.System, names []string, err error) string {
 	default:
 		return "packages for " + s.String() + " in this flake: " + strings.Join(names, ", ")
 	}
+}
+
+// keptHint is the advice under a failed derivation when --keep-failed
+// kept its container: where the build directory is, rather than the flag
+// the user already gave; "" (the kind's advice) otherwise.
+func keptHint(c *buildContainer) string {
+	if c.keptAs == "" {
+		return ""
+	}
+	return "the failing derivation's log is above; its build directory is in the kept container " + c.keptAs + " (the command above enters it)"
 }

@@ -34,6 +34,9 @@ func TestFailureClassification(t *testing.T) {
 		{"no sandbox, Nix 2.8", "\x1b[31;1merror:\x1b[0m cloning builder process: \x1b[35;1mOperation not permitted\x1b[0m\nerror: unable to start build process", "", status.ExitEnvironment, "nothing was built", "user namespaces"},
 		{"no /proc in the sandbox", "error: mounting /proc: Operation not permitted", "", status.ExitEnvironment, "could not set up its build sandbox in the container (mounting /proc", "without --sandbox"},
 		{"max-jobs 0, no builders", "error:\n       Unable to start any build;\n       either increase '--max-jobs' or enable remote builds.", "", status.ExitBuild, "failed (exit 1)", "raise --max-jobs"},
+		{"syntax error, Nix 2.26", "error: syntax error, unexpected ';'\n       at /nix/store/9gpmbv3zlmmhmmv21kqq15kradf1l7na-source/flake.nix:1:32:", "", status.ExitBuild, "failed (exit 1)", "could not evaluate the flake, so nothing was built"},
+		{"type error, Nix 2.26", "error: cannot add a string to an integer\n       at /nix/store/lff2kdjris1262y7q45r4qqsyaaa44f6-source/flake.nix:1:61:", "", status.ExitBuild, "failed (exit 1)", "could not evaluate"},
+		{"store volume full", "building '/nix/store/s9baxpx468k1jj9r2mrcwgbwkzqsbqpx-f.drv'...\nerror: builder for '/nix/store/s9baxpx468k1jj9r2mrcwgbwkzqsbqpx-f.drv' failed with exit code 1;\n       last 1 log lines:\n       > head: error writing 'standard output': No space left on device", "", status.ExitEnvironment, "no space left on the Docker daemon's disk", "`nixcross cache gc` or `nixcross cache prune`"},
 		{"packages.nix missing", "error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "", status.ExitBuild, "failed (exit 1)", "copy example/packages.nix"},
 	}
 	for _, c := range cases {

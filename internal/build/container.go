@@ -63,10 +63,11 @@ func containerSpec(prep Prepared, mode SourceMode, s system.System, role string)
 		Name:       fmt.Sprintf("nixcross-%s-%s-%s", role, s, randomSuffix()),
 		Image:      prep.Image.Ref,
 		Cmd:        engine.IdleCmd(),
-		Env:        []string{"NIX_CONFIG=" + nixConfig(prep.Sandbox)},
+		Env:        []string{"NIX_CONFIG=" + nixConfig(prep.Sandbox) + prep.shellConfig},
 		WorkingDir: workdir,
 		Labels:     engine.Labels(role, append([]string{engine.LabelSystem, s.String()}, engine.RunLabels()...)...),
 		Mounts:     mounts,
+		Memory:     prep.Memory,
 	}
 	if prep.Sandbox {
 		sandboxPrivileges(&spec)

@@ -7,6 +7,9 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"syscall"
+
+	"github.com/docker/go-units"
 
 	"github.com/nixcross/nixcross/internal/closure"
 	"github.com/nixcross/nixcross/internal/engine"
@@ -63,13 +66,24 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 				r.UI.Printf("%s  %s: exporting as a NAR instead of the daemon's tar: %s", j.prefix, ui.Visible(p), ui.Visible(err.Error()))
 			}
 		},
+		IdleTimeout:   j.req.ExportIdleTimeout,
+		CheckExisting: j.req.CheckExisting,
+		Replacing: func(p string, why error) {
+			r.UI.Warnf("%s%s in %s differs from what Nix built (%v); replacing it", j.prefix, p, store.Root, why)
+		},
 	})
 	bar.Done()
 	done(err)
 	if err != nil {
-		return exported{}, exportFailure(ctx, err)
+		if ctx.Err() == nil && status.KindOf(err) != status.KindDaemon && !errors.Is(err, closure.ErrHashMismatch) && !errors.Is(err, syscall.ENOSPC) {
+			// A stream that broke may be the container's end, not the stream's.
+			if end := r.containerEnd(ctx, j, c, true, "exported"); end.err != nil {
+				return exported{}, end.err
+			}
+		}
+		return exported{}, exportFailure(ctx, err, store.Root, b.closure.NarBytes())
 	}
-	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes}
+	res.Copied = CopyStats{Paths: stats.Paths, Bytes: stats.Bytes, Checked: stats.Checked, Replaced: stats.Replaced}
 	if err := store.Link(absLink, b.outputs[0]); err != nil {
 		return exported{}, status.Environment(err, "")
 	}
@@ -78,14 +92,21 @@ func (r *Runner) export(ctx context.Context, j job, c *buildContainer, b built, 
 }
 
 // exportFailure classifies a failed export: a path that did not hash to
-// Nix's hash, or the stream (or the host's disk) failing under it. A lost
-// daemon is classified where the connection broke (engine), and wins.
-func exportFailure(ctx context.Context, err error) error {
+// Nix's hash, the host's disk filling up under dir, or the stream failing
+// (or going idle) under it. A lost daemon is classified where the
+// connection broke (engine), and wins.
+func exportFailure(ctx context.Context, err error, dir string, need int64) error {
+	_, idle := errors.AsType[*closure.IdleError](err)
 	switch {
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case idle:
+		return status.Export(err, "the container's nix-store --dump or the daemon's archive stopped answering; rerun (verified paths are kept), or change --export-idle-timeout (0 waits for ever)")
 	case errors.Is(err, closure.ErrHashMismatch):
 		return status.Integrity(err, "")
+	case errors.Is(err, syscall.ENOSPC):
+		return status.Space(fmt.Errorf("no space left for the result in %s: %w", ui.Visible(filepath.Join(dir, "nix")), err),
+			fmt.Sprintf("the closure needs about %s there (NAR size): free that much or choose an -o on another disk, then rerun; the paths already verified are kept and the export resumes", units.HumanSize(float64(need))))
 	default:
 		return status.Export(err, "")
 	}
@@ -113,6 +134,9 @@ func (r *Runner) dereference(j job, out exported, b built, res *Result) error {
 		return status.Check(err, fmt.Sprintf("ship %s together with nix/ instead (rsync -a %s nix user@host:dir/), which keeps links as links", j.link, j.link))
 	case errors.Is(err, hoststore.ErrNotOurs):
 		return status.Usage(err, "move it away or choose another -o")
+	case errors.Is(err, syscall.ENOSPC):
+		return status.Space(fmt.Errorf("%s not written: %w", ui.Visible(deref), err),
+			fmt.Sprintf("the copy needs about %s beside %s (the closure's NAR size, links resolved): free that much, or drop --dereference and ship %s with nix/", units.HumanSize(float64(b.closure.NarBytes())), j.link, j.link))
 	case err != nil:
 		return status.Environment(err, "")
 	}

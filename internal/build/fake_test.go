@@ -68,6 +68,14 @@ type daemon struct {
 	// probeCodes are the exit statuses of the probe's runs, in order
 	// (then 0).
 	probeCodes []int
+	// state is what inspecting a container says (nil: it runs); down
+	// makes the daemon stop answering new connections.
+	state func(c *fakeContainer) (client.ContainerInspectResult, error)
+	down  bool
+	// settles makes waiting for a container to stop return at once.
+	settles bool
+	// memEvents is the build container's memory cgroup events ("": none).
+	memEvents string
 }
 
 type fakeContainer struct {
@@ -135,6 +143,7 @@ func (d *daemon) engine() *engine.Engine {
 		},
 		ExecFunc: d.exec,
 	}
+	d.endings(f)
 	return &engine.Engine{API: f, System: system.System{Arch: "x86_64", OS: "linux"}, Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock"}}
 }
 
@@ -205,6 +214,8 @@ func (d *daemon) exec(ctx context.Context, id string, cmd, env []string) (string
 		}
 		stderr, code := d.rebuild(c)
 		return "", stderr, code
+	case len(cmd) == 3 && cmd[2] == oomKillsScript:
+		return d.memEvents, "", 0
 	case cmd[0] == "nix" && cmd[1] == "--version":
 		d.mu.Lock()
 		defer d.mu.Unlock()

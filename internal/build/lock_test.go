@@ -26,7 +26,7 @@ func TestLockChangeNoticedAcrossWrites(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var w logWatch
 			logw := ui.New(io.Discard, ui.Options{}).Lines("", true)
-			logw.OnLine = w.see
+			logw.OnLine = func(l string) { w.see(l) }
 			for _, p := range tt.pieces {
 				if n, err := logw.Write([]byte(p)); n != len(p) || err != nil {
 					t.Fatalf("Write = %d, %v", n, err)

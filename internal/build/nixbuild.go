@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ const exitMountInvisible = 97
 // --keep-failed the container is kept and renamed for inspection.
 func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte, error) {
 	req, s, src := j.req, j.system, j.prep.Source
-	done := r.UI.LoggedPhase(j.prefix, "build "+req.Flake+"#"+req.Attr+" for "+s.String())
+	phase := "build " + req.Flake + "#" + req.Attr + " for " + s.String()
+	done := r.UI.LoggedPhase(j.prefix, phase)
 	gcRoot, prelude := "", ""
 	if c.mode == SourceMount {
 		prelude = fmt.Sprintf(`%s || exit %d`, mountCheck(j.prep), exitMountInvisible)
@@ -55,7 +57,11 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	var stdout bytes.Buffer
 	logw := r.UI.Lines(j.prefix, true)
 	var watch logWatch
-	logw.OnLine = watch.see
+	logw.OnLine = func(line string) {
+		if watch.see(line) {
+			r.UI.Detail(j.prefix+phase, fmt.Sprintf("%d/%d derivations", watch.started, watch.derivations))
+		}
+	}
 	t0 := time.Now()
 	err = r.Engine.Exec(ctx, c.id, engine.ExecSpec{Cmd: cmd, Env: env, Stdout: &stdout, Stderr: logw})
 	r.trace("nix build + closure query", t0)
@@ -88,8 +94,18 @@ func (r *Runner) nixBuild(ctx context.Context, j job, c *buildContainer) ([]byte
 	if c.mode == SourceMount && errors.As(err, &exit) && exit.Code == exitMountInvisible {
 		return nil, status.Environment(fmt.Errorf("%w: %s is missing or empty in the container of the daemon at %s", errMountInvisible, src.Top, r.Engine.Endpoint.Host), mountHint)
 	}
+	// A connection the engine saw break is classified already (KindDaemon).
+	end := ending{Ending: engine.Ending{Running: true}}
+	if status.KindOf(err) != status.KindDaemon {
+		end = r.endOf(ctx, j, c, err, logw.Tail())
+	} else {
+		end.DaemonDown = true
+	}
 	if req.Nix.KeepFailed {
-		r.keepFailed(ctx, j, c)
+		r.keepFailed(ctx, j, c, end)
+	}
+	if end.err != nil {
+		return nil, end.err
 	}
 	return nil, r.classifyFailure(ctx, c, err, logw.Tail(), j)
 }
@@ -104,12 +120,26 @@ type logWatch struct {
 	refusal     string // the line that says so
 	// remote are the machines Nix built a derivation on, in order.
 	remote []string
+	// derivations Nix said it will build, started how many of them so far.
+	derivations, started int
 }
+
+// reWillBuild is Nix's count of what it will build.
+var reWillBuild = regexp.MustCompile(`^these (\d+) derivations will be built:|^this derivation will be built:`)
 
 // reBuiltOn is Nix's line for a derivation a remote builder builds.
 var reBuiltOn = regexp.MustCompile(`^building '[^']+' on '([^']+)'`)
 
-func (w *logWatch) see(line string) {
+// see reads one line, and reports whether the build's progress changed.
+func (w *logWatch) see(line string) (progress bool) {
+	if m := reWillBuild.FindStringSubmatch(line); m != nil {
+		w.derivations, progress = 1, true
+		if m[1] != "" {
+			w.derivations, _ = strconv.Atoi(m[1])
+		}
+	} else if w.derivations > 0 && strings.HasPrefix(line, "building '") {
+		w.started, progress = w.started+1, true
+	}
 	if !w.lockChanged && strings.Contains(line, lockChangedNote) {
 		w.lockChanged = true
 	}
@@ -117,7 +147,7 @@ func (w *logWatch) see(line string) {
 		w.remote = append(w.remote, m[1])
 	}
 	if w.refused || !strings.Contains(line, "ost key") {
-		return
+		return progress
 	}
 	if adv := nix.Explain(line); adv != nil && adv.Kind == nix.AdviceHostKey {
 		w.refused, w.refusal, w.host = true, line, adv.Path
@@ -125,6 +155,7 @@ func (w *logWatch) see(line string) {
 			w.host = "(named in the log above)"
 		}
 	}
+	return progress
 }
 
 // buildFlags are the user's flags for `nix build` with the settings every
@@ -138,9 +169,18 @@ func (r *Runner) buildFlags(j job) nix.BuildFlags {
 }
 
 // keepFailed leaves the failed build's container for inspection under a
-// name that tells later runs' sweep to leave it alone.
-func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
-	if err := r.dropSecrets(ctx, c.id); err != nil {
+// name that tells later runs' sweep to leave it alone: what is left of it
+// when it was stopped, nothing when it is gone.
+func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end ending) {
+	if !end.keepable() {
+		r.UI.Warnf("%s--keep-failed: there is no container left to keep", j.prefix)
+		return
+	}
+	inspect := "docker exec -it %s bash"
+	if !end.Running {
+		// Its secrets went with it: a tmpfs does not outlive the stop.
+		inspect = "docker start %[1]s && docker exec -it %[1]s bash"
+	} else if err := r.dropSecrets(ctx, c.id); err != nil {
 		// A container holding a key is not left behind.
 		r.UI.Warnf("%snot keeping the failed build's container: removing the keys from it failed: %v", j.prefix, err)
 		return
@@ -150,7 +190,7 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer) {
 		kept = c.id[:12]
 	}
 	c.keptAs = kept
-	r.UI.Printf("%skept the failed build's container: docker exec -it %s bash   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, kept)
+	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, fmt.Sprintf(inspect, kept))
 }
 
 // secretsDir is where the remote builders' key and known hosts live in

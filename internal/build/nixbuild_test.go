@@ -123,3 +123,27 @@ func TestPutSecretScript(t *testing.T) {
 		t.Error("a short stream was taken for the secret")
 	}
 }
+
+// TestLogWatchCountsDerivations: the heartbeat's "3/7 derivations" comes
+// from Nix's own lines, as 2.26 prints them.
+func TestLogWatchCountsDerivations(t *testing.T) {
+	var w logWatch
+	lines := []string{
+		"these 2 derivations will be built:",
+		"  /nix/store/0gj8zcl6jiap8s4z7h2pb1m6lcdqgxsj-greeting.drv",
+		"building '/nix/store/0gj8zcl6jiap8s4z7h2pb1m6lcdqgxsj-greeting.drv'...",
+		"greeting> builder: mode dep",
+		"building '/nix/store/ksgj4pa863vfyd0iw517gi7fqlfa9idb-hello.drv'...",
+	}
+	var progress []bool
+	for _, l := range lines {
+		progress = append(progress, w.see(l))
+	}
+	if w.derivations != 2 || w.started != 2 || !slices.Equal(progress, []bool{true, false, true, false, true}) {
+		t.Errorf("derivations %d, started %d, progress %v", w.derivations, w.started, progress)
+	}
+	var one logWatch
+	if !one.see("this derivation will be built:") || one.derivations != 1 {
+		t.Errorf("one derivation: %d", one.derivations)
+	}
+}

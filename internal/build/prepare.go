@@ -56,15 +56,21 @@ type Prepared struct {
 	nix *nixCheck
 	// Sandbox: the build containers run Nix's sandbox (--sandbox).
 	Sandbox bool
+	// Memory is the build containers' memory limit in bytes (--memory;
+	// 0: the daemon's whole).
+	Memory int64
 	// userImage: the image is the user's (--image), which may lack Nix's
 	// build users (see addBuildUsers).
 	userImage bool
+	// shellConfig is added to a shell container's NIX_CONFIG (see
+	// shellConfig); "" for builds.
+	shellConfig string
 }
 
 // prepare finds or builds the image, decides how the source travels, and
 // creates the store cache volume.
 func (r *Runner) prepare(ctx context.Context, req Request, src FlakeSource) (Prepared, error) {
-	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox, userImage: req.Image != ""}
+	p := Prepared{Source: src, Inputs: req.Inputs, lockOnce: new(sync.Once), nix: &nixCheck{s3: pushesTo(req.Push, "s3")}, Sandbox: req.Sandbox, Memory: req.Memory, userImage: req.Image != ""}
 	p.agent, p.release = r.agentSource(ctx, req.Forward)
 	done := r.UI.Phase("", "image")
 	var err error

@@ -78,6 +78,9 @@ type Request struct {
 	// Sandbox runs Nix's build sandbox in the build container, failing
 	// closed (--sandbox).
 	Sandbox bool
+	// Memory limits each build container, in bytes, as `docker run -m`
+	// does (--memory; 0: no limit of nixcross's).
+	Memory int64
 	// Rebuild builds each result a second time and compares (--rebuild).
 	Rebuild bool
 	// Provenance records in each Result what a reproducer needs (--json
@@ -85,6 +88,12 @@ type Request struct {
 	// out-link as <out-link>.provenance.json (--provenance).
 	Provenance      bool
 	WriteProvenance bool
+	// ExportIdleTimeout ends an export whose stream sends nothing for that
+	// long, exit 3 (--export-idle-timeout); 0 waits for ever.
+	ExportIdleTimeout time.Duration
+	// CheckExisting hashes the paths the output store already has again
+	// and replaces those that differ from Nix's hash (--check-existing).
+	CheckExisting bool
 }
 
 // Result is one system's build, as --json reports it. Keys are stable.
@@ -176,8 +185,13 @@ type PushStats struct {
 	Copied int    `json:"copied"`
 }
 
-// CopyStats is what this run actually copied (0 on a no-op rebuild).
+// CopyStats is what this run actually copied (0 on a no-op rebuild). With
+// --check-existing, Checked counts the paths already there that were
+// hashed again, and Replaced those of them that differed and were copied
+// anew (they are in Paths and Bytes too).
 type CopyStats struct {
-	Paths int   `json:"paths"`
-	Bytes int64 `json:"bytes"`
+	Paths    int   `json:"paths"`
+	Bytes    int64 `json:"bytes"`
+	Checked  int   `json:"checked,omitempty"`
+	Replaced int   `json:"replaced,omitempty"`
 }

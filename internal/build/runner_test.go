@@ -224,6 +224,9 @@ func TestKeepFailed(t *testing.T) {
 			if c.keep && !strings.Contains(stderr.String(), "docker exec -it "+res.KeptContainer+" bash") {
 				t.Errorf("no command to enter the kept container:\n%s", stderr)
 			}
+			if hint := status.HintOf(err); c.keep && (strings.Contains(hint, "--keep-failed") || !strings.Contains(hint, res.KeptContainer)) {
+				t.Errorf("hint %q under a kept container", hint)
+			}
 		})
 	}
 }

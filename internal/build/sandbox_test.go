@@ -14,6 +14,7 @@ import (
 	"github.com/nixcross/nixcross/internal/cache"
 	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
 )
 
 // TestSandbox: --sandbox gives the build container exactly the two
@@ -189,5 +190,15 @@ func TestSandboxRemoteBuilds(t *testing.T) {
 		if said := strings.Contains(log.String(), "Nix built on ssh://root@box"); said != remote {
 			t.Errorf("built remotely %v: the warning is there: %v\n%s", remote, said, log)
 		}
+	}
+}
+
+// TestShellConfig: Nix in a shell is the shell's system (its
+// currentSystem and default build system), with the user's options after.
+func TestShellConfig(t *testing.T) {
+	s := system.System{Arch: "aarch64", OS: "linux"}
+	got := shellConfig(s, []nix.Option{{Name: "cores", Value: "2"}})
+	if got != "\nsystem = aarch64-linux\nextra-platforms = aarch64-linux\ncores = 2" {
+		t.Errorf("shell config %q", got)
 	}
 }

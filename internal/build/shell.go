@@ -6,6 +6,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/flake"
+	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -17,6 +18,9 @@ type ShellRequest struct {
 	Base    string
 	NoCache bool
 	Cmd     []string // empty: an interactive shell
+	// Options are the user's --option settings, for every Nix in the
+	// shell, after the system's.
+	Options []nix.Option
 	// Inputs are the flake's inputs on the client's file system (see
 	// ResolveInputs): mounted or copied as for a build, so Nix in the
 	// shell finds what flake.lock names.
@@ -42,6 +46,7 @@ func (r *Runner) Shell(ctx context.Context, req ShellRequest, src FlakeSource, t
 	if err != nil {
 		return err
 	}
+	prep.shellConfig = shellConfig(s, append(containerSettings(prep.Image, r.Engine.System), req.Options...))
 	return r.withSourceFallback(ctx, prep, "", func(mode SourceMode) error {
 		return r.shellIn(ctx, prep, mode, s, req.Cmd, t)
 	})
@@ -74,4 +79,16 @@ func (r *Runner) shellIn(ctx context.Context, prep Prepared, mode SourceMode, s 
 		return &status.ExitStatus{Code: exit.Code}
 	}
 	return err
+}
+
+// shellConfig is what Nix in a shell for s needs beyond every container's
+// NIX_CONFIG: s as its system, so builtins.currentSystem, `nix build
+// .#default` and `nix develop` are s's, as in a build (which passes
+// --system-like flags itself), and the settings given.
+func shellConfig(s system.System, opts []nix.Option) string {
+	conf := "\nsystem = " + s.String() + "\nextra-platforms = " + s.String()
+	for _, o := range opts {
+		conf += "\n" + o.Name + " = " + o.Value
+	}
+	return conf
 }

@@ -84,8 +84,15 @@ func ResolveFlake(typed string) (FlakeSource, error) {
 		return FlakeSource{}, status.Usage(fmt.Errorf("flake %s is not a directory", typed), "pass the directory that holds flake.nix")
 	}
 	if _, err := os.Stat(filepath.Join(abs, "flake.nix")); err != nil {
-		return FlakeSource{}, status.Usage(fmt.Errorf("no flake.nix in %s", abs),
-			"run nixcross in the directory that holds flake.nix, or pass that directory as FLAKE")
+		found, ok := "", false
+		if !strings.HasPrefix(typed, "path:") && !strings.HasPrefix(typed, "git+file:") {
+			found, ok = flakeAbove(abs)
+		}
+		if !ok {
+			return FlakeSource{}, status.Usage(fmt.Errorf("no flake.nix in %s or above it", abs),
+				"run nixcross in the directory that holds flake.nix, or pass that directory as FLAKE")
+		}
+		abs = found
 	}
 	src := FlakeSource{Local: true, HostDir: abs, Top: abs}
 	if top, ok := gitTopLevel(abs); ok {
@@ -101,6 +108,25 @@ func ResolveFlake(typed string) (FlakeSource, error) {
 		src.ContainerDir = src.ContainerTop + "/" + filepath.ToSlash(rel)
 	}
 	return src, nil
+}
+
+// flakeAbove finds the flake a directory without flake.nix belongs to, as
+// Nix does for a plain path: the nearest directory above with flake.nix,
+// never above the top of a git repository (a directory holding .git).
+func flakeAbove(dir string) (string, bool) {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return "", false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+		if _, err := os.Stat(filepath.Join(dir, "flake.nix")); err == nil {
+			return dir, true
+		}
+	}
 }
 
 func unwrapPathErr(err error) error {
@@ -153,4 +179,34 @@ func (f FlakeSource) UntrackedFile(rel string) (add string, ok bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// Unignored lists, as .gitignore lines, what an output store beside the
+// out-links would add to the flake's own repository: nix/ and the links,
+// when the output directory dir (absolute) is inside it and git does not
+// ignore them. `git add -A` would otherwise commit the store, and the
+// next build would copy the store into itself (Nix then fails with
+// "directory nesting too deep"). Empty when there is nothing to warn of.
+func (f FlakeSource) Unignored(dir string, links []string) []string {
+	if !f.InGit {
+		return nil
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	rel, err := filepath.Rel(f.Top, dir)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return nil
+	}
+	prefix := "/"
+	if rel != "." {
+		prefix += filepath.ToSlash(rel) + "/"
+	}
+	var lines []string
+	for _, name := range append([]string{"nix/"}, links...) {
+		if exec.Command("git", "-C", f.Top, "check-ignore", "-q", "--", prefix[1:]+name).Run() != nil {
+			lines = append(lines, prefix+name)
+		}
+	}
+	return lines
 }

@@ -4,7 +4,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/nixcross/nixcross/internal/status"
 )
 
 func TestResolveFlake(t *testing.T) {
@@ -54,5 +57,29 @@ func TestResolveFlake(t *testing.T) {
 		if ok != want || ok && add != rel {
 			t.Errorf("UntrackedFile(%q) = %q, %v; want %v", rel, add, ok, want)
 		}
+	}
+}
+
+// TestFlakeFoundAbove (issue 25): from a directory inside a flake, the
+// flake is the nearest directory above with flake.nix, as Nix finds it,
+// but never above a git repository's top; a path: reference is taken as
+// it is.
+func TestFlakeFoundAbove(t *testing.T) {
+	outer := t.TempDir()
+	os.WriteFile(filepath.Join(outer, "flake.nix"), []byte("{}"), 0o644)
+	sub := filepath.Join(outer, "pkgs", "hello")
+	os.MkdirAll(sub, 0o755)
+	src, err := ResolveFlake(sub)
+	if real, _ := filepath.EvalSymlinks(outer); err != nil || src.HostDir != real {
+		t.Fatalf("from %s: %+v %v, want the flake at %s", sub, src, err, real)
+	}
+	if _, err := ResolveFlake("path:" + sub); status.ExitCode(err) != status.ExitUsage {
+		t.Errorf("path:%s: %v, want no search upward", sub, err)
+	}
+	repo := filepath.Join(outer, "repo")
+	os.MkdirAll(filepath.Join(repo, ".git"), 0o755)
+	os.MkdirAll(filepath.Join(repo, "src"), 0o755)
+	if _, err := ResolveFlake(filepath.Join(repo, "src")); status.ExitCode(err) != status.ExitUsage || !strings.Contains(err.Error(), "no flake.nix") {
+		t.Errorf("inside a repository without a flake: %v, want not the flake above the repository", err)
 	}
 }

@@ -143,6 +143,8 @@ func List(ctx context.Context, eng *engine.Engine) ([]Volume, error) {
 		vol.FlakeGone = flakeGone(vol.Flake, v.Labels[engine.LabelFlakeHost], proc.Host())
 		out = append(out, vol)
 	}
+	// The daemon lists volumes in no fixed order; cache ls should not.
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

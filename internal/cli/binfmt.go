@@ -25,10 +25,9 @@ kernel's binfmt_misc. 'nixcross build' does this by itself for as long as a buil
 needs it; 'binfmt install' keeps emulation registered until 'binfmt uninstall'
 (also across daemon restarts and reboots). Handlers nixcross did not create are
 never changed, and a system the host already runs is used as it is.`,
-		Args: usageArgs(0),
 	}
 	cmd.AddCommand(newBinfmtStatusCommand(a), newBinfmtInstallCommand(a, true), newBinfmtInstallCommand(a, false))
-	return cmd
+	return asGroup(cmd)
 }
 
 func (a *app) connectWithBuilder(ctx context.Context) (*engine.Engine, engine.Image, error) {
@@ -124,7 +123,7 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 		Example: example,
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := system.ParseList(systems)
+			list, err := parseSystems(systems)
 			if err != nil {
 				return err
 			}
@@ -163,6 +162,6 @@ func newBinfmtInstallCommand(a *app, install bool) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVarP(&systems, "system", "s", nil, "systems (repeatable or comma-separated); default: every supported foreign system")
+	cmd.Flags().VarP(systemsFlag{&systems}, "system", "s", "systems (repeatable or comma-separated); default: every supported foreign system")
 	return cmd
 }

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,31 +11,30 @@ import (
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
-	"github.com/nixcross/nixcross/internal/flake"
 	"github.com/nixcross/nixcross/internal/hoststore"
-	"github.com/nixcross/nixcross/internal/nix"
 	"github.com/nixcross/nixcross/internal/status"
-	"github.com/nixcross/nixcross/internal/system"
 )
 
 type buildOptions struct {
-	systems     []string
-	options     []string
-	outLink     string
-	json        bool
-	image       string
-	cores       int
-	maxJobs     int
-	maxJobsSet  bool // --max-jobs 0 (build only on --builders) differs from none
-	verbose     bool
-	keepFailed  bool
-	noCache     bool
-	jobs        int
-	dereference bool
-	verify      bool
-	source      string
-	builders    string
-	buildersKey string
+	systems []string
+	options []string
+	outLink string
+	json    bool
+	// printOutPaths: --print-out-paths, here or after --.
+	printOutPaths bool
+	image         string
+	cores         int
+	maxJobs       int
+	maxJobsSet    bool // --max-jobs 0 (build only on --builders) differs from none
+	verbose       bool
+	keepFailed    bool
+	noCache       bool
+	jobs          int
+	dereference   bool
+	verify        bool
+	source        string
+	builders      string
+	buildersKey   string
 	// binary caches (see store.go in internal/build)
 	push         []string
 	pushWhat     string
@@ -52,6 +49,8 @@ type buildOptions struct {
 	provenance   bool
 	knownHosts   string
 	sandbox      bool
+	export       exportOptions
+	memory       string
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -119,7 +118,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.systems, "system", "s", nil, "target system (repeatable or comma-separated); default: the Docker host's own")
+	f.VarP(systemsFlag{&o.systems}, "system", "s", "target system (repeatable or comma-separated); default: the Docker host's own")
 	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option (repeatable), e.g. --option substituters ''")
 	f.StringVarP(&o.outLink, "out-link", "o", "result", "path of the result link; the closure is copied to nix/store beside it")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON on stdout")
@@ -147,269 +146,25 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVar(&o.sandbox, "sandbox", false, "run Nix's build sandbox in the container (no network, only declared inputs); fails rather than building unsandboxed")
 	f.BoolVar(&o.rebuild, "rebuild", false, "build the result a second time and fail (exit 1) unless both builds are bit-identical, naming the files that differ")
 	f.StringVar(&o.knownHosts, "builders-known-hosts", "", "known_hosts `FILE` the host keys of --builders and ssh --push stores must be in (default ~/.ssh/known_hosts); unknown hosts are refused")
+	f.BoolVar(&o.printOutPaths, "print-out-paths", false, "print each output's path on this machine (beside the out-link) on stdout, as nix build --print-out-paths does")
+	addExportFlags(f, &o.export)
+	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	return cmd
 }
 
-// parseBuildRequest validates everything that needs no Docker.
-func parseBuildRequest(o buildOptions, ref string, nixArgs []string) (build.Request, build.FlakeSource, error) {
-	flakeRef, attr := nix.SplitRef(ref)
-	req := build.Request{
-		Flake: flakeRef, Attr: attr, OutLink: o.outLink, Image: o.image, NoCache: o.noCache,
-		Jobs: o.jobs, Dereference: o.dereference, Verify: o.verify,
-		Builders: o.builders, BuildersSSHKey: o.buildersKey, Rebuild: o.rebuild,
-		Provenance: o.json || o.provenance, WriteProvenance: o.provenance, Sandbox: o.sandbox,
-		Nix: nix.BuildFlags{Cores: o.cores, Verbose: o.verbose, KeepFailed: o.keepFailed, Extra: nixArgs},
-	}
-	if o.maxJobsSet {
-		req.Nix.MaxJobs = &o.maxJobs
-	}
-	systems, err := system.ParseList(o.systems)
+func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	nixArgs, print, err := ownNixArgs(nixArgs)
 	if err != nil {
-		return req, build.FlakeSource{}, err
-	}
-	// Docker hosts run Linux: reject other OSes before touching Docker.
-	for _, s := range systems {
-		if err := system.CheckHost(s, "linux"); err != nil {
-			return req, build.FlakeSource{}, err
-		}
-	}
-	req.Systems = systems
-	if o.sandbox {
-		if arg := settingArg(nixArgs, sandboxSetting); arg != "" {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be combined with --sandbox", arg), sandboxSetsItself)
-		}
-	}
-	if arg := settingArg(nixArgs, buildUsersSetting); arg != "" {
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- cannot be changed", arg), buildUsersSetItself)
-	}
-	if arg := settingArg(nixArgs, nix.SecretSetting); arg != "" {
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("%s after -- would put a secret on Nix's command line, which builders can read", arg), "give it with --option NAME VALUE or in NIX_CONFIG: nixcross hands those to Nix in a file only root may read")
-	}
-	for _, kv := range o.options {
-		name, value, ok := splitOption(kv)
-		if !ok {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
-		}
-		if o.sandbox && sandboxSetting(name) {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be combined with --sandbox", name), sandboxSetsItself)
-		}
-		if buildUsersSetting(name) {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--option %s cannot be changed", name), buildUsersSetItself)
-		}
-		if nix.SecretSetting(name) {
-			req.Secrets = append(req.Secrets, nix.Option{Name: name, Value: value})
-			continue
-		}
-		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: name, Value: value})
-	}
-	if o.builders != "" {
-		req.Nix.Options = append(req.Nix.Options, nix.Option{Name: "builders", Value: o.builders})
-	}
-	overSSH := o.builders != "" || pushesOverSSH(o.push)
-	if o.knownHosts != "" {
-		if !overSSH {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts needs --builders or an ssh:// or ssh-ng:// --push"), "")
-		}
-		if st, err := os.Stat(o.knownHosts); err != nil || !st.Mode().IsRegular() {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-known-hosts %s is not a readable file", o.knownHosts), "")
-		}
-		req.BuildersKnownHosts = o.knownHosts
-	} else if overSSH {
-		req.BuildersKnownHosts = userKnownHosts(o.getenv)
-	}
-	if o.buildersKey != "" {
-		if !overSSH {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key needs --builders or an ssh:// or ssh-ng:// --push"), "")
-		}
-		if st, err := os.Stat(o.buildersKey); err != nil || !st.Mode().IsRegular() {
-			return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--builders-ssh-key %s is not a readable file", o.buildersKey), "")
-		}
-	}
-	switch {
-	case o.cores < 0, o.maxJobs < 0:
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--cores and --max-jobs cannot be negative"), "")
-	case o.jobs < 1:
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--jobs must be at least 1, got %d", o.jobs), "")
-	case o.outLink == "":
-		return req, build.FlakeSource{}, status.Usage(fmt.Errorf("--out-link cannot be empty"), "")
-	}
-	if req.Source, err = build.ParseSourceMode(o.source); err != nil {
-		return req, build.FlakeSource{}, err
-	}
-	if err := checkOutLinks(build.OutLinks(o.outLink, systems), o.dereference); err != nil {
-		return req, build.FlakeSource{}, err
-	}
-	if err := parseCaches(o, &req); err != nil {
-		return req, build.FlakeSource{}, err
-	}
-	src, err := build.ResolveFlake(flakeRef)
-	if err != nil {
-		return req, src, err
-	}
-	if o.writeLock && !src.Local {
-		return req, src, status.Usage(fmt.Errorf("--write-lock-file needs a flake on this machine, not %s", flakeRef), "")
-	}
-	req.WriteLockFile = o.writeLock
-	overrides, err := parseOverrides(o.overrides)
-	if err != nil {
-		return req, src, err
-	}
-	for _, ov := range overrides {
-		req.Nix.Overrides = append(req.Nix.Overrides, nix.InputOverride{Name: ov.Name, Ref: ov.Ref})
-	}
-	req.Inputs, err = build.ResolveInputs(src, overrides)
-	return req, src, err
-}
-
-// sandboxSetsItself is the advice under a sandbox setting next to --sandbox.
-const sandboxSetsItself = "--sandbox sets sandbox = true and sandbox-fallback = false itself; drop --sandbox to choose them"
-
-// sandboxSetting reports whether the Nix setting name decides whether or
-// how builds are sandboxed, which --sandbox alone decides: anything but
-// the paths a sandbox shows and where it builds.
-func sandboxSetting(name string) bool {
-	name = strings.TrimPrefix(name, "extra-")
-	if name == "build-use-sandbox" { // the old name of sandbox
-		return true
-	}
-	return strings.HasPrefix(name, "sandbox") && name != "sandbox-paths" && name != "sandbox-build-dir"
-}
-
-// buildUsersSetItself is the advice under a build-users-group setting.
-const buildUsersSetItself = "nixcross runs every builder as one of Nix's build users, never as root, so that a derivation cannot read the credentials forwarded for fetching"
-
-// buildUsersSetting reports whether the Nix setting name decides which
-// user builders run as: nixcross's, never the user's (see
-// build.addBuildUsers), since an empty one runs them as root.
-func buildUsersSetting(name string) bool {
-	return strings.TrimPrefix(name, "extra-") == "build-users-group"
-}
-
-// settingArg returns the first of nix build's own arguments (after --)
-// that sets a setting is matches: --option NAME, or a setting's flag such
-// as --no-sandbox; "" when there is none.
-func settingArg(args []string, is func(name string) bool) string {
-	for i, a := range args {
-		if a == "--option" && i+1 < len(args) && is(args[i+1]) {
-			return "--option " + args[i+1]
-		}
-		name, ok := strings.CutPrefix(a, "--")
-		if !ok {
-			continue
-		}
-		name, _, _ = strings.Cut(name, "=")
-		if is(strings.TrimPrefix(name, "no-")) {
-			return a
-		}
-	}
-	return ""
-}
-
-// parseOverrides reads the --override-input NAME=FLAKEREF pairs, resolving
-// local paths against this process's directory and home.
-func parseOverrides(pairs []string) ([]flake.Override, error) {
-	if len(pairs) == 0 {
-		return nil, nil
-	}
-	cwd, err := os.Getwd()
-	if err != nil {
-		return nil, status.Environment(fmt.Errorf("working directory: %w", err), "")
-	}
-	home, _ := os.UserHomeDir()
-	var out []flake.Override
-	for _, kv := range pairs {
-		name, ref, ok := splitOption(kv)
-		if !ok {
-			return nil, status.Usage(fmt.Errorf("--override-input needs a name and a flake reference, got %q", kv), "write --override-input NAME FLAKEREF")
-		}
-		ov, err := flake.ParseOverride(name, ref, cwd, home)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ov)
-	}
-	return out, nil
-}
-
-// pushesOverSSH says whether a --push store is reached over ssh, with
-// --builders-ssh-key.
-func pushesOverSSH(push []string) bool {
-	for _, u := range push {
-		if strings.HasPrefix(u, "ssh://") || strings.HasPrefix(u, "ssh-ng://") {
-			return true
-		}
-	}
-	return false
-}
-
-// parseCaches reads the binary cache flags: the stores to push to (--push
-// then --to-cache), the signing key, the extra substituters and keys. A
-// file:// directory to push to is created (as the user) when missing; one
-// to substitute from must exist.
-func parseCaches(o buildOptions, req *build.Request) error {
-	var err error
-	if req.PushWhat, err = build.ParsePushWhat(o.pushWhat); err != nil {
 		return err
 	}
-	for _, u := range o.push {
-		s, err := build.ParseStore("--push", u)
-		if err != nil {
-			return err
-		}
-		req.Push = append(req.Push, s)
-	}
-	if o.toCache != "" {
-		s, err := build.FileCache(o.toCache)
-		if err != nil {
-			return err
-		}
-		req.Push = append(req.Push, s)
-	}
-	for _, s := range req.Push {
-		if s.HostDir != "" {
-			if err := os.MkdirAll(s.HostDir, 0o755); err != nil {
-				return status.Usage(fmt.Errorf("binary cache directory: %w", err), "")
-			}
-		}
-	}
-	if o.signKey != "" {
-		if len(req.Push) == 0 {
-			return status.Usage(errors.New("--sign-key signs what --push or --to-cache writes; there is neither"), "")
-		}
-		data, err := os.ReadFile(o.signKey)
-		if err != nil {
-			return status.Usage(fmt.Errorf("read --sign-key: %w", err), "")
-		}
-		if _, err := nix.ParseSecretKey(string(data)); err != nil {
-			return status.Usage(fmt.Errorf("--sign-key %s: %w", o.signKey, err), "make a key pair with `nixcross key generate NAME`; sign with NAME.sec")
-		}
-		req.SignKey = o.signKey
-	}
-	for _, u := range o.substituters {
-		s, err := build.ParseStore("--substituter", u)
-		if err != nil {
-			return err
-		}
-		if s.HostDir != "" {
-			if _, err := os.Stat(filepath.Join(s.HostDir, "nix-cache-info")); err != nil {
-				return status.Usage(fmt.Errorf("--substituter %s is not a binary cache (no nix-cache-info)", u), "make one with --push file://DIR or --to-cache DIR")
-			}
-		}
-		req.Substituters = append(req.Substituters, s)
-	}
-	for i, k := range o.trustedKeys {
-		if _, err := nix.ParsePublicKey(k); err != nil {
-			// Never echo the value: it may be a secret key pasted by mistake.
-			return status.Usage(fmt.Errorf("--trusted-key number %d: %w", i+1, err), "pass the content of NAME.pub, not the file name or the secret key")
-		}
-		req.TrustedKeys = append(req.TrustedKeys, strings.TrimSpace(k))
-	}
-	return nil
-}
-
-func runBuild(ctx context.Context, a *app, o buildOptions, ref string, nixArgs []string) error {
+	o.printOutPaths = o.printOutPaths || print
 	results, err := buildResults(ctx, a, o, ref, nixArgs)
+	if o.printOutPaths && !o.json {
+		if perr := printOutPaths(a.streams.Out, results); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if o.json {
 		if jerr := writeBuildJSON(a.streams.Out, results, err); jerr != nil && err == nil {
 			err = jerr
@@ -430,6 +185,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
 	rep := a.reporter()
+	warnUnignored(rep.Warnf, src, build.OutLinks(o.outLink, req.Systems))
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
 		return nil, err
@@ -449,6 +205,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	for _, res := range results {
 		printSummary(rep, res)
 	}
+	emulationTip(rep, results)
 	return results, err
 }
 

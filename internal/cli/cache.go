@@ -22,10 +22,9 @@ func newCacheCommand(a *app) *cobra.Command {
 and flake (nixcross-store-<image id>-<flake key>), so rebuilds only build
 what changed and one flake's build cannot rewrite another flake's store. A
 new or different image gets new volumes; the old ones stay until pruned.`,
-		Args: usageArgs(0),
 	}
 	cmd.AddCommand(newCacheLsCommand(a), newCacheGCCommand(a), newCachePruneCommand(a))
-	return cmd
+	return asGroup(cmd)
 }
 
 func newCacheLsCommand(a *app) *cobra.Command {

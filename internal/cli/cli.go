@@ -77,6 +77,9 @@ func Run(ctx context.Context, args []string, streams Streams) int {
 	if err == nil {
 		return status.ExitOK
 	}
+	if !app.ran {
+		err = usageError(err)
+	}
 	if errors.Is(context.Cause(ctx), errInterrupted) || errors.Is(err, errInterrupted) {
 		fmt.Fprintln(streams.Err, "Error: interrupted")
 		return status.ExitInterrupted
@@ -129,6 +132,9 @@ func printError(w io.Writer, err error) {
 type app struct {
 	streams Streams
 	global  globalOptions
+	// ran: a command's own code started; an error before it (cobra's:
+	// an unknown command, a wrong argument count) is the user's.
+	ran bool
 }
 
 type globalOptions struct {
@@ -173,6 +179,7 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 	root.SetOut(a.streams.Out)
 	root.SetErr(a.streams.Err)
 	root.SetIn(a.streams.In)
+	root.PersistentPreRun = func(*cobra.Command, []string) { a.ran = true }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return status.Usage(err, "see `"+c.CommandPath()+" --help`")
 	})
@@ -194,6 +201,51 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newVersionCommand(a),
 	)
 	return root
+}
+
+// asGroup makes cmd, a command of subcommands only, answer as the root
+// does: alone it prints its help; with anything else it is a usage error
+// naming the nearest subcommand (cobra would print the help and exit 0).
+func asGroup(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.ArbitraryArgs
+	// Runnable now only to answer for unknown names: its usage shows the
+	// subcommands alone, as before.
+	cmd.SetUsageTemplate(strings.Replace(cmd.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		return unknownCommand(c, args[0])
+	}
+	return cmd
+}
+
+// unknownCommand is the usage error for a subcommand name c lacks.
+func unknownCommand(c *cobra.Command, name string) error {
+	hint := "see `" + c.CommandPath() + " --help`"
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's own for the root
+	}
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		hint = "did you mean `" + c.CommandPath() + " " + s[0] + "`?"
+	}
+	return status.Usage(fmt.Errorf("unknown command %q for %q", name, c.CommandPath()), hint)
+}
+
+// usageError gives an error cobra made before any command ran (an unknown
+// command, a wrong argument count) its kind: the user's, exit 2.
+func usageError(err error) error {
+	if status.KindOf(err) != status.KindInternal {
+		return err
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	hint := "see `nixcross --help`"
+	if i := strings.Index(err.Error(), "Did you mean this?"); i >= 0 {
+		if fields := strings.Fields(err.Error()[i+len("Did you mean this?"):]); len(fields) > 0 {
+			hint = "did you mean `nixcross " + fields[0] + "`?"
+		}
+	}
+	return status.Usage(errors.New(msg), hint)
 }
 
 func usageArgs(n int) cobra.PositionalArgs {

@@ -17,10 +17,9 @@ func newKeyCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
 		Short: "Make signing keys for binary caches, in Nix's format",
-		Args:  usageArgs(0),
 	}
 	cmd.AddCommand(newKeyGenerateCommand(a))
-	return cmd
+	return asGroup(cmd)
 }
 
 type keyGenerateOptions struct {

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/hoststore"
@@ -28,6 +30,12 @@ func checkOutLinks(links []string, deref bool) error {
 	if !writable(dir) {
 		return status.Usage(fmt.Errorf("out-link directory %s is not writable", dir), "choose a directory you can write with -o")
 	}
+	if err := hoststore.CheckStoreDir(dir); err != nil {
+		if !errors.Is(err, hoststore.ErrNotOurs) {
+			return status.Environment(fmt.Errorf("output store beside %s: %w", links[0], err), "")
+		}
+		return status.Usage(err, "nixcross keeps the result's closure in nix/store beside the out-link: move that away or choose another -o")
+	}
 	for _, link := range links {
 		if err := checkReplaceable(link, "move it away or choose another -o"); err != nil {
 			return err
@@ -51,4 +59,26 @@ func checkReplaceable(link, hint string) error {
 		return status.Usage(err, hint)
 	}
 	return nil
+}
+
+// warnUnignored warns, once (when the output store is not there yet), that
+// the output store and links would land untracked-but-not-ignored in the
+// flake's own git repository, and gives the .gitignore lines.
+func warnUnignored(warnf func(string, ...any), src build.FlakeSource, links []string) {
+	abs, err := filepath.Abs(links[0])
+	if err != nil {
+		return
+	}
+	dir := filepath.Dir(abs)
+	if _, err := os.Lstat(filepath.Join(dir, "nix")); err == nil {
+		return
+	}
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = filepath.Base(l)
+	}
+	if lines := src.Unignored(dir, names); len(lines) > 0 {
+		warnf("the result's store goes to %s, inside the flake's git repository, and git does not ignore it: `git add -A` would commit it and the next build copy it into itself; add to %s:\n  %s",
+			filepath.Join(dir, "nix"), filepath.Join(src.Top, ".gitignore"), strings.Join(lines, "\n  "))
+	}
 }

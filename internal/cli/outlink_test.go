@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,62 @@ func TestOutLinksTakenBeforeDocker(t *testing.T) {
 				t.Errorf("the user's file: %q %v", b, err)
 			}
 		})
+	}
+}
+
+// TestStoreDirTakenBeforeDocker: a nix beside the out-link that is no
+// directory, or a nix/store nixcross did not write, is exit 2 before the
+// daemon is dialed (it used to fail after the build, exit 3), left as is.
+func TestStoreDirTakenBeforeDocker(t *testing.T) {
+	unreachable := map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+	for name, c := range map[string]struct{ file, want string }{
+		"a file named nix":     {"nix", "nix is a file, where nixcross keeps the result's store"},
+		"another tool's store": {"nix/store/notes.txt", "holds notes.txt, which is no store path"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "flake.nix"), []byte("{}"), 0o644)
+			mine := filepath.Join(dir, c.file)
+			os.MkdirAll(filepath.Dir(mine), 0o755)
+			os.WriteFile(mine, []byte("mine"), 0o644)
+			code, _, stderr := runCLI(t, unreachable, "build", dir, "-o", filepath.Join(dir, "result"))
+			if code != 2 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "Docker daemon") {
+				t.Fatalf("exit %d stderr %q, want exit 2 with %q", code, stderr, c.want)
+			}
+			if b, err := os.ReadFile(mine); err != nil || string(b) != "mine" {
+				t.Errorf("the user's file: %q %v", b, err)
+			}
+		})
+	}
+}
+
+// TestUnignoredStoreWarning: an output store that would land in the
+// flake's own repository, not ignored, is warned of once, with the
+// .gitignore lines; ignored, or once nix/ is there, it is not.
+func TestUnignoredStoreWarning(t *testing.T) {
+	unreachable := map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+	top := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", top).CombinedOutput(); err != nil {
+		t.Skipf("git init: %v %s", err, out)
+	}
+	flake := filepath.Join(top, "pkg")
+	os.MkdirAll(flake, 0o755)
+	os.WriteFile(filepath.Join(flake, "flake.nix"), []byte("{}"), 0o644)
+	build := func() string {
+		_, _, stderr := runCLI(t, unreachable, "build", flake, "-o", filepath.Join(flake, "result"))
+		return stderr
+	}
+	stderr := build()
+	if !strings.Contains(stderr, "inside the flake's git repository, and git does not ignore it") || !strings.Contains(stderr, "\n  /pkg/nix/\n  /pkg/result") {
+		t.Fatalf("no warning with the .gitignore lines:\n%s", stderr)
+	}
+	os.WriteFile(filepath.Join(top, ".gitignore"), []byte("/pkg/nix/\n/pkg/result\n"), 0o644)
+	if stderr := build(); strings.Contains(stderr, "git does not ignore") {
+		t.Errorf("warned though both are ignored:\n%s", stderr)
+	}
+	os.Remove(filepath.Join(top, ".gitignore"))
+	os.MkdirAll(filepath.Join(flake, "nix", "store"), 0o755)
+	if stderr := build(); strings.Contains(stderr, "git does not ignore") {
+		t.Errorf("warned again once the store was there:\n%s", stderr)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/moby/term"
@@ -16,9 +17,11 @@ import (
 )
 
 type shellOptions struct {
-	system  string
-	image   string
-	noCache bool
+	system    string
+	systemSet bool // --system '' is refused, not the default
+	image     string
+	noCache   bool
+	options   []string // NAME=VALUE, joined by joinOptionPairs
 }
 
 func newShellCommand(a *app) *cobra.Command {
@@ -33,8 +36,9 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 		Example: `  # Poke around an aarch64 build environment
   nixcross shell --system aarch64-linux
 
-  # Run a command under emulation and check the binary's architecture
-  nixcross shell --system aarch64-linux -- sh -c 'nix build --no-link .#default && uname -m'`,
+  # Nix inside is aarch64-linux's: this prints aarch64-linux, and nix build
+  # .#default there builds the aarch64 package under emulation
+  nixcross shell --system aarch64-linux -- nix eval --impure --raw --expr builtins.currentSystem`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var command []string
@@ -49,6 +53,7 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 			if len(args) == 1 {
 				ref = args[0]
 			}
+			o.systemSet = cmd.Flags().Changed("system")
 			return runShell(cmd.Context(), a, o, ref, command)
 		},
 	}
@@ -56,16 +61,28 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 	f.StringVarP(&o.system, "system", "s", "", "system to emulate (default: the Docker host's own)")
 	f.StringVar(&o.image, "image", "", "use this Nix image instead of the built-in one")
 	f.BoolVar(&o.noCache, "no-cache", false, "use a throwaway Nix store")
+	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option for every Nix in the shell (repeatable)")
 	return cmd
 }
 
 func runShell(ctx context.Context, a *app, o shellOptions, ref string, command []string) error {
 	req := build.ShellRequest{Image: o.image, NoCache: o.noCache, Cmd: command}
-	if o.system != "" {
-		s, err := system.Parse(o.system)
-		if err != nil {
-			return err
+	for _, kv := range o.options {
+		name, value, ok := splitOption(kv)
+		if !ok {
+			return status.Usage(fmt.Errorf("--option needs a name and a value, got %q", kv), "write --option NAME VALUE")
 		}
+		if nix.SecretSetting(name) {
+			// The shell's settings are in its container's environment.
+			return status.Usage(fmt.Errorf("--option %s would put a secret in the shell container's environment", name), "set it in NIX_CONFIG inside the shell")
+		}
+		req.Options = append(req.Options, nix.Option{Name: name, Value: value})
+	}
+	s, err := parseSystem(o.system, o.systemSet)
+	if err != nil {
+		return err
+	}
+	if !s.IsZero() {
 		if err := system.CheckHost(s, "linux"); err != nil {
 			return err
 		}

@@ -64,19 +64,30 @@ func printSummary(rep *ui.Reporter, r *build.Result) {
 	// The output's name is the derivation's, the links' the user's: both
 	// are shown, never interpreted.
 	out = ui.Visible(out)
-	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %d paths, %s\n  copied   %d paths, %s\n  machines %s",
+	rep.Printf("✓ %s (%s) in %.1fs\n  output   %s\n  link     %s -> nix/store/%s\n  closure  %s, %s\n  copied   %s, %s\n  machines %s",
 		r.System, mode, r.Seconds, out, ui.Visible(r.Link), strings.TrimPrefix(out, "/nix/store/"),
-		r.Closure.Paths, ui.Bytes(r.Closure.NarBytes), r.Copied.Paths, ui.Bytes(r.Copied.Bytes), machines)
+		ui.Count(r.Closure.Paths, "path"), ui.Bytes(r.Closure.NarBytes), ui.Count(r.Copied.Paths, "path"), ui.Bytes(r.Copied.Bytes), machines)
+	if r.Copied.Checked > 0 {
+		rep.Printf("  checked  %s already here, %d replaced", ui.Count(r.Copied.Checked, "path"), r.Copied.Replaced)
+	}
 	if r.Deref != "" {
 		rep.Printf("  deref    %s", ui.Visible(r.Deref))
 	}
 	for _, p := range r.Pushed {
-		rep.Printf("  pushed   %d paths, %s to %s (%d copied, %d already there)", p.Paths, ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
+		rep.Printf("  pushed   %s, %s to %s (%d copied, %d already there)", ui.Count(p.Paths, "path"), ui.Bytes(p.Bytes), p.Store, p.Copied, p.Paths-p.Copied)
 	}
 	if r.Rebuild != nil {
 		rep.Printf("  rebuild  reproducible: a second build is bit-identical")
 	}
-	if !r.Native {
-		rep.Printf("  tip      emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
+}
+
+// emulationTip says once per run, after the summaries, how emulated
+// builds get faster.
+func emulationTip(rep *ui.Reporter, results []*build.Result) {
+	for _, r := range results {
+		if r.Error == "" && !r.Native {
+			rep.Printf("tip: emulated builds are slow; a native %s Docker host (--host/--context) builds at full speed", r.System)
+			return
+		}
 	}
 }

@@ -10,6 +10,7 @@ package closure
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // PathInfo is one store path of a closure as `nix path-info --json` reports it.
@@ -30,6 +31,40 @@ func (c Closure) NarBytes() int64 {
 		n += p.NarSize
 	}
 	return n
+}
+
+// Stats says what an Export did. Bytes are NAR bytes, the unit of narSize.
+type Stats struct {
+	Paths      int   // store paths copied by this run
+	Bytes      int64 // NAR bytes copied by this run
+	Skipped    int   // store paths already in the output store (and intact, if checked)
+	Checked    int   // of those, hashed again (CheckExisting)
+	Replaced   int   // checked paths that differed, removed and exported again
+	TotalPaths int   // store paths in the closure
+	TotalBytes int64 // NAR bytes of the closure
+}
+
+// ExportOptions tunes an Export.
+type ExportOptions struct {
+	// Progress, when set, is called from the exporting goroutine every
+	// progressStep bytes or so and once at the end. totalBytes counts only
+	// the paths being copied, so the bar ends at 100% on a partial rerun.
+	Progress func(copiedBytes, totalBytes int64)
+	// TarFailed, when set, hears of a path whose tar stream was refused
+	// (see TarSource) before it is exported from its NAR instead.
+	TarFailed func(storePath string, err error)
+	// IdleTimeout, when positive, ends an export whose stream keeps
+	// nixcross waiting that long for a byte (or for the stream to start)
+	// with an *IdleError naming the path: a producer that stops answering
+	// without ending would otherwise be waited on for ever.
+	IdleTimeout time.Duration
+	// AfterFunc replaces time.AfterFunc for the idle watchdog (tests).
+	AfterFunc func(time.Duration, func()) Timer
+	// CheckExisting hashes the paths the store already has again and
+	// replaces those that no longer match Nix's narHash (see existing.go);
+	// Replacing, when set, hears of each before it is replaced, and why.
+	CheckExisting bool
+	Replacing     func(storePath string, why error)
 }
 
 // Source streams NAR serialisations out of the container that holds the

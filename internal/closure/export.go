@@ -17,26 +17,6 @@ import (
 	"github.com/nixcross/nixcross/internal/nar"
 )
 
-// Stats says what an Export did. Bytes are NAR bytes, the unit of narSize.
-type Stats struct {
-	Paths      int   // store paths copied by this run
-	Bytes      int64 // NAR bytes copied by this run
-	Skipped    int   // store paths already in the output store
-	TotalPaths int   // store paths in the closure
-	TotalBytes int64 // NAR bytes of the closure
-}
-
-// ExportOptions tunes an Export.
-type ExportOptions struct {
-	// Progress, when set, is called from the exporting goroutine every
-	// progressStep bytes or so and once at the end. totalBytes counts only
-	// the paths being copied, so the bar ends at 100% on a partial rerun.
-	Progress func(copiedBytes, totalBytes int64)
-	// TarFailed, when set, hears of a path whose tar stream was refused
-	// (see TarSource) before it is exported from its NAR instead.
-	TarFailed func(storePath string, err error)
-}
-
 const (
 	// The read-ahead ring and the copy buffer bound the memory of an
 	// export whatever the closure's size: nothing else grows with the data.
@@ -50,7 +30,8 @@ type exportItem struct {
 	hash narHash
 }
 
-// Export copies the paths of c missing from store out of src.
+// Export copies the paths of c missing from store out of src (with
+// opts.CheckExisting, also those present that no longer match narHash).
 //
 // The missing paths are requested with a single src.Dump, whose stream is
 // cut into NARs by each path's narSize. Each NAR is hashed as it is decoded
@@ -71,8 +52,9 @@ type exportItem struct {
 // copy that a rerun recreates (after deleting the output store's nix/).
 //
 // On cancellation the stream is closed, temporaries are removed and the
-// context's cause is returned. The Source must tolerate Close while a Read
-// is in progress (the Docker exec stream does).
+// context's cause is returned; so too, as an *IdleError, when the stream
+// keeps the export waiting for opts.IdleTimeout. The Source must tolerate
+// Close while a Read is in progress (the Docker exec stream does).
 func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, opts ExportOptions) (Stats, error) {
 	st := Stats{TotalPaths: len(c), TotalBytes: c.NarBytes()}
 	var todo []exportItem
@@ -93,12 +75,18 @@ func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, 
 		if p.NarSize <= 0 {
 			return st, fmt.Errorf("export %s: invalid narSize %d", p.Path, p.NarSize)
 		}
+		it := exportItem{info: p, hash: h}
 		// Final names only ever appear by renaming a verified path.
 		if store.Has(p.Path) {
-			st.Skipped++
-			continue
+			again, err := existing(store, it, opts, &st)
+			if err != nil {
+				return st, err
+			}
+			if !again {
+				continue
+			}
 		}
-		todo = append(todo, exportItem{info: p, hash: h})
+		todo = append(todo, it)
 		todoBytes += p.NarSize
 	}
 	if len(todo) == 0 {
@@ -116,7 +104,7 @@ func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, 
 
 	m := &meter{h: sha256.New(), progress: opts.Progress, total: todoBytes}
 	m.report()
-	x := exporter{ctx: ctx, out: out, meter: m}
+	x := exporter{ctx: ctx, out: out, meter: m, opts: opts}
 
 	// Large paths come through the daemon's tar when the source has one;
 	// a path the tar route fails on goes with the rest, as a NAR.
@@ -137,6 +125,10 @@ func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, 
 		if ctx.Err() != nil {
 			return st, context.Cause(ctx)
 		}
+		// A daemon that stopped answering would keep the NAR waiting too.
+		if _, idle := errors.AsType[*IdleError](err); idle {
+			return st, err
+		}
 		if opts.TarFailed != nil {
 			opts.TarFailed(it.info.Path, err)
 		}
@@ -154,16 +146,23 @@ func Export(ctx context.Context, store *hoststore.Store, src Source, c Closure, 
 // stream exports items from one src.Dump, cut into NARs by narSize.
 func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 	ctx := x.ctx
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	dctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	paths := make([]string, len(items))
 	for i, it := range items {
 		paths[i] = it.info.Path
 	}
+	watch := newIdleWatch(x.opts, cancel)
+	watch.at(paths[0])
+	started := watch.wait()
 	stream, wait, err := src.Dump(dctx, paths)
+	started()
 	if err != nil {
-		if ctx.Err() != nil {
+		switch idle := idleCause(dctx); {
+		case ctx.Err() != nil:
 			return context.Cause(ctx)
+		case idle != nil:
+			return fmt.Errorf("export %s: %w", idle.Path, idle)
 		}
 		return fmt.Errorf("export: start dump: %w", err)
 	}
@@ -174,19 +173,23 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 	for _, it := range items {
 		total += it.info.NarSize
 	}
-	ra := nar.NewReadAhead(stream, ringSize(total))
+	ra := nar.NewReadAhead(watch.reader(stream), ringSize(total))
 	finish := func(runErr error) error {
 		if runErr != nil {
 			// Stop the producer rather than wait for it to send the rest.
-			cancel()
+			cancel(nil)
 		}
 		stopClose()
 		closeStream()
 		ra.Stop()
 		waitErr := wait()
+		idle := idleCause(dctx)
 		switch {
 		case ctx.Err() != nil:
 			return context.Cause(ctx)
+		case idle != nil:
+			// What the closed stream did to the decoder is a symptom.
+			return fmt.Errorf("export %s: %w", idle.Path, idle)
 		case runErr != nil:
 			return runErr
 		case waitErr != nil:
@@ -197,6 +200,7 @@ func (x *exporter) stream(src Source, items []exportItem, st *Stats) error {
 
 	x.r = ra
 	for _, it := range items {
+		watch.at(it.info.Path)
 		if err := x.one(it); err != nil {
 			return finish(err)
 		}
@@ -225,6 +229,7 @@ type exporter struct {
 	out   *hoststore.Writer
 	r     *nar.ReadAhead // the dump stream, while stream runs
 	meter *meter
+	opts  ExportOptions
 }
 
 func (x *exporter) one(it exportItem) error {
@@ -244,16 +249,23 @@ func (x *exporter) oneTar(src TarSource, it exportItem) error {
 	if err != nil {
 		return fmt.Errorf("export %s: %w", p, err)
 	}
-	ctx, cancel := context.WithCancel(x.ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(x.ctx)
+	defer cancel(nil)
+	watch := newIdleWatch(x.opts, cancel)
+	watch.at(p)
+	started := watch.wait()
 	stream, err := src.Tar(ctx, p)
+	started()
 	if err != nil {
+		if idle := idleCause(ctx); idle != nil {
+			return fmt.Errorf("export %s: %w", p, idle)
+		}
 		return fmt.Errorf("export %s: tar: %w", p, err)
 	}
 	closeStream := sync.OnceValue(stream.Close)
 	// A Read blocked on the daemon only returns once the stream closes.
 	stopClose := context.AfterFunc(ctx, func() { closeStream() })
-	ra := nar.NewReadAhead(stream, ringSize(it.info.NarSize))
+	ra := nar.NewReadAhead(watch.reader(stream), ringSize(it.info.NarSize))
 	defer func() {
 		stopClose()
 		closeStream()
@@ -267,6 +279,9 @@ func (x *exporter) oneTar(src TarSource, it exportItem) error {
 		NAR:   x.meter,
 		Open:  tmp.Open,
 	})
+	if idle := idleCause(ctx); idle != nil {
+		err = idle // what the closed stream did to the decoder is a symptom
+	}
 	return x.publish(it, tmp, err)
 }
 

@@ -36,6 +36,8 @@ type Engine struct {
 	// KernelVersion is the daemon's kernel ("6.18.44-…"), for what it
 	// allows inside user namespaces (see KernelAtLeast).
 	KernelVersion string
+	// fresh makes a client with connections of its own (see answers).
+	fresh func() (API, error)
 }
 
 // pingTimeout bounds how long an unreachable daemon can keep the user
@@ -60,6 +62,9 @@ func Connect(ctx context.Context, sel Selection) (*Engine, error) {
 	if err != nil {
 		cli.Close()
 		return nil, err
+	}
+	e.fresh = func() (API, error) {
+		return client.New(opts...)
 	}
 	return e, nil
 }

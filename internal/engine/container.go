@@ -35,6 +35,9 @@ type ContainerSpec struct {
 	Restart   string
 	TTY       bool
 	OpenStdin bool
+	// Memory limits the container's memory in bytes (`docker run -m`);
+	// 0 for none. The daemon gives it as much swap again, as docker run does.
+	Memory int64
 }
 
 // idleCmd keeps a container alive for execs and exits at once on SIGTERM
@@ -51,6 +54,7 @@ func (e *Engine) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		CapAdd:         spec.CapAdd,
 		SecurityOpt:    spec.SecurityOpt,
 		ReadonlyRootfs: spec.ReadOnly,
+		Resources:      container.Resources{Memory: spec.Memory},
 	}
 	if spec.NoNetwork {
 		hc.NetworkMode = "none"

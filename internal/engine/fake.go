@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -27,6 +28,11 @@ type Fake struct {
 	ContainerLogsFunc     func(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	CopyToContainerFunc   func(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 	CopyFromContainerFunc func(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
+	// ContainerInspectFunc and PingFunc, when nil, answer as a daemon
+	// whose containers all run: what every test that stops none expects
+	// when a failed build has its container looked at (Engine.Ending).
+	ContainerInspectFunc func(ctx context.Context, container string) (client.ContainerInspectResult, error)
+	PingFunc             func(ctx context.Context) (client.PingResult, error)
 	// ExecFunc answers ExecCreate, ExecAttach and ExecInspect together: it
 	// runs cmd "in" container and returns what it printed and its status.
 	// ctx is the attach's: a command that blocks should end with it.
@@ -71,7 +77,23 @@ func (f *Fake) ContainerRename(ctx context.Context, container string, options cl
 	return f.ContainerRenameFunc(ctx, container, options)
 }
 
+// FakeWait is a ContainerWait answer: the container stopped (with 137),
+// or the wait ended with it still running (its deadline).
+func FakeWait(stopped bool) client.ContainerWaitResult {
+	res, errs := make(chan container.WaitResponse, 1), make(chan error, 1)
+	if stopped {
+		res <- container.WaitResponse{StatusCode: 137}
+	} else {
+		errs <- context.DeadlineExceeded
+	}
+	return client.ContainerWaitResult{Result: res, Error: errs}
+}
+
 func (f *Fake) ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult {
+	if f.ContainerWaitFunc == nil {
+		// As for ContainerInspectFunc: the container runs on.
+		return FakeWait(false)
+	}
 	return f.ContainerWaitFunc(ctx, container, options)
 }
 
@@ -85,6 +107,20 @@ func (f *Fake) CopyToContainer(ctx context.Context, container string, options cl
 
 func (f *Fake) CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
 	return f.CopyFromContainerFunc(ctx, container, options)
+}
+
+func (f *Fake) ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	if f.ContainerInspectFunc == nil {
+		return client.ContainerInspectResult{Container: container.InspectResponse{ID: id, State: &container.State{Status: container.StateRunning, Running: true}}}, nil
+	}
+	return f.ContainerInspectFunc(ctx, id)
+}
+
+func (f *Fake) Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error) {
+	if f.PingFunc == nil {
+		return client.PingResult{}, nil
+	}
+	return f.PingFunc(ctx)
 }
 
 func (f *Fake) ExecCreate(ctx context.Context, container string, options client.ExecCreateOptions) (client.ExecCreateResult, error) {

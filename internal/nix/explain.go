@@ -36,6 +36,12 @@ const (
 	// AdviceNoLocalBuilds: something had to be built, max-jobs is 0 and no
 	// remote builder was configured.
 	AdviceNoLocalBuilds AdviceKind = "no-local-builds"
+	// AdviceEvaluation: Nix failed while evaluating the flake (a syntax,
+	// type or name error), before any derivation could build.
+	AdviceEvaluation AdviceKind = "evaluation"
+	// AdviceNoSpace: a disk in the container (the store volume, the
+	// daemon's data root) is full.
+	AdviceNoSpace AdviceKind = "no-space"
 )
 
 // SandboxMessage is the advice whenever --sandbox cannot have what Nix's
@@ -80,7 +86,15 @@ var (
 	reFetched    = regexp.MustCompile(`(?:git repository|unable to download|fetch) '([^']+)'`)
 	reHTTPDenied = regexp.MustCompile(`HTTP error 40[134]`)
 	reSSHDenied  = regexp.MustCompile(`([^\s:]+@[^\s:]+): Permission denied \(publickey`)
-	reNoFile     = regexp.MustCompile(`(?:getting status of|path) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)`)
+	// A file of the flake's source Nix cannot find (git does not track it),
+	// as each path-reading builtin says it: import and builtins.path
+	// ("path '…' does not exist"), readFile ("opening file"), readDir
+	// ("reading directory", unquoted), pathExists and the rest ("getting
+	// status of").
+	reNoFile = regexp.MustCompile(`(?:getting status of|path|opening file) '(/nix/store/[0-9a-z]{32}-source/([^']+))'(?:: No such file or directory| does not exist)|reading directory (/nix/store/[0-9a-z]{32}-source/([^:\s]+)): No such file or directory`)
+	// Nix's own words for an expression that cannot be evaluated, and the
+	// trace it prints while evaluating.
+	reEvaluation = regexp.MustCompile(`error: (?:syntax error|undefined variable '|cannot (?:add|coerce|convert)|value is [a-z ]+ while [a-z ]+ was expected|expected a |infinite recursion encountered|attribute '[^']+' missing|function '[^']*' called (?:without|with unexpected))|… while (?:evaluating|calling)`)
 	reHostKey    = regexp.MustCompile(`(?:No \S+ host key is known for (\S+) and you have requested strict checking|Host key verification failed)`)
 )
 
@@ -108,7 +122,7 @@ func Explain(stderr string) *Advice {
 			Message: "a builder could not be executed: the kernel has no working QEMU handler for its architecture; check `nixcross binfmt status` and run `nixcross binfmt install`"}
 	}
 	if m := reNoFile.FindStringSubmatch(stderr); m != nil {
-		rel := m[2]
+		rel := m[2] + m[4] // one of the two forms matched
 		if rel == "packages.nix" || strings.HasSuffix(rel, "/packages.nix") {
 			return &Advice{Kind: AdvicePackagesNix, Path: rel,
 				Message: "the flake expects packages.nix (the shelffiles layout): copy example/packages.nix to packages.nix and list your packages there, then `git add packages.nix`"}
@@ -140,6 +154,16 @@ func Explain(stderr string) *Advice {
 	if strings.Contains(stderr, "Unable to start any build") {
 		return &Advice{Kind: AdviceNoLocalBuilds,
 			Message: "with --max-jobs 0 Nix builds nothing in the container, and a path had to be built that no substituter had: raise --max-jobs, pass --builders with a machine for the system, or a --substituter that has the result"}
+	}
+	if strings.Contains(stderr, "No space left on device") {
+		return &Advice{Kind: AdviceNoSpace,
+			Message: "the Docker daemon's disk is full (the store's cache volume or its data root): `nixcross cache gc` or `nixcross cache prune` frees old stores, `docker system df` shows what else takes the space"}
+	}
+	// Last: a derivation that failed is the cause even when the log also
+	// holds evaluation traces (its own, or a warning's).
+	if !derivationFailed(stderr) && reEvaluation.MatchString(stderr) {
+		return &Advice{Kind: AdviceEvaluation,
+			Message: "Nix could not evaluate the flake, so nothing was built: the error above names the file and line (`nix flake check` shows it without building)"}
 	}
 	return nil
 }
@@ -187,4 +211,10 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// derivationFailed reports whether Nix's log says a derivation's builder
+// failed: "builder for '…' failed" (up to 2.2x), "Cannot build '…'" (later).
+func derivationFailed(stderr string) bool {
+	return strings.Contains(stderr, "builder for '") || strings.Contains(stderr, "Cannot build '")
 }

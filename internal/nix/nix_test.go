@@ -89,6 +89,20 @@ func TestExplain(t *testing.T) {
 		{"error: path '/nix/store/0c2vm2kqhyp3rsvkylrdhm0ymkjw0mgm-source/packages.nix' does not exist", "packages-nix", "packages.nix"},
 		{"error: flake 'path:/src' does not provide attribute 'packages.aarch64-linux.nope'", "attribute", "packages.aarch64-linux.nope"},
 		{"error: builder for '/nix/store/x.drv' failed with exit code 1", "", ""},
+		// Nix 2.26, each path-reading builtin on a file git does not track.
+		{"error:\n       … while calling the 'readFile' builtin\n         at /nix/store/rkdz3p31gqi5jbi58md3lpdx30pkjb6z-source/flake.nix:1:57:\n\n       error: opening file '/nix/store/rkdz3p31gqi5jbi58md3lpdx30pkjb6z-source/secret.txt': No such file or directory", "untracked", "secret.txt"},
+		{"error:\n       … while calling the 'readDir' builtin\n         at /nix/store/fcwxghmwas6qmyfpbf1l32hc140d7wf9-source/flake.nix:1:57:\n\n       error: reading directory /nix/store/fcwxghmwas6qmyfpbf1l32hc140d7wf9-source/sub: No such file or directory", "untracked", "sub"},
+		{"error:\n       … while calling the 'path' builtin\n\n       … while adding path '/nix/store/k471way1a40hmbm55bi4wpw5f904xkw5-source/sub2'\n\n       error: path '/nix/store/k471way1a40hmbm55bi4wpw5f904xkw5-source/sub2' does not exist", "untracked", "sub2"},
+		{"error:\n       … while calling the 'import' builtin\n\n       error: path '/nix/store/mi992ggmw67f15jzkhwdhwvjmjwdyybx-source/other.nix' does not exist", "untracked", "other.nix"},
+		// Nix 2.26's evaluation errors: no derivation built, so no log.
+		{"error: syntax error, unexpected ';'\n       at /nix/store/9gpmbv3zlmmhmmv21kqq15kradf1l7na-source/flake.nix:1:32:\n            1| { outputs = { self }: { x = 1 +; }; }\n             |                                ^", "evaluation", ""},
+		{"error: cannot add a string to an integer\n       at /nix/store/lff2kdjris1262y7q45r4qqsyaaa44f6-source/flake.nix:1:61:", "evaluation", ""},
+		{"error: undefined variable 'undefinedVar'\n       at /nix/store/0iyymz8igh4251fsmmkfvha7b9vmqg1k-source/flake.nix:1:57:", "evaluation", ""},
+		// A builder that fails for want of space: the disk, not the build.
+		{"building '/nix/store/s9baxpx468k1jj9r2mrcwgbwkzqsbqpx-f.drv'...\nerror: builder for '/nix/store/s9baxpx468k1jj9r2mrcwgbwkzqsbqpx-f.drv' failed with exit code 1;\n       last 1 log lines:\n       > head: error writing 'standard output': No space left on device", "no-space", ""},
+		{"error: writing to file: No space left on device", "no-space", ""},
+		// A derivation that failed is the cause, whatever traces came before.
+		{"error:\n       … while calling the 'derivationStrict' builtin\nerror: builder for '/nix/store/x.drv' failed with exit code 2", "", ""},
 		// Nix 2.26 with --max-jobs 0 and nothing to build it on.
 		{"error:\n                           Unable to start any build;\n                           either increase '--max-jobs' or enable remote builds.", "no-local-builds", ""},
 		// The refused substitute is why nothing could be built.

@@ -38,6 +38,15 @@ const (
 	KindExport
 	// KindInterrupted: the user stopped the run (exit 130).
 	KindInterrupted
+	// KindStopped: the build container was stopped, killed or removed by
+	// something other than nixcross while it built (exit 3).
+	KindStopped
+	// KindMemory: the build container, or a builder in it, ran out of
+	// memory and the kernel killed it (exit 3).
+	KindMemory
+	// KindSpace: a disk filled up, on the daemon's side (the store volume,
+	// the data root) or on the host's (the output store) (exit 3).
+	KindSpace
 )
 
 // Exit codes, documented in README.
@@ -64,6 +73,9 @@ var kinds = map[Kind]struct {
 	KindDaemon:      {"daemon", ExitEnvironment, "check that the Docker daemon runs and answers (`docker info`, --host/DOCKER_HOST, --context), then rerun: what was left behind is swept"},
 	KindExport:      {"export", ExitEnvironment, "rerun: verified paths are kept and the export resumes"},
 	KindInterrupted: {"interrupted", ExitInterrupted, ""},
+	KindStopped:     {"stopped", ExitEnvironment, "anyone who can reach the Docker daemon can stop its containers (docker stop or kill, Docker Desktop's stop button, a prune or cleanup job): rerun when nothing stops it"},
+	KindMemory:      {"memory", ExitEnvironment, "give the build more memory: --memory SIZE, Docker Desktop's Settings > Resources > Memory, or fewer builds at once with --max-jobs 1 and --cores"},
+	KindSpace:       {"space", ExitEnvironment, "free space where the message says, then rerun"},
 }
 
 // String names the kind, as in --json's "errorKind".
@@ -110,6 +122,15 @@ func Check(err error, hint string) error { return wrap(KindCheck, err, hint) }
 
 // Integrity marks err as an exported path not matching Nix's hash.
 func Integrity(err error, hint string) error { return wrap(KindIntegrity, err, hint) }
+
+// Stopped marks err as the build container stopped from outside nixcross.
+func Stopped(err error, hint string) error { return wrap(KindStopped, err, hint) }
+
+// Memory marks err as the build running out of memory.
+func Memory(err error, hint string) error { return wrap(KindMemory, err, hint) }
+
+// Space marks err as a disk filling up.
+func Space(err error, hint string) error { return wrap(KindSpace, err, hint) }
 
 // Export marks err as the export stream breaking.
 func Export(err error, hint string) error { return wrap(KindExport, err, hint) }

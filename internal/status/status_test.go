@@ -26,6 +26,9 @@ func TestKinds(t *testing.T) {
 		{KindDaemon, "daemon", 3, "Docker daemon"},
 		{KindExport, "export", 3, "resumes"},
 		{KindInterrupted, "interrupted", 130, ""},
+		{KindStopped, "stopped", 3, "stop"},
+		{KindMemory, "memory", 3, "--memory"},
+		{KindSpace, "space", 3, "free space"},
 	}
 	if len(cases) != len(kinds) {
 		t.Fatalf("the table covers %d kinds, status has %d", len(cases), len(kinds))

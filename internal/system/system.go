@@ -93,7 +93,11 @@ func Parse(name string) (System, error) {
 			return s, nil
 		}
 	}
-	return System{}, status.Usage(fmt.Errorf("Unsupported system '%s'\nSupported systems: %s", name, supportedList()), "")
+	hint := ""
+	if s, ok := Suggest(name); ok {
+		hint = "did you mean " + s.String() + "?"
+	}
+	return System{}, status.Usage(fmt.Errorf("Unsupported system '%s'\nSupported systems: %s", name, supportedList()), hint)
 }
 
 // ParseList accepts repeated and comma-separated names, dropping duplicates

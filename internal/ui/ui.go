@@ -31,11 +31,16 @@ type Reporter struct {
 	active   []*activePhase
 	bars     int
 	spinning bool
+	// beating: off a terminal, beat runs; wrote: something was written
+	// since its last tick (see outStamp).
+	beating bool
+	wrote   bool
 }
 
 type activePhase struct {
-	label string
-	start time.Time
+	label  string
+	start  time.Time
+	detail string // see Detail
 }
 
 var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
@@ -83,7 +88,9 @@ func New(w io.Writer, o Options) *Reporter {
 	if width <= 0 {
 		width = 80
 	}
-	return &Reporter{w: w, tty: o.TTY, color: o.TTY && !o.NoColor, width: width, quiet: o.Quiet, now: time.Now, newTicker: realTicker}
+	r := &Reporter{tty: o.TTY, color: o.TTY && !o.NoColor, width: width, quiet: o.Quiet, now: time.Now, newTicker: realTicker}
+	r.w = &outStamp{w: w, wrote: &r.wrote}
+	return r
 }
 
 func realTicker(d time.Duration) (<-chan time.Time, func()) {
@@ -157,13 +164,17 @@ func (r *Reporter) phase(prefix, name string, announce bool) func(err error) {
 		r.Printf("%s%s ...", prefix, name)
 	}
 	var me *activePhase
-	if !r.Quiet() && r.tty {
+	if !r.Quiet() {
 		me = &activePhase{label: prefix + name, start: start}
 		r.mu.Lock()
 		r.active = append(r.active, me)
-		if !r.spinning {
+		switch {
+		case r.tty && !r.spinning:
 			r.spinning = true
 			go r.spin()
+		case !r.tty && !r.beating:
+			r.beating = true
+			go r.beat()
 		}
 		r.mu.Unlock()
 	}
