@@ -16,7 +16,8 @@
 # with its last process. Its "bridge" network is the bridge nixcross-sid0
 # on 10.213.0.1/24 (containers reach servers tests start on the gateway).
 # The daemon makes no iptables rules (the machine's daemon owns Docker's
-# chains): this script adds the three its subnet needs to reach the mirror.
+# chains): this script adds the ones its subnet needs (the mirror, one
+# container reaching another). The socket belongs to the host's docker group.
 set -euo pipefail
 
 SID_DIR="${SID_DIR:-/var/lib/nixcross-sid}"
@@ -76,12 +77,19 @@ ensure_root() {
 	rm -rf "$ROOT"/var/cache/apt/archives/*.deb
 }
 
+# The socket's group is the host's docker group, by number: the sid root
+# has a docker group of its own, with another GID.
+socket_group() {
+	getent group docker | cut -d: -f3 || echo 0
+}
+
 write_config() {
 	mkdir -p "$ROOT/etc/docker"
 	cat >"$ROOT/etc/docker/daemon.json" <<EOF
 {
   "features": {"containerd-snapshotter": true},
   "hosts": ["unix://$SOCKET"],
+  "group": "$(socket_group)",
   "pidfile": "$PIDFILE",
   "data-root": "/var/lib/docker",
   "exec-root": "/run/docker",
@@ -109,7 +117,9 @@ ensure_bridge() {
 # left alone; ip_forward is already on where a daemon runs).
 SUBNET="${SID_SUBNET:-10.213.0.0/24}"
 nat_rules() {
-	echo "filter FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT"
+	# Out, and between containers: with br_netfilter (which the machine's
+	# daemon loads) bridged frames pass FORWARD too, whose policy is DROP.
+	echo "filter FORWARD -i $BRIDGE -j ACCEPT"
 	echo "filter FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
 	echo "nat POSTROUTING -s $SUBNET ! -o $BRIDGE -j MASQUERADE"
 }
