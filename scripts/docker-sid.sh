@@ -10,10 +10,9 @@
 #   scripts/docker-sid.sh status
 #
 # The daemon runs in a mount namespace of its own (unshare) whose root is
-# the sid root (pivot_root): /proc,
-# /sys, /dev and the host directories tests bind-mount from (/tmp, /var/tmp,
-# /work, /root, /home) are bound into the root there, so they disappear
-# with its last process. Its "bridge" network is the bridge nixcross-sid0
+# the sid root (pivot_root): /proc, /sys, /dev and the host directories
+# tests bind-mount from (/tmp, /var/tmp, /work, /root, /home) are bound into
+# the root there, so they disappear with its last process. Its "bridge" network is the bridge nixcross-sid0
 # on 10.213.0.1/24 (containers reach servers tests start on the gateway).
 # The daemon makes no iptables rules (the machine's daemon owns Docker's
 # chains): this script adds the ones its subnet needs (the mirror, one
@@ -34,7 +33,7 @@ HOST_DIRS="/tmp /var/tmp /work /root /home"
 
 log() { printf 'docker-sid: %s\n' "$*" >&2; }
 
-[ "$(id -u)" -eq 0 ] || { log "needs root (a chroot, mounts, a bridge)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { log "needs root (a mount namespace, a bridge, iptables rules)"; exit 1; }
 
 # host_mirror: the Debian mirror this machine reaches, as provisioning finds it.
 . "$(dirname "$0")/mirror.sh"
@@ -155,8 +154,8 @@ start() {
 	ensure_bridge
 	ensure_nat
 	rm -f "$SOCKET" "$PIDFILE"
-	# The root a mount point of its own: containerd and dockerd look up the
-	# mount their directories are on, and a chroot sees only mounts in it.
+	# The root a mount point of its own, for pivot_root below (and
+	# containerd and dockerd look up the mount their directories are on).
 	local mounts="mount --bind $ROOT $ROOT && mount --rbind /proc $ROOT/proc && mount --rbind /sys $ROOT/sys && mount --rbind /dev $ROOT/dev"
 	mounts+=" && mount -t tmpfs -o mode=755 tmpfs $ROOT/run && mkdir -p $ROOT$RUN_DIR && mount --bind $RUN_DIR $ROOT$RUN_DIR"
 	local d
@@ -164,15 +163,15 @@ start() {
 		[ -d "$d" ] || continue
 		mounts+=" && mkdir -p $ROOT$d && mount --rbind $d $ROOT$d"
 	done
+	# pivot_root, not a bare chroot: `docker exec` joins the container's
+	# mount namespace at that namespace's root, which under a chroot is the
+	# host's file system (measured: an exec ran the host's Nix, not the
+	# image's).
+	mounts+=" && mkdir -p $ROOT/.oldroot && cd $ROOT && pivot_root . .oldroot"
 	log "starting sid's dockerd on $SOCKET (log: $LOG)"
 	# setsid: the daemon must not die with this script's process group;
 	# slave propagation: mounts tests make on the host reach it, its own
 	# (overlays, network namespaces) stay in its namespace.
-	# pivot_root, not a bare chroot: `docker exec` joins the container's
-	# mount namespace, whose root is then the namespace's root, and under a
-	# chroot that is the host's file system (measured: an exec ran the
-	# host's programs instead of the image's).
-	mounts+=" && mkdir -p $ROOT/.oldroot && cd $ROOT && pivot_root . .oldroot"
 	setsid nohup unshare --mount --propagation slave -- sh -c "$mounts && exec chroot . sh -c 'umount -l /.oldroot && rmdir /.oldroot && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dockerd'" \
 		>"$LOG" 2>&1 </dev/null &
 	for _ in $(seq 1 60); do
