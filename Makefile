@@ -8,7 +8,7 @@ SYSTEM    ?= aarch64-linux
 PLATFORM  ?= $(word 2,$(subst =, ,$(filter $(SYSTEM)=%,x86_64-linux=linux/amd64 aarch64-linux=linux/arm64 riscv64-linux=linux/riscv64 armv7l-linux=linux/arm/v7 i686-linux=linux/386 powerpc64le-linux=linux/ppc64le s390x-linux=linux/s390x)))
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: build provision demo test unit cross integration integration-podman integration-rootless release-snapshot release bench docs clean
+.PHONY: build provision demo test unit cross integration integration-podman integration-rootless integration-docker-sid docker-sid-stop release-snapshot release bench docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nixcross
@@ -74,6 +74,20 @@ integration-rootless: provision build
 		XDG_RUNTIME_DIR=/run/user/$$uid DOCKER_HOST=unix:///run/user/$$uid/docker.sock \
 		NIXCROSS_IT_BIN=$$dir/nixcross TESTCONTAINERS_RYUK_DISABLED=true GOFLAGS=-buildvcs=false \
 		$$dir/integration.test -test.count=1 -test.timeout 20m -test.run '$(ROOTLESS_TESTS)'
+
+# The whole integration suite against a current Docker Engine: Debian
+# sid's docker.io (28.x) with the containerd image store, in a sid root
+# beside the machine's daemon, on its own socket (scripts/docker-sid.sh;
+# the first run debootstraps sid). Not part of `make test`. The daemon
+# keeps running afterwards for reruns: `make docker-sid-stop` stops it.
+SID_SOCKET ?= /run/nixcross-sid/docker.sock
+TESTFLAGS  ?=
+integration-docker-sid: provision build
+	SID_RUN_DIR=$(patsubst %/,%,$(dir $(SID_SOCKET))) bash scripts/docker-sid.sh start
+	DOCKER_HOST=unix://$(SID_SOCKET) $(GO) test -tags integration -count=1 -timeout 60m -p 1 $(TESTFLAGS) ./integration/ ./internal/...
+
+docker-sid-stop:
+	SID_RUN_DIR=$(patsubst %/,%,$(dir $(SID_SOCKET))) bash scripts/docker-sid.sh stop
 
 # The whole suite: unit tests, a local release, then the integration tests
 # against the daemon, and the core of them against Podman and rootless

@@ -32,8 +32,9 @@ func TestSSHEndpoint(t *testing.T) {
 	}
 }
 
-// loopbackSSHD starts a throwaway sshd on loopback in front of this
-// machine's daemon and returns the environment that makes nixcross reach
+// loopbackSSHD starts a throwaway sshd on loopback in front of the suite's
+// daemon (its sessions' DOCKER_HOST names daemonSocket, so the far side's
+// `docker system dial-stdio` reaches it) and returns the environment that makes nixcross reach
 // it as DOCKER_HOST=ssh://root@127.0.0.1:PORT, with the client's ssh
 // settings (its key, no host key checks) as a user's ~/.ssh/config would
 // hold them, through an ssh wrapper first on PATH.
@@ -74,8 +75,8 @@ StrictModes no
 UsePAM no
 AllowAgentForwarding yes
 PidFile %s
-SetEnv PATH=%s
-`, port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), os.Getenv("PATH"))
+SetEnv PATH=%s DOCKER_HOST=unix://%s
+`, port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), os.Getenv("PATH"), daemonSocket)
 	os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
 	d := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
 	if err := d.Start(); err != nil {
