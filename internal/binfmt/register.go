@@ -221,6 +221,10 @@ func Uninstall(ctx context.Context, eng *engine.Engine, image string, systems []
 				continue
 			}
 			if s, ok := bySystem[name]; ok {
+				if action == Absent && exists && slices.Contains(installed, s) {
+					// The install holder's end took its registration with it.
+					action = Unregistered
+				}
 				regs = append(regs, Registration{System: s, Action: action})
 			}
 		}
