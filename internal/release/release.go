@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,8 +93,10 @@ type Options struct {
 	Log     io.Writer // one line per step; nil: nowhere
 }
 
-// Build cross-compiles every target, packs each binary with README.md and
-// the generated docs into its archive in Dist, and writes checksums.txt.
+// Build cross-compiles every target, packs each binary with README.md, the
+// user docs it links to (docs/, so its links resolve in an unpacked
+// archive) and the generated completions and man pages into its archive in
+// Dist, and writes checksums.txt.
 // It returns the archives' paths.
 func Build(ctx context.Context, o Options) ([]string, error) {
 	if o.Go == "" {
@@ -116,7 +119,11 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	extra := append([]File{{Name: "README.md", Mode: 0o644, Data: readme}}, docs...)
+	userDocs, err := userDocs(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	extra := append(append([]File{{Name: "README.md", Mode: 0o644, Data: readme}}, userDocs...), docs...)
 
 	var archives []string
 	for _, t := range o.Targets {
@@ -226,4 +233,23 @@ func writeChecksums(path string, archives []string) error {
 		lines = append(lines, hex.EncodeToString(sum[:])+"  "+filepath.Base(a))
 	}
 	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+// userDocs are the Markdown pages under docs/, in name order: what
+// README.md links to for using nixcross.
+func userDocs(root string) ([]File, error) {
+	var out []File
+	err := filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".md" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, File{Name: filepath.ToSlash(rel), Mode: 0o644, Data: data})
+		return nil
+	})
+	return out, err
 }

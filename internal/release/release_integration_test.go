@@ -64,7 +64,7 @@ func TestBuildAllTargets(t *testing.T) {
 			t.Errorf("%s: checksums.txt says %q, the file hashes to %x", name, listed[name], sum)
 		}
 		members := unpack(t, name, data)
-		for _, want := range []string{target.Binary(), "README.md", "completions/nixcross.bash", "completions/_nixcross",
+		for _, want := range []string{target.Binary(), "README.md", "docs/usage.md", "docs/reference/nixcross_build.md", "completions/nixcross.bash", "completions/_nixcross",
 			"completions/nixcross.fish", "completions/nixcross.ps1", "man/man1/nixcross.1", "man/man1/nixcross-build.1"} {
 			if _, ok := members[want]; !ok {
 				t.Errorf("%s lacks %s", name, want)
