@@ -201,6 +201,7 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newVersionCommand(a),
 	)
 	completeValues(root)
+	root.RegisterFlagCompletionFunc("context", completeContexts(a))
 	return root
 }
 

@@ -5,8 +5,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/system"
 )
+
+// completeContexts offers the Docker contexts for --context.
+func completeContexts(a *app) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return engine.ContextNames(engine.Selection{Getenv: a.streams.getenv}), cobra.ShellCompDirectiveNoFileComp
+	}
+}
 
 // completeValues completes flag values a shell can offer (systems, modes)
 // in every command that has the flag.

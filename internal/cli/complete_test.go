@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,5 +33,18 @@ func TestCompleteFlagValues(t *testing.T) {
 				t.Errorf("%q: exit %d, no %q in:\n%s", c.args, code, w, out)
 			}
 		}
+	}
+}
+
+// TestCompleteContexts: --context completes the Docker contexts in
+// DOCKER_CONFIG, default first.
+func TestCompleteContexts(t *testing.T) {
+	dir := t.TempDir()
+	meta := filepath.Join(dir, "contexts", "meta", "0123abcd")
+	os.MkdirAll(meta, 0o755)
+	os.WriteFile(filepath.Join(meta, "meta.json"), []byte(`{"Name":"arm-server","Endpoints":{"docker":{"Host":"ssh://me@arm"}}}`), 0o644)
+	code, out, _ := runCLI(t, map[string]string{"DOCKER_CONFIG": dir}, "__complete", "build", "--context", "")
+	if code != 0 || !strings.HasPrefix(out, "default\narm-server\n") {
+		t.Errorf("exit %d:\n%s", code, out)
 	}
 }

@@ -249,3 +249,22 @@ func tlsDialer(dial dialFunc, cfg *tls.Config, serverName string) dialFunc {
 		return tc, nil
 	}
 }
+
+// ContextNames lists the Docker contexts in the selection's config
+// directory, "default" first, for shell completion; unreadable ones are
+// skipped.
+func ContextNames(s Selection) []string {
+	names := []string{"default"}
+	metas, _ := filepath.Glob(filepath.Join(s.configDir(), "contexts", "meta", "*", "meta.json"))
+	for _, m := range metas {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		var meta struct{ Name string }
+		if json.Unmarshal(b, &meta) == nil && meta.Name != "" && meta.Name != "default" {
+			names = append(names, meta.Name)
+		}
+	}
+	return names
+}
