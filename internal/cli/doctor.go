@@ -100,6 +100,10 @@ type doctorFacts struct {
 	wd        string
 	free      int64
 	freeKnown bool
+	// daemonFree is the free space on the daemon's side (see daemonFree),
+	// or why it could not be measured; not measured without the builder.
+	daemonFree    int64
+	daemonFreeErr error
 }
 
 func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
@@ -110,6 +114,7 @@ func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
 		f.emulation, f.emulationErr = binfmtStatus(ctx, eng, f.builder)
 		f.registerErr = binfmt.CanRegister(ctx, eng)
 		f.sandbox, f.sandboxWhy, f.sandboxErr = build.SandboxCheck(ctx, eng, f.builder)
+		f.daemonFree, f.daemonFreeErr = daemonFree(ctx, eng, f.builder)
 	}
 	f.volumes, f.volumesErr = cache.List(ctx, eng)
 	if wd, err := os.Getwd(); err == nil {
@@ -203,6 +208,16 @@ func writeDoctor(out io.Writer, f doctorFacts) int {
 		fmt.Fprintf(out, "free disk here    %s (%s)\n", ui.Bytes(f.free), f.wd)
 		if f.free < 1<<30 {
 			problems = append(problems, "less than 1 GiB free where results are written; free some space or use -o elsewhere")
+		}
+	}
+	switch {
+	case !f.builderPresent:
+	case f.daemonFreeErr != nil:
+		fmt.Fprintf(out, "daemon disk       unknown: %v\n", f.daemonFreeErr)
+	default:
+		fmt.Fprintf(out, "daemon disk       %s free (containers and cache volumes)\n", ui.Bytes(f.daemonFree))
+		if f.daemonFree < daemonDiskMin {
+			problems = append(problems, "less than "+ui.Bytes(daemonDiskMin)+" free on the daemon's disk, where builds store their closures; `nixcross cache gc` or `cache prune`, `docker system df` shows what else uses it (Docker Desktop: its disk size setting)")
 		}
 	}
 	for _, p := range problems {

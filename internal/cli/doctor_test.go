@@ -31,11 +31,12 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 				{System: aarch64, Runnable: true, Handler: "nixcross-aarch64"},
 				{System: riscv, Diagnosis: binfmt.Diagnosis{Kind: binfmt.NoHandler}},
 			},
-			sandbox:   true,
-			volumes:   []cache.Volume{{Name: "nixcross-store-1", Size: 1 << 20}},
-			wd:        "/work",
-			free:      10 << 30,
-			freeKnown: true,
+			sandbox:    true,
+			daemonFree: 20 << 30,
+			volumes:    []cache.Volume{{Name: "nixcross-store-1", Size: 1 << 20}},
+			wd:         "/work",
+			free:       10 << 30,
+			freeKnown:  true,
 		}
 	}
 	cases := []struct {
@@ -58,6 +59,8 @@ func TestDoctorCountsEveryProblem(t *testing.T) {
 		}, []string{"riscv64-linux cannot run: rootless Docker cannot register binfmt_misc handlers on Linux 6.1; fix: register QEMU on the host"}},
 		{"cache listing failed", func(f *doctorFacts) { f.volumes, f.volumesErr = nil, errors.New("list volumes: refused") }, []string{"the cache volumes could not be listed: list volumes: refused"}},
 		{"disk full", func(f *doctorFacts) { f.free = 1 << 20 }, []string{"less than 1 GiB free"}},
+		{"daemon disk full", func(f *doctorFacts) { f.daemonFree = 1 << 30 }, []string{"less than 2.0 GiB free on the daemon's disk"}},
+		{"daemon disk unknown", func(f *doctorFacts) { f.daemonFreeErr = errors.New("df exited 1") }, nil},
 		// --sandbox is optional: doctor says, and counts no problem.
 		{"no sandbox", func(f *doctorFacts) { f.sandbox, f.sandboxWhy = false, "the kernel refused" }, nil},
 		{"sandbox unknown", func(f *doctorFacts) { f.sandboxErr = errors.New("probe: gone") }, nil},
@@ -126,7 +129,7 @@ func TestDoctorNamesEmulation(t *testing.T) {
 	x86 := system.System{Arch: "x86_64", OS: "linux"}
 	f := doctorFacts{
 		eng:            &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///run/user/1000/docker.sock"}, System: x86, OSType: "linux", Rootless: true},
-		builderPresent: true, sandbox: true, freeKnown: true, free: 10 << 30,
+		builderPresent: true, sandbox: true, freeKnown: true, free: 10 << 30, daemonFree: 10 << 30,
 		emulation: []binfmt.Status{
 			{System: system.System{Arch: "i686", OS: "linux"}, Runnable: true},
 			{System: system.System{Arch: "aarch64", OS: "linux"}, Runnable: true},
@@ -149,7 +152,7 @@ func TestDoctorJSON(t *testing.T) {
 	x86 := system.System{Arch: "x86_64", OS: "linux"}
 	f := doctorFacts{
 		eng:            &engine.Engine{Endpoint: engine.Endpoint{Host: "unix:///var/run/docker.sock", Source: "default socket"}, System: x86, OSType: "windows", Product: "Docker", Version: "28.5"},
-		builderPresent: true, sandbox: true, freeKnown: true, free: 1 << 20,
+		builderPresent: true, sandbox: true, freeKnown: true, free: 1 << 20, daemonFree: 10 << 30,
 		emulation: []binfmt.Status{{System: x86, Runnable: true, Handler: binfmt.HandlerNative}},
 	}
 	var out bytes.Buffer
@@ -163,5 +166,15 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	if n != 2 || len(doc.Problems) != 2 || doc.OK || len(doc.Emulation) != 1 || doc.Engine != "Docker" || doc.System != "x86_64-linux" || doc.Sandbox == nil || !*doc.Sandbox || *doc.FreeBytes != 1<<20 {
 		t.Errorf("%d problems, document %+v", n, doc)
+	}
+}
+
+func TestParseDFAvail(t *testing.T) {
+	out := "Filesystem     1024-blocks      Used Available Capacity Mounted on\noverlay          263174148 182846956  69452764      73% /\n"
+	if n, err := parseDFAvail(out); err != nil || n != 69452764<<10 {
+		t.Errorf("%d %v", n, err)
+	}
+	if _, err := parseDFAvail("nonsense"); err == nil {
+		t.Error("no error on nonsense")
 	}
 }

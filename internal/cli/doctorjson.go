@@ -28,6 +28,7 @@ type doctorDocument struct {
 	SandboxWhy  string          `json:"sandboxWhy,omitempty"`
 	Volumes     []cache.Volume  `json:"cacheVolumes"`
 	FreeBytes   *int64          `json:"freeBytes,omitempty"`
+	DaemonFree  *int64          `json:"daemonFreeBytes,omitempty"`
 	Problems    []string        `json:"problems"`
 	OK          bool            `json:"ok"`
 	Error       string          `json:"error,omitempty"`
@@ -52,6 +53,9 @@ func doctorJSON(w io.Writer, f doctorFacts) (problems int, err error) {
 	}
 	if f.freeKnown {
 		d.FreeBytes = &f.free
+	}
+	if f.builderPresent && f.daemonFreeErr == nil {
+		d.DaemonFree = &f.daemonFree
 	}
 	for _, line := range strings.Split(text.String(), "\n") {
 		if p, ok := strings.CutPrefix(line, "problem: "); ok {
