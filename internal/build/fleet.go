@@ -21,7 +21,8 @@ type Group struct {
 // RunFleet builds req's systems, each on its group's daemon. Each group is
 // a run of its own on its daemon (its own image, cache volume, emulation
 // and source mode, see Runner.Run); the groups run at once and share one
-// semaphore, so --jobs still caps the builds in flight. A group that fails
+// semaphore, so --jobs still caps the builds in flight, and settle a
+// changed flake.lock once between them. A group that fails
 // before building (daemon unreachable, image) fails only its systems.
 // Results follow req.Systems; links are the run's as a whole (result-<system>
 // when there are several), wherever each system built. The error is the
@@ -32,8 +33,7 @@ func RunFleet(ctx context.Context, groups []Group, req Request, src FlakeSource)
 	for i, s := range req.Systems {
 		linkOf[s] = links[i]
 	}
-	prefixed := len(req.Systems) > 1
-	sem := make(chan struct{}, max(req.Jobs, 1))
+	share := runShare{sem: make(chan struct{}, max(req.Jobs, 1)), prefixed: len(req.Systems) > 1, lockOnce: new(sync.Once)}
 	bySystem := make(map[system.System]*Result, len(req.Systems))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -41,7 +41,7 @@ func RunFleet(ctx context.Context, groups []Group, req Request, src FlakeSource)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results, err := g.run(ctx, req, src, linkOf, prefixed, sem)
+			results, err := g.run(ctx, req, src, linkOf, share)
 			mu.Lock()
 			defer mu.Unlock()
 			for i, s := range g.Systems {
@@ -63,7 +63,7 @@ func RunFleet(ctx context.Context, groups []Group, req Request, src FlakeSource)
 	return results, failures(results)
 }
 
-func (g Group) run(ctx context.Context, req Request, src FlakeSource, linkOf map[system.System]string, prefixed bool, sem chan struct{}) ([]*Result, error) {
+func (g Group) run(ctx context.Context, req Request, src FlakeSource, linkOf map[system.System]string, share runShare) ([]*Result, error) {
 	if g.Err != nil {
 		return nil, g.Err
 	}
@@ -71,7 +71,7 @@ func (g Group) run(ctx context.Context, req Request, src FlakeSource, linkOf map
 	for i, s := range g.Systems {
 		links[i] = linkOf[s]
 	}
-	return g.Runner.runSystems(ctx, req, src, g.Systems, links, prefixed, sem)
+	return g.Runner.runSystems(ctx, req, src, g.Systems, links, share)
 }
 
 func (g Group) host() string {

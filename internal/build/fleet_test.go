@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -19,6 +21,21 @@ func TestRunFleet(t *testing.T) {
 	local, remote := newDaemon(), newDaemon()
 	local.succeed()
 	remote.succeed()
+	// Builds in flight across both daemons, against --jobs.
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	for _, d := range []*daemon{local, remote} {
+		build := d.build
+		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			mu.Unlock()
+			defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+			time.Sleep(10 * time.Millisecond) // a window for a second build to overlap
+			return build(ctx, c)
+		}
+	}
 	lr, _, _ := local.runner()
 	lr.Engine.Endpoint.Host = "unix:///var/run/docker.sock"
 	rr, _, _ := remote.runner()
@@ -37,6 +54,9 @@ func TestRunFleet(t *testing.T) {
 	}
 	if len(results) != 2 || results[0].System != "x86_64-linux" || results[1].System != "aarch64-linux" {
 		t.Fatalf("results %+v", results)
+	}
+	if most != 1 {
+		t.Errorf("%d builds at once across the daemons, --jobs 1", most)
 	}
 	if results[0].Docker != "unix:///var/run/docker.sock" || results[1].Docker != "tcp://arm-box:2375" {
 		t.Errorf("docker %q and %q", results[0].Docker, results[1].Docker)

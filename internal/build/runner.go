@@ -47,18 +47,28 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	if len(systems) == 0 {
 		systems = []system.System{r.Engine.System}
 	}
-	results, err := r.runSystems(ctx, req, src, systems, OutLinks(req.OutLink, systems), len(systems) > 1, make(chan struct{}, max(req.Jobs, 1)))
+	share := runShare{sem: make(chan struct{}, max(req.Jobs, 1)), prefixed: len(systems) > 1}
+	results, err := r.runSystems(ctx, req, src, systems, OutLinks(req.OutLink, systems), share)
 	if err != nil {
 		return nil, err
 	}
 	return results, failures(results)
 }
 
+// runShare is what the daemons of one run share (see RunFleet).
+type runShare struct {
+	sem      chan struct{} // a slot per build in flight: --jobs
+	prefixed bool          // several systems: each line names its system
+	// lockOnce, when set, settles a changed flake.lock once for the whole
+	// run rather than once per daemon.
+	lockOnce *sync.Once
+}
+
 // runSystems builds systems (a run's, or a fleet group's share of one)
-// into their links, taking a slot of sem per build. The error is a
+// into their links, taking a slot of share.sem per build. The error is a
 // failure before any build (a system the daemon cannot run, the image,
 // the cache volume); build failures are in the results.
-func (r *Runner) runSystems(ctx context.Context, req Request, src FlakeSource, systems []system.System, links []string, prefixed bool, sem chan struct{}) ([]*Result, error) {
+func (r *Runner) runSystems(ctx context.Context, req Request, src FlakeSource, systems []system.System, links []string, share runShare) ([]*Result, error) {
 	for _, s := range systems {
 		if err := system.CheckHost(s, r.Engine.System.OS); err != nil {
 			return nil, err
@@ -72,6 +82,9 @@ func (r *Runner) runSystems(ctx context.Context, req Request, src FlakeSource, s
 		return nil, err
 	}
 	r.trace("image and cache volume", t0)
+	if share.lockOnce != nil {
+		prep.lockOnce = share.lockOnce
+	}
 	// Leftovers of runs that died (killed, or their daemon connection
 	// lost) go while this one builds; see engine.Container.Stale. The run
 	// waits for the sweep before it returns, so the next one never finds
@@ -87,14 +100,14 @@ func (r *Runner) runSystems(ctx context.Context, req Request, src FlakeSource, s
 	var wg sync.WaitGroup
 	for i, s := range systems {
 		j := job{req: req, prep: prep, system: s, link: links[i]}
-		if prefixed {
+		if share.prefixed {
 			j.prefix = "[" + s.String() + "] "
 		}
 		wg.Add(1)
-		sem <- struct{}{}
+		share.sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-share.sem }()
 			results[i] = r.buildSystem(ctx, j)
 		}()
 	}
