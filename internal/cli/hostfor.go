@@ -121,17 +121,24 @@ func buildFleet(ctx context.Context, routes []hostRoute, req build.Request, src 
 		go func() {
 			defer wg.Done()
 			groups[i].Systems = g.systems
-			eng, err := engine.Connect(ctx, g.sel)
-			if err != nil {
-				groups[i].Host, groups[i].Err = endpointName(g), err
-				return
-			}
+			flag := ""
 			if g.name != "" {
 				names := make([]string, len(g.systems))
 				for i, s := range g.systems {
 					names[i] = s.String()
 				}
-				eng.Endpoint.Source = "--host-for " + strings.Join(names, ",")
+				flag = "--host-for " + strings.Join(names, ",")
+			}
+			eng, err := engine.Connect(ctx, g.sel)
+			if err != nil {
+				if flag != "" {
+					err = fmt.Errorf("%s: %w", flag, err)
+				}
+				groups[i].Host, groups[i].Err = endpointName(g), err
+				return
+			}
+			if flag != "" {
+				eng.Endpoint.Source = flag
 			}
 			groups[i].Runner = runner(eng)
 		}()
