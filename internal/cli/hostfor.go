@@ -14,6 +14,7 @@ import (
 	"github.com/nixcross/nixcross/internal/system"
 )
 
+// addHostForFlag declares --host-for on the build command's flags.
 func addHostForFlag(f *pflag.FlagSet, dst *[]string) {
 	f.StringArrayVar(dst, "host-for", nil, "`SYSTEM=ENDPOINT`: build SYSTEM on this Docker daemon (repeatable; as --host takes it, unix:// tcp:// ssh://, or a Docker context name); the other systems build on the default one, in parallel")
 }
