@@ -152,6 +152,8 @@ var offline = []string{"--option", "substituters", ""}
 
 type jsonBuild struct {
 	System   string   `json:"system"`
+	Docker   string   `json:"docker"`
+	Source   string   `json:"source"`
 	Flake    string   `json:"flake"`
 	Attr     string   `json:"attr"`
 	Outputs  []string `json:"outputs"`

@@ -129,7 +129,9 @@ func (s Ship) Wanted() bool { return s.Tag.TagStr() != "" }
 
 // Result is one system's build, as --json reports it. Keys are stable.
 type Result struct {
-	System   string       `json:"system"`
+	System string `json:"system"`
+	// Docker is the endpoint of the daemon that built it (its host string).
+	Docker   string       `json:"docker,omitempty"`
 	Flake    string       `json:"flake"`
 	Attr     string       `json:"attr"`
 	Outputs  []string     `json:"outputs"`

@@ -47,6 +47,28 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	if len(systems) == 0 {
 		systems = []system.System{r.Engine.System}
 	}
+	share := runShare{sem: make(chan struct{}, max(req.Jobs, 1)), prefixed: len(systems) > 1}
+	results, err := r.runSystems(ctx, req, src, systems, OutLinks(req.OutLink, systems), share)
+	if err != nil {
+		return nil, err
+	}
+	return results, failures(results)
+}
+
+// runShare is what the daemons of one run share (see RunFleet).
+type runShare struct {
+	sem      chan struct{} // a slot per build in flight: --jobs
+	prefixed bool          // several systems: each line names its system
+	// lockOnce, when set, settles a changed flake.lock once for the whole
+	// run rather than once per daemon.
+	lockOnce *sync.Once
+}
+
+// runSystems builds systems (a run's, or a fleet group's share of one)
+// into their links, taking a slot of share.sem per build. The error is a
+// failure before any build (a system the daemon cannot run, the image,
+// the cache volume); build failures are in the results.
+func (r *Runner) runSystems(ctx context.Context, req Request, src FlakeSource, systems []system.System, links []string, share runShare) ([]*Result, error) {
 	for _, s := range systems {
 		if err := system.CheckHost(s, r.Engine.System.OS); err != nil {
 			return nil, err
@@ -60,6 +82,9 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		return nil, err
 	}
 	r.trace("image and cache volume", t0)
+	if share.lockOnce != nil {
+		prep.lockOnce = share.lockOnce
+	}
 	// Leftovers of runs that died (killed, or their daemon connection
 	// lost) go while this one builds; see engine.Container.Stale. The run
 	// waits for the sweep before it returns, so the next one never finds
@@ -72,23 +97,27 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 	defer func() { <-swept }()
 
 	results := make([]*Result, len(systems))
-	sem := make(chan struct{}, max(req.Jobs, 1))
 	var wg sync.WaitGroup
-	links := OutLinks(req.OutLink, systems)
 	for i, s := range systems {
 		j := job{req: req, prep: prep, system: s, link: links[i]}
-		if len(systems) > 1 {
+		if share.prefixed {
 			j.prefix = "[" + s.String() + "] "
 		}
 		wg.Add(1)
-		sem <- struct{}{}
+		share.sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-share.sem }()
 			results[i] = r.buildSystem(ctx, j)
 		}()
 	}
 	wg.Wait()
+	return results, nil
+}
+
+// failures is the error of a run's results: nil, the one failure, or all
+// of them in order.
+func failures(results []*Result) error {
 	var errs []error
 	for _, res := range results {
 		if res.err != nil {
@@ -96,12 +125,12 @@ func (r *Runner) Run(ctx context.Context, req Request, src FlakeSource) ([]*Resu
 		}
 	}
 	if len(errs) == 0 {
-		return results, nil
+		return nil
 	}
 	if len(errs) == 1 {
-		return results, errs[0]
+		return errs[0]
 	}
-	return results, &multiError{errs}
+	return &multiError{errs}
 }
 
 // multiError reports several failed systems; the first failure's kind
@@ -124,7 +153,7 @@ func (m *multiError) Unwrap() []error { return m.errs }
 // buildSystem builds one system into a Result, timed.
 func (r *Runner) buildSystem(ctx context.Context, j job) *Result {
 	start := time.Now()
-	res := &Result{System: j.system.String(), Flake: j.req.Flake, Attr: j.req.Attr, Native: j.system == r.Engine.System, Machines: []string{}, Outputs: []string{}}
+	res := &Result{System: j.system.String(), Docker: r.Engine.Endpoint.Host, Flake: j.req.Flake, Attr: j.req.Attr, Native: j.system == r.Engine.System, Machines: []string{}, Outputs: []string{}}
 	err := r.withSourceFallback(ctx, j.prep, j.prefix, func(mode SourceMode) error {
 		return r.runStages(ctx, j, mode, res)
 	})

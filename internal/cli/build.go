@@ -54,6 +54,7 @@ type buildOptions struct {
 	memory       string
 	img          imageOptions
 	qemuCPU      []string
+	hostFor      []string // --host-for SYSTEM=ENDPOINT, see hostfor.go
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -156,6 +157,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	addExportFlags(f, &o.export)
 	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	addQEMUCPUFlag(f, &o.qemuCPU)
+	addHostForFlag(f, &o.hostFor)
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	addImageFlags(f, &o.img)
 	return cmd
@@ -190,26 +192,41 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	if err != nil {
 		return nil, nil, err
 	}
+	routes, err := parseHostFor(o.hostFor, req)
+	if err != nil {
+		return nil, nil, err
+	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
 	rep := a.reporter()
 	warnUnignored(rep.Warnf, src, build.OutLinks(o.outLink, req.Systems))
+	runner := func(eng *engine.Engine) *build.Runner {
+		return &build.Runner{
+			Engine:     eng,
+			UI:         rep,
+			Dockerfile: nixcross.Dockerfile,
+			Emulation:  build.Binfmt{},
+			Verbose:    o.verbose,
+			Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
+			CacheOwner: hostUser(os.Geteuid(), os.Getegid(), a.streams.getenv),
+			Version:    Version,
+		}
+	}
+	if len(routes) > 0 {
+		results, err := buildFleet(ctx, routes, req, src, a.selection(), runner)
+		for _, res := range results {
+			printSummary(rep, res)
+		}
+		emulationTip(rep, results)
+		return results, nil, err
+	}
 	eng, err := engine.Connect(ctx, a.selection())
 	if err != nil {
 		return nil, nil, err
 	}
 	defer eng.Close()
-	r := &build.Runner{
-		Engine:     eng,
-		UI:         rep,
-		Dockerfile: nixcross.Dockerfile,
-		Emulation:  build.Binfmt{},
-		Verbose:    o.verbose,
-		Owner:      hoststore.SudoOwner(os.Geteuid(), a.streams.getenv),
-		CacheOwner: hostUser(os.Geteuid(), os.Getegid(), a.streams.getenv),
-		Version:    Version,
-	}
+	r := runner(eng)
 	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
 		printSummary(rep, res)

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+// addHostForFlag declares --host-for on the build command's flags.
+func addHostForFlag(f *pflag.FlagSet, dst *[]string) {
+	f.StringArrayVar(dst, "host-for", nil, "`SYSTEM=ENDPOINT`: build SYSTEM on this Docker daemon (repeatable; as --host takes it, unix:// tcp:// ssh://, or a Docker context name); the other systems build on the default one, in parallel")
+}
+
+// hostRoute is a --host-for: a system and the daemon that builds it.
+type hostRoute struct {
+	System   system.System
+	Endpoint string
+}
+
+// parseHostFor reads --host-for values against the run's systems. A system
+// routed but not in --system is refused rather than added: without
+// --system the run builds the default daemon's own system, which only the
+// daemon knows, and adding systems silently would change which links the
+// run makes (result or result-<system>) behind the user's back.
+func parseHostFor(values []string, req build.Request) ([]hostRoute, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	var routes []hostRoute
+	seen := map[system.System]bool{}
+	for _, v := range values {
+		name, endpoint, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(endpoint) == "" {
+			return nil, status.Usage(fmt.Errorf("--host-for needs SYSTEM=ENDPOINT, got %q", v), "e.g. --host-for aarch64-linux=ssh://me@arm-box or --host-for aarch64-linux=CONTEXT")
+		}
+		s, err := system.Parse(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		if seen[s] {
+			return nil, status.Usage(fmt.Errorf("--host-for %s given twice", s), "route each system to one endpoint")
+		}
+		seen[s] = true
+		if !containsSystem(req.Systems, s) {
+			return nil, status.Usage(fmt.Errorf("--host-for %s: %s is not among the systems to build", s, s), "list it in --system too, e.g. --system "+s.String())
+		}
+		routes = append(routes, hostRoute{System: s, Endpoint: strings.TrimSpace(endpoint)})
+	}
+	if req.Ship.Wanted() {
+		return nil, status.Usage(fmt.Errorf("--host-for cannot be combined with --tag yet"), "build the image's systems on one daemon, or without --tag")
+	}
+	return routes, nil
+}
+
+func containsSystem(systems []system.System, s system.System) bool {
+	for _, t := range systems {
+		if t == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fleetGroup is the systems one endpoint builds; sel is how to reach it.
+type fleetGroup struct {
+	sel     engine.Selection
+	name    string // the endpoint as given, "" for the default daemon
+	systems []system.System
+}
+
+// groupRoutes splits the run's systems by endpoint: the unrouted ones on the
+// default daemon (def) first, then one group per --host-for endpoint in
+// the order given. An ENDPOINT with :// is an address, as --host takes it;
+// otherwise a Docker context's name.
+func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selection) []fleetGroup {
+	routed := map[system.System]string{}
+	for _, r := range routes {
+		routed[r.System] = r.Endpoint
+	}
+	var groups []fleetGroup
+	index := map[string]int{}
+	for _, s := range systems {
+		ep, ok := routed[s]
+		if _, have := index[ep]; !have {
+			sel := def
+			if ok {
+				sel = engine.Selection{Getenv: def.Getenv, ConfigDir: def.ConfigDir}
+				if strings.Contains(ep, "://") {
+					sel.Host = ep
+				} else {
+					sel.Context = ep
+				}
+			}
+			index[ep] = len(groups)
+			groups = append(groups, fleetGroup{sel: sel, name: ep})
+		}
+		g := &groups[index[ep]]
+		g.systems = append(g.systems, s)
+	}
+	return groups
+}
+
+// buildFleet builds a run with --host-for: one Runner per endpoint, each
+// connecting on its own (an unreachable daemon fails only its systems),
+// run together by build.RunFleet. Runners rather than one Runner with
+// several engines, because everything a run prepares (image, cache volume,
+// emulation, source mode) belongs to one daemon.
+func buildFleet(ctx context.Context, routes []hostRoute, req build.Request, src build.FlakeSource, def engine.Selection, runner func(*engine.Engine) *build.Runner) ([]*build.Result, error) {
+	fleet := groupRoutes(req.Systems, routes, def)
+	groups := make([]build.Group, len(fleet))
+	var wg sync.WaitGroup
+	for i, g := range fleet {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			groups[i].Systems = g.systems
+			flag := ""
+			if g.name != "" {
+				names := make([]string, len(g.systems))
+				for i, s := range g.systems {
+					names[i] = s.String()
+				}
+				flag = "--host-for " + strings.Join(names, ",")
+			}
+			eng, err := engine.Connect(ctx, g.sel)
+			if err != nil {
+				if flag != "" {
+					err = fmt.Errorf("%s: %w", flag, err)
+				}
+				groups[i].Host, groups[i].Err = endpointName(g), err
+				return
+			}
+			if flag != "" {
+				eng.Endpoint.Source = flag
+			}
+			groups[i].Runner = runner(eng)
+		}()
+	}
+	wg.Wait()
+	defer func() {
+		for _, g := range groups {
+			if g.Runner != nil {
+				g.Runner.Engine.Close()
+			}
+		}
+	}()
+	return build.RunFleet(ctx, groups, req, src)
+}
+
+// endpointName names an endpoint that could not be reached: its address,
+// or as given (a context name).
+func endpointName(g fleetGroup) string {
+	if ep, err := engine.Resolve(g.sel); err == nil {
+		return ep.Host
+	}
+	return g.name
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/nixcross/nixcross/internal/build"
+	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/status"
+	"github.com/nixcross/nixcross/internal/system"
+)
+
+func TestParseHostFor(t *testing.T) {
+	x86, arm := mustSystem(t, "x86_64-linux"), mustSystem(t, "aarch64-linux")
+	both := build.Request{Systems: []system.System{x86, arm}}
+	routes, err := parseHostFor([]string{"aarch64-linux=tcp://arm-box:2375"}, both)
+	if err != nil || len(routes) != 1 || routes[0] != (hostRoute{System: arm, Endpoint: "tcp://arm-box:2375"}) {
+		t.Fatalf("routes %+v, err %v", routes, err)
+	}
+	if routes, err := parseHostFor(nil, both); routes != nil || err != nil {
+		t.Errorf("no --host-for: %+v, %v", routes, err)
+	}
+	tagged := both
+	tag, err := name.NewTag("registry.example.org/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged.Ship.Tag = tag
+	for _, tc := range []struct {
+		name   string
+		values []string
+		req    build.Request
+		want   string
+	}{
+		{"no endpoint", []string{"aarch64-linux="}, both, "needs SYSTEM=ENDPOINT"},
+		{"no =", []string{"aarch64-linux"}, both, "needs SYSTEM=ENDPOINT"},
+		{"unknown system", []string{"arm-linux=tcp://arm-box:2375"}, both, "arm-linux"},
+		{"twice", []string{"aarch64-linux=tcp://a:2375", "aarch64-linux=b"}, both, "given twice"},
+		{"not built", []string{"riscv64-linux=tcp://a:2375"}, both, "not among the systems"},
+		{"no --system", []string{"aarch64-linux=tcp://a:2375"}, build.Request{}, "not among the systems"},
+		{"tag", []string{"aarch64-linux=tcp://a:2375"}, tagged, "--tag"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseHostFor(tc.values, tc.req)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || status.ExitCode(err) != status.ExitUsage {
+				t.Errorf("err = %v (exit %d), want exit 2 mentioning %q", err, status.ExitCode(err), tc.want)
+			}
+		})
+	}
+}
+
+func TestGroupRoutes(t *testing.T) {
+	x86, arm, rv := mustSystem(t, "x86_64-linux"), mustSystem(t, "aarch64-linux"), mustSystem(t, "riscv64-linux")
+	def := engine.Selection{Host: "unix:///default.sock", ConfigDir: "/cfg"}
+	groups := groupRoutes([]system.System{arm, x86, rv}, []hostRoute{
+		{System: arm, Endpoint: "ssh://me@arm-box"},
+		{System: rv, Endpoint: "riscv-board"},
+	}, def)
+	if len(groups) != 3 {
+		t.Fatalf("groups %+v", groups)
+	}
+	want := []struct {
+		sel     engine.Selection
+		systems []system.System
+	}{
+		{engine.Selection{Host: "ssh://me@arm-box", ConfigDir: "/cfg"}, []system.System{arm}},
+		{def, []system.System{x86}},
+		{engine.Selection{Context: "riscv-board", ConfigDir: "/cfg"}, []system.System{rv}},
+	}
+	for i, w := range want {
+		g := groups[i]
+		if g.sel.Host != w.sel.Host || g.sel.Context != w.sel.Context || g.sel.ConfigDir != w.sel.ConfigDir || len(g.systems) != 1 || g.systems[0] != w.systems[0] {
+			t.Errorf("group %d = %+v, want %+v", i, g, w)
+		}
+	}
+	// Two systems on one endpoint share a group (one image, one volume).
+	groups = groupRoutes([]system.System{x86, arm, rv}, []hostRoute{
+		{System: arm, Endpoint: "tcp://a:2375"},
+		{System: rv, Endpoint: "tcp://a:2375"},
+	}, def)
+	if len(groups) != 2 || len(groups[1].systems) != 2 || groups[1].systems[0] != arm || groups[1].systems[1] != rv {
+		t.Errorf("groups %+v", groups)
+	}
+}
+
+func mustSystem(t *testing.T, s string) system.System {
+	t.Helper()
+	sys, err := system.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys
+}
