@@ -63,10 +63,8 @@ func setup(m *testing.M) (int, error) {
 		// runs the binary make built.
 		nixcrossBin = prebuilt
 	} else {
-		b := exec.Command("go", "build", "-o", nixcrossBin, "./cmd/nixcross")
-		b.Dir = root
-		if out, err := b.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("build nixcross: %v\n%s", err, out)
+		if err := fixture.BuildNixcross(root, nixcrossBin); err != nil {
+			return 0, err
 		}
 	}
 	var systems []system.System

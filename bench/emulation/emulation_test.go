@@ -114,8 +114,8 @@ func BenchmarkEmulation(b *testing.B) {
 	}
 	rounds := fixtureRounds(b, flake)
 	bin := filepath.Join(tmp, "nixcross")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "nixcross")).CombinedOutput(); err != nil {
-		b.Fatalf("build nixcross: %v\n%s", err, out)
+	if err := fixture.BuildNixcross(root, bin); err != nil {
+		b.Fatal(err)
 	}
 
 	// Direct runs: the builder alone, in a container of each image.

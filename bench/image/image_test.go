@@ -50,8 +50,8 @@ func setup(b *testing.B) env {
 	root := fixture.RepoRoot()
 	tmp := b.TempDir()
 	e := env{bin: filepath.Join(tmp, "nixcross"), flake: filepath.Join(tmp, "flake"), work: filepath.Join(tmp, "work")}
-	if out, err := exec.Command("go", "build", "-o", e.bin, filepath.Join(root, "cmd", "nixcross")).CombinedOutput(); err != nil {
-		b.Fatalf("build nixcross: %v\n%s", err, out)
+	if err := fixture.BuildNixcross(root, e.bin); err != nil {
+		b.Fatal(err)
 	}
 	if err := fixture.Prepare(root, e.flake, []system.System{{Arch: "x86_64", OS: "linux"}}); err != nil {
 		b.Fatal(err)

@@ -44,8 +44,8 @@ func setup(b *testing.B) env {
 	root := fixture.RepoRoot()
 	tmp := b.TempDir()
 	e := env{bin: filepath.Join(tmp, "nixcross"), flake: filepath.Join(tmp, "flake"), work: filepath.Join(tmp, "work"), image: image}
-	if out, err := exec.Command("go", "build", "-o", e.bin, filepath.Join(root, "cmd", "nixcross")).CombinedOutput(); err != nil {
-		b.Fatalf("build nixcross: %v\n%s", err, out)
+	if err := fixture.BuildNixcross(root, e.bin); err != nil {
+		b.Fatal(err)
 	}
 	sys := []system.System{{Arch: "x86_64", OS: "linux"}, {Arch: "aarch64", OS: "linux"}}
 	if err := fixture.Prepare(root, e.flake, sys); err != nil {
