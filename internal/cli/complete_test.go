@@ -48,3 +48,17 @@ func TestCompleteContexts(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestParsePlatforms: Docker platform names add systems; blanks and
+// unknown platforms are usage errors with a hint.
+func TestParsePlatforms(t *testing.T) {
+	got, err := parsePlatforms([]string{"linux/arm64,linux/amd64"}, nil)
+	if err != nil || len(got) != 2 || got[0].String() != "aarch64-linux" || got[1].String() != "x86_64-linux" {
+		t.Errorf("%v %v", got, err)
+	}
+	for _, bad := range []string{"linux/arm64,", "linux/mips"} {
+		if _, err := parsePlatforms([]string{bad}, nil); err == nil || !strings.Contains(err.Error(), "platform") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

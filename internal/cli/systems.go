@@ -38,14 +38,25 @@ const emptySystemHint = "name a system such as aarch64-linux, or leave --system 
 // none of them empty or blank. No value at all is no systems (the
 // command's default).
 func parseSystems(values []string) ([]system.System, error) {
+	if _, err := listNames("--system", "system", values, emptySystemHint); err != nil {
+		return nil, err
+	}
+	return system.ParseList(values)
+}
+
+// listNames splits a list flag's values at commas, refusing an empty or
+// blank name (a CI variable that was never set) with a usage error.
+func listNames(flag, what string, values []string, hint string) ([]string, error) {
+	var names []string
 	for _, v := range values {
 		for _, name := range strings.Split(v, ",") {
 			if strings.TrimSpace(name) == "" {
-				return nil, status.Usage(fmt.Errorf("--system %q has an empty system name", v), emptySystemHint)
+				return nil, status.Usage(fmt.Errorf("%s %q has an empty %s name", flag, v, what), hint)
 			}
+			names = append(names, name)
 		}
 	}
-	return system.ParseList(values)
+	return names, nil
 }
 
 // parseSystem reads a --system that takes one system; set is whether the
@@ -64,25 +75,34 @@ func parseSystem(value string, set bool) (system.System, error) {
 // parsePlatforms reads --platform values (comma-separated Docker platform
 // names, as docker buildx takes them) as systems, after those of --system.
 func parsePlatforms(values []string, systems []system.System) ([]system.System, error) {
-	for _, v := range values {
-		for _, name := range strings.Split(v, ",") {
-			if strings.TrimSpace(name) == "" {
-				return nil, status.Usage(fmt.Errorf("--platform %q has an empty platform name", v), "name a platform such as linux/arm64")
-			}
-			s, ok := system.FromPlatform(name)
-			if !ok {
-				hint := "platforms: linux/amd64, linux/arm64, linux/riscv64, linux/arm/v7, linux/386, linux/ppc64le, linux/s390x"
-				if near, ok := system.Suggest(name); ok {
-					if p, ok := near.Platform(); ok {
-						hint = "did you mean " + p.OS + "/" + p.Architecture + "?"
-					}
-				}
-				return nil, status.Usage(fmt.Errorf("unsupported platform %q", name), hint)
-			}
-			if !slices.Contains(systems, s) {
-				systems = append(systems, s)
-			}
+	names, err := listNames("--platform", "platform", values, "name a platform such as linux/arm64")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		s, ok := system.FromPlatform(name)
+		if !ok {
+			return nil, status.Usage(fmt.Errorf("unsupported platform %q", name), platformHint(name))
+		}
+		if !slices.Contains(systems, s) {
+			systems = append(systems, s)
 		}
 	}
 	return systems, nil
+}
+
+// platformHint names the platform meant by name, or every one there is.
+func platformHint(name string) string {
+	if near, ok := system.Suggest(name); ok {
+		if p, ok := near.Platform(); ok {
+			return "did you mean " + p.OS + "/" + p.Architecture + "?"
+		}
+	}
+	var all []string
+	for _, s := range system.LinuxSystems() {
+		if p, ok := s.Platform(); ok {
+			all = append(all, p.String())
+		}
+	}
+	return "platforms: " + strings.Join(all, ", ")
 }
