@@ -55,6 +55,7 @@ type buildOptions struct {
 	img          imageOptions
 	qemuCPU      []string
 	hostFor      []string // --host-for SYSTEM=ENDPOINT, see hostfor.go
+	fleet        fleetOptions
 	// getenv finds ~/.ssh/known_hosts (nil: no HOME).
 	getenv func(string) string
 }
@@ -158,6 +159,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.StringVar(&o.memory, "memory", "", "memory `SIZE` each build container may use, as docker run -m (e.g. 4g); emulated builds need more than native ones")
 	addQEMUCPUFlag(f, &o.qemuCPU)
 	addHostForFlag(f, &o.hostFor)
+	addFleetFlags(f, &o.fleet)
 	f.BoolVar(&o.provenance, "provenance", false, "write <out-link>.provenance.json: the locked flake and inputs, derivations, image, Nix and QEMU versions (--json includes it too)")
 	addImageFlags(f, &o.img)
 	return cmd
@@ -196,6 +198,11 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	if err != nil {
 		return nil, nil, err
 	}
+	fl, err := readFleet(o.fleet, a.streams.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	routes = withFleet(routes, fl, req.Systems)
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
@@ -213,21 +220,19 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 			Version:    Version,
 		}
 	}
+	var results []*build.Result
+	shipper := &build.Runner{UI: rep}
 	if len(routes) > 0 {
-		results, err := buildFleet(ctx, routes, req, src, a.selection(), runner)
-		for _, res := range results {
-			printSummary(rep, res)
+		results, err = buildFleet(ctx, routes, req, src, a.selection(), runner)
+	} else {
+		eng, cerr := engine.Connect(ctx, a.selection())
+		if cerr != nil {
+			return nil, nil, cerr
 		}
-		emulationTip(rep, results)
-		return results, nil, err
+		defer eng.Close()
+		shipper = runner(eng)
+		results, err = shipper.Run(ctx, req, src)
 	}
-	eng, err := engine.Connect(ctx, a.selection())
-	if err != nil {
-		return nil, nil, err
-	}
-	defer eng.Close()
-	r := runner(eng)
-	results, err := r.Run(ctx, req, src)
 	for _, res := range results {
 		printSummary(rep, res)
 	}
@@ -235,7 +240,17 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 		emulationTip(rep, results)
 		return results, nil, err
 	}
-	shipped, err := r.Ship(ctx, req, results)
+	if len(routes) > 0 && req.Ship.Load {
+		// A fleet's images are made here, from the exports; --load puts
+		// them where `docker run` on this machine looks: the default daemon.
+		eng, cerr := engine.Connect(ctx, a.selection())
+		if cerr != nil {
+			return results, nil, fmt.Errorf("--load: %w", cerr)
+		}
+		defer eng.Close()
+		shipper.Engine = eng
+	}
+	shipped, err := shipper.Ship(ctx, req, results)
 	printShipped(rep, req.Ship, shipped)
 	emulationTip(rep, results)
 	return results, shipped, err

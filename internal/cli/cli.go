@@ -197,6 +197,7 @@ own hashes. It needs Docker and nothing else: no local Nix, no QEMU setup.`,
 		newShellCommand(a),
 		newBinfmtCommand(a),
 		newDoctorCommand(a),
+		newFleetCommand(a),
 		newKeyCommand(a),
 		newVersionCommand(a),
 	)
@@ -256,6 +257,16 @@ func usageArgs(n int) cobra.PositionalArgs {
 			return status.Usage(fmt.Errorf("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " ")), "see `"+cmd.CommandPath()+" --help`")
 		}
 		return nil
+	}
+}
+
+// usageArgsBetween accepts min to max arguments; fewer or more is exit 2.
+func usageArgsBetween(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min {
+			return status.Usage(fmt.Errorf("%s needs at least %d argument(s), got %d", cmd.CommandPath(), min, len(args)), "see `"+cmd.CommandPath()+" --help`")
+		}
+		return usageArgs(max)(cmd, args)
 	}
 }
 

@@ -124,7 +124,7 @@ func TestSilentExitStatus(t *testing.T) {
 
 // TestHelpGolden pins every command's --help (run with -update to rewrite).
 func TestHelpGolden(t *testing.T) {
-	cmds := [][]string{{}, {"build"}, {"cache"}, {"cache", "ls"}, {"cache", "gc"}, {"cache", "prune"}, {"clean"}, {"binfmt"}, {"binfmt", "status"}, {"binfmt", "install"}, {"binfmt", "uninstall"}, {"doctor"}, {"shell"}, {"key"}, {"key", "generate"}}
+	cmds := [][]string{{}, {"build"}, {"cache"}, {"cache", "ls"}, {"cache", "gc"}, {"cache", "prune"}, {"clean"}, {"binfmt"}, {"binfmt", "status"}, {"binfmt", "install"}, {"binfmt", "uninstall"}, {"doctor"}, {"fleet"}, {"fleet", "ls"}, {"fleet", "set"}, {"fleet", "rm"}, {"shell"}, {"key"}, {"key", "generate"}}
 	for _, c := range cmds {
 		name := "help-" + strings.Join(append([]string{"nixcross"}, c...), "-") + ".golden"
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/fleet"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -19,10 +21,21 @@ func addHostForFlag(f *pflag.FlagSet, dst *[]string) {
 	f.StringArrayVar(dst, "host-for", nil, "`SYSTEM=ENDPOINT`: build SYSTEM on this Docker daemon (repeatable; as --host takes it, unix:// tcp:// ssh://, or a Docker context name); the other systems build on the default one, in parallel")
 }
 
-// hostRoute is a --host-for: a system and the daemon that builds it.
+// hostRoute is a system routed to a daemon, by --host-for or by the
+// fleet file (fleet is its path then).
 type hostRoute struct {
 	System   system.System
 	Endpoint string
+	fleet    string
+}
+
+// origin names where a group's route came from, for its endpoint's source
+// and its errors: "--host-for aarch64-linux" or "fleet ~/.config/nixcross/fleet: aarch64-linux".
+func (r hostRoute) origin(systems string) string {
+	if r.fleet != "" {
+		return "fleet " + r.fleet + ": " + systems
+	}
+	return "--host-for " + systems
 }
 
 // parseHostFor reads --host-for values against the run's systems. A system
@@ -37,27 +50,40 @@ func parseHostFor(values []string, req build.Request) ([]hostRoute, error) {
 	var routes []hostRoute
 	seen := map[system.System]bool{}
 	for _, v := range values {
-		name, endpoint, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(endpoint) == "" {
+		r, err := fleet.ParseRoute(v)
+		var format *fleet.FormatError
+		if errors.As(err, &format) {
 			return nil, status.Usage(fmt.Errorf("--host-for needs SYSTEM=ENDPOINT, got %q", v), "e.g. --host-for aarch64-linux=ssh://me@arm-box or --host-for aarch64-linux=CONTEXT")
 		}
-		s, err := system.Parse(strings.TrimSpace(name))
 		if err != nil {
 			return nil, err
 		}
-		if seen[s] {
-			return nil, status.Usage(fmt.Errorf("--host-for %s given twice", s), "route each system to one endpoint")
+		if seen[r.System] {
+			return nil, status.Usage(fmt.Errorf("--host-for %s given twice", r.System), "route each system to one endpoint")
 		}
-		seen[s] = true
-		if !containsSystem(req.Systems, s) {
-			return nil, status.Usage(fmt.Errorf("--host-for %s: %s is not among the systems to build", s, s), "list it in --system too, e.g. --system "+s.String())
+		seen[r.System] = true
+		if !containsSystem(req.Systems, r.System) {
+			return nil, status.Usage(fmt.Errorf("--host-for %s: %s is not among the systems to build", r.System, r.System), "list it in --system too, e.g. --system "+r.System.String())
 		}
-		routes = append(routes, hostRoute{System: s, Endpoint: strings.TrimSpace(endpoint)})
-	}
-	if req.Ship.Wanted() {
-		return nil, status.Usage(fmt.Errorf("--host-for cannot be combined with --tag yet"), "build the image's systems on one daemon, or without --tag")
+		routes = append(routes, hostRoute{System: r.System, Endpoint: r.Endpoint})
 	}
 	return routes, nil
+}
+
+// withFleet adds the fleet file's routes for the run's systems to the
+// --host-for ones, which win: a flag is the user's word for this run. A
+// fleet may name systems this run does not build; those are not built.
+func withFleet(routes []hostRoute, f fleet.File, systems []system.System) []hostRoute {
+	flagged := map[system.System]bool{}
+	for _, r := range routes {
+		flagged[r.System] = true
+	}
+	for _, s := range systems {
+		if r, ok := f.Lookup(s); ok && !flagged[s] {
+			routes = append(routes, hostRoute{System: s, Endpoint: r.Endpoint, fleet: f.Path})
+		}
+	}
+	return routes
 }
 
 func containsSystem(systems []system.System, s system.System) bool {
@@ -74,6 +100,7 @@ type fleetGroup struct {
 	sel     engine.Selection
 	name    string // the endpoint as given, "" for the default daemon
 	systems []system.System
+	route   hostRoute // the first route to it, for its origin
 }
 
 // groupRoutes splits the run's systems by endpoint: the unrouted ones on the
@@ -82,8 +109,9 @@ type fleetGroup struct {
 // otherwise a Docker context's name.
 func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selection) []fleetGroup {
 	routed := map[system.System]string{}
+	byRoute := map[system.System]hostRoute{}
 	for _, r := range routes {
-		routed[r.System] = r.Endpoint
+		routed[r.System], byRoute[r.System] = r.Endpoint, r
 	}
 	var groups []fleetGroup
 	index := map[string]int{}
@@ -100,7 +128,7 @@ func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selecti
 				}
 			}
 			index[ep] = len(groups)
-			groups = append(groups, fleetGroup{sel: sel, name: ep})
+			groups = append(groups, fleetGroup{sel: sel, name: ep, route: byRoute[s]})
 		}
 		g := &groups[index[ep]]
 		g.systems = append(g.systems, s)
@@ -128,7 +156,7 @@ func buildFleet(ctx context.Context, routes []hostRoute, req build.Request, src 
 				for i, s := range g.systems {
 					names[i] = s.String()
 				}
-				flag = "--host-for " + strings.Join(names, ",")
+				flag = g.route.origin(strings.Join(names, ","))
 			}
 			eng, err := engine.Connect(ctx, g.sel)
 			if err != nil {

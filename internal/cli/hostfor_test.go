@@ -8,6 +8,7 @@ import (
 
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
+	"github.com/nixcross/nixcross/internal/fleet"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -28,6 +29,11 @@ func TestParseHostFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	tagged.Ship.Tag = tag
+	// A fleet's images are made on this machine from every host's export,
+	// so --tag is one index whichever hosts built its systems.
+	if routes, err := parseHostFor([]string{"aarch64-linux=tcp://a:2375"}, tagged); err != nil || len(routes) != 1 {
+		t.Errorf("--host-for with --tag: %+v, %v", routes, err)
+	}
 	for _, tc := range []struct {
 		name   string
 		values []string
@@ -40,7 +46,6 @@ func TestParseHostFor(t *testing.T) {
 		{"twice", []string{"aarch64-linux=tcp://a:2375", "aarch64-linux=b"}, both, "given twice"},
 		{"not built", []string{"riscv64-linux=tcp://a:2375"}, both, "not among the systems"},
 		{"no --system", []string{"aarch64-linux=tcp://a:2375"}, build.Request{}, "not among the systems"},
-		{"tag", []string{"aarch64-linux=tcp://a:2375"}, tagged, "--tag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseHostFor(tc.values, tc.req)
@@ -82,6 +87,32 @@ func TestGroupRoutes(t *testing.T) {
 	}, def)
 	if len(groups) != 2 || len(groups[1].systems) != 2 || groups[1].systems[0] != arm || groups[1].systems[1] != rv {
 		t.Errorf("groups %+v", groups)
+	}
+}
+
+// TestWithFleet: the fleet routes the run's systems it names, a
+// --host-for wins over it, and its other systems are not built.
+func TestWithFleet(t *testing.T) {
+	x86, arm, rv := mustSystem(t, "x86_64-linux"), mustSystem(t, "aarch64-linux"), mustSystem(t, "riscv64-linux")
+	f := fleet.File{Path: "/cfg/fleet", Found: true, Routes: []fleet.Route{
+		{System: rv, Endpoint: "board", Line: 1},
+		{System: arm, Endpoint: "mac", Line: 2},
+		{System: x86, Endpoint: "ssh://me@server", Line: 3},
+	}}
+	flags := []hostRoute{{System: x86, Endpoint: "tcp://other:2375"}}
+	got := withFleet(flags, f, []system.System{x86, arm})
+	want := []hostRoute{{System: x86, Endpoint: "tcp://other:2375"}, {System: arm, Endpoint: "mac", fleet: "/cfg/fleet"}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("routes %+v, want %+v", got, want)
+	}
+	if o := got[1].origin("aarch64-linux"); o != "fleet /cfg/fleet: aarch64-linux" {
+		t.Errorf("origin %q", o)
+	}
+	if o := got[0].origin("x86_64-linux"); o != "--host-for x86_64-linux" {
+		t.Errorf("origin %q", o)
+	}
+	if got := withFleet(nil, fleet.File{}, []system.System{x86}); len(got) != 0 {
+		t.Errorf("no fleet: %+v", got)
 	}
 }
 
