@@ -19,59 +19,87 @@ import (
 
 func newDoctorCommand(a *app) *cobra.Command {
 	var asJSON bool
+	var fo fleetOptions
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that builds can run here, and say what to fix",
 		Long: `Report the Docker endpoint and how it was found, the daemon's version, OS
 and architecture, rootless or not, the builder image, which systems run natively,
 through the host's emulation or not at all, whether --sandbox can work, the
-cache volumes and free disk.
+cache volumes and free disk; then the same for every host of the fleet
+(` + "`nixcross fleet`" + `), with the systems routed to it.
 Every problem comes with the command that fixes it. Exits 0 only when a build
 can run.`,
-		Example: "  nixcross doctor\n  DOCKER_CONTEXT=arm-server nixcross doctor",
+		Example: "  nixcross doctor\n  DOCKER_CONTEXT=arm-server nixcross doctor\n  nixcross doctor --fleet ci/fleet",
 		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(cmd.Context(), a, asJSON)
+			return runDoctor(cmd.Context(), a, asJSON, fo)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the facts and problems as one JSON document")
+	addFleetFlags(cmd.Flags(), &fo)
 	return cmd
 }
 
-func runDoctor(ctx context.Context, a *app, asJSON bool) error {
-	out := a.streams.Out
-	ep, err := engine.Resolve(a.selection())
+func runDoctor(ctx context.Context, a *app, asJSON bool, fo fleetOptions) error {
+	fl, err := readFleet(fo, a.streams.getenv)
 	if err != nil {
 		return err
 	}
-	if !asJSON {
-		fmt.Fprintf(out, "docker endpoint   %s (from %s)\n", ep.Host, ep.Source)
-	}
-	eng, err := engine.Connect(ctx, a.selection())
-	if err != nil {
-		if asJSON {
-			writeJSON(out, doctorDocument{Endpoint: ep.Host, Source: ep.Source, Volumes: []cache.Volume{}, Problems: []string{err.Error()}, Error: err.Error()})
-		} else {
-			fmt.Fprintf(out, "daemon            unreachable\n")
-		}
-		return err
-	}
-	defer eng.Close()
-	var problems int
+	text := a.streams.Out
 	if asJSON {
-		if problems, err = doctorJSON(out, examine(ctx, eng)); err != nil {
-			return err
+		text = io.Discard
+	}
+	doc, err := checkHost(ctx, a.selection(), text, true)
+	if err != nil && (doc.Endpoint == "" || len(fl.Routes) == 0) {
+		// Nothing more to check: the endpoint could not be named, or
+		// it was the only one.
+		if asJSON && doc.Endpoint != "" {
+			writeJSON(a.streams.Out, doc)
 		}
-	} else {
-		problems = writeDoctor(out, examine(ctx, eng))
+		return err
+	}
+	problems := len(doc.Problems)
+	doc.Fleet = checkFleet(ctx, text, fl, a.selection())
+	for _, h := range doc.Fleet {
+		problems += len(h.Problems)
+	}
+	doc.OK = problems == 0 && err == nil
+	if asJSON {
+		if jerr := writeJSON(a.streams.Out, doc); jerr != nil {
+			return jerr
+		}
+	}
+	if err != nil {
+		return err
 	}
 	if problems == 0 {
-		if !asJSON {
-			fmt.Fprintln(out, "ok: builds can run")
-		}
+		fmt.Fprintln(text, "ok: builds can run")
 		return nil
 	}
 	return status.Environment(fmt.Errorf("%d problem(s) found", problems), "fix the problems listed above, then run `nixcross doctor` again")
+}
+
+// checkHost examines the daemon sel names, writing the text report to
+// text, and returns it as a document. local: the free disk where results
+// land is measured too (once, with the default daemon). The error is the
+// endpoint's, when it cannot be named or reached.
+func checkHost(ctx context.Context, sel engine.Selection, text io.Writer, local bool) (doctorDocument, error) {
+	ep, err := engine.Resolve(sel)
+	if err != nil {
+		return doctorDocument{Volumes: []cache.Volume{}, Problems: []string{err.Error()}, Error: err.Error()}, err
+	}
+	fmt.Fprintf(text, "docker endpoint   %s (from %s)\n", ep.Host, ep.Source)
+	eng, err := engine.Connect(ctx, sel)
+	if err != nil {
+		fmt.Fprintf(text, "daemon            unreachable\n")
+		return doctorDocument{Endpoint: ep.Host, Source: ep.Source, Volumes: []cache.Volume{}, Problems: []string{err.Error()}, Error: err.Error()}, err
+	}
+	defer eng.Close()
+	f := examine(ctx, eng, local)
+	writeDoctor(text, f)
+	doc, _ := doctorDoc(f)
+	return doc, nil
 }
 
 // doctorFacts is what doctor found out about a reachable daemon and this
@@ -106,7 +134,7 @@ type doctorFacts struct {
 	daemonFreeErr error
 }
 
-func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
+func examine(ctx context.Context, eng *engine.Engine, local bool) doctorFacts {
 	f := doctorFacts{eng: eng, builder: engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)}
 	f.builderPresent = eng.HasImage(ctx, f.builder)
 	f.basePresent = !f.builderPresent && eng.HasImage(ctx, build.DefaultBase)
@@ -117,7 +145,7 @@ func examine(ctx context.Context, eng *engine.Engine) doctorFacts {
 		f.daemonFree, f.daemonFreeErr = daemonFree(ctx, eng, f.builder)
 	}
 	f.volumes, f.volumesErr = cache.List(ctx, eng)
-	if wd, err := os.Getwd(); err == nil {
+	if wd, err := os.Getwd(); err == nil && local {
 		f.wd = wd
 		f.free, f.freeKnown = freeDisk(wd)
 	}

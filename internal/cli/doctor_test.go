@@ -178,3 +178,19 @@ func TestParseDFAvail(t *testing.T) {
 		t.Error("no error on nonsense")
 	}
 }
+
+// TestFleetRunsAs: a system routed to a host of its own architecture is
+// native there; any other host emulates it.
+func TestFleetRunsAs(t *testing.T) {
+	arm := system.System{Arch: "aarch64", OS: "linux"}
+	if got := fleetRunsAs(arm, doctorDocument{System: "aarch64-linux"}); got != "native" {
+		t.Errorf("aarch64 on aarch64: %q", got)
+	}
+	if got := fleetRunsAs(arm, doctorDocument{System: "x86_64-linux"}); !strings.HasPrefix(got, "emulated") {
+		t.Errorf("aarch64 on x86_64: %q", got)
+	}
+	i686 := system.System{Arch: "i686", OS: "linux"}
+	if got := fleetRunsAs(i686, doctorDocument{System: "x86_64-linux"}); got != "native" {
+		t.Errorf("i686 on x86_64: %q", got)
+	}
+}

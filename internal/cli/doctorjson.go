@@ -32,13 +32,21 @@ type doctorDocument struct {
 	Problems    []string        `json:"problems"`
 	OK          bool            `json:"ok"`
 	Error       string          `json:"error,omitempty"`
+	// Fleet is every host of the fleet file, checked as the default one.
+	Fleet []fleetHostDocument `json:"fleet,omitempty"`
 }
 
-// doctorJSON judges f as the text report does (writeDoctor is the one
-// place for that) and writes the document.
+// doctorJSON judges f as the text report does and writes the document.
 func doctorJSON(w io.Writer, f doctorFacts) (problems int, err error) {
+	d, problems := doctorDoc(f)
+	return problems, writeJSON(w, d)
+}
+
+// doctorDoc judges f as the text report does (writeDoctor is the one
+// place for that): the document and how many problems it found.
+func doctorDoc(f doctorFacts) (doctorDocument, int) {
 	var text bytes.Buffer
-	problems = writeDoctor(&text, f)
+	problems := writeDoctor(&text, f)
 	d := doctorDocument{
 		Endpoint: f.eng.Endpoint.Host, Source: f.eng.Endpoint.Source, Engine: f.eng.Product, Version: f.eng.Version,
 		APIVersion: f.eng.APIVersion, System: f.eng.System.String(), Rootless: f.eng.Rootless,
@@ -62,7 +70,7 @@ func doctorJSON(w io.Writer, f doctorFacts) (problems int, err error) {
 			d.Problems = append(d.Problems, p)
 		}
 	}
-	return problems, writeJSON(w, d)
+	return d, problems
 }
 
 // writeJSON writes v as one indented document.

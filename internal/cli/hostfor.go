@@ -133,6 +133,11 @@ func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selecti
 		g := &groups[index[ep]]
 		g.systems = append(g.systems, s)
 	}
+	for i, g := range groups {
+		if g.name != "" {
+			groups[i].sel.Origin = g.route.origin(systemNames(g.systems))
+		}
+	}
 	return groups
 }
 
@@ -150,24 +155,10 @@ func buildFleet(ctx context.Context, routes []hostRoute, req build.Request, src 
 		go func() {
 			defer wg.Done()
 			groups[i].Systems = g.systems
-			flag := ""
-			if g.name != "" {
-				names := make([]string, len(g.systems))
-				for i, s := range g.systems {
-					names[i] = s.String()
-				}
-				flag = g.route.origin(strings.Join(names, ","))
-			}
 			eng, err := engine.Connect(ctx, g.sel)
 			if err != nil {
-				if flag != "" {
-					err = fmt.Errorf("%s: %w", flag, err)
-				}
 				groups[i].Host, groups[i].Err = endpointName(g), err
 				return
-			}
-			if flag != "" {
-				eng.Endpoint.Source = flag
 			}
 			groups[i].Runner = runner(eng)
 		}()
@@ -181,6 +172,14 @@ func buildFleet(ctx context.Context, routes []hostRoute, req build.Request, src 
 		}
 	}()
 	return build.RunFleet(ctx, groups, req, src)
+}
+
+func systemNames(systems []system.System) string {
+	names := make([]string, len(systems))
+	for i, s := range systems {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ",")
 }
 
 // endpointName names an endpoint that could not be reached: its address,

@@ -80,6 +80,9 @@ func TestGroupRoutes(t *testing.T) {
 			t.Errorf("group %d = %+v, want %+v", i, g, w)
 		}
 	}
+	if groups[0].sel.Origin != "--host-for aarch64-linux" || groups[1].sel.Origin != "" {
+		t.Errorf("origins %q, %q", groups[0].sel.Origin, groups[1].sel.Origin)
+	}
 	// Two systems on one endpoint share a group (one image, one volume).
 	groups = groupRoutes([]system.System{x86, arm, rv}, []hostRoute{
 		{System: arm, Endpoint: "tcp://a:2375"},

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -29,6 +30,9 @@ type Selection struct {
 	Getenv func(string) string
 	// ConfigDir is the Docker CLI config dir (DOCKER_CONFIG or ~/.docker when empty).
 	ConfigDir string
+	// Origin names where Host or Context came from when not the global
+	// flags ("--host-for aarch64-linux", a fleet file), for messages.
+	Origin string
 }
 
 // Endpoint is a resolved daemon address and how it was found.
@@ -87,14 +91,14 @@ func Resolve(s Selection) (Endpoint, error) {
 		return Endpoint{}, status.Usage(errors.New("--host and --context cannot be used together"), "pick one")
 	}
 	if s.Host != "" {
-		return withEnvTLS(s, Endpoint{Host: s.Host, Source: "--host"})
+		return withEnvTLS(s, Endpoint{Host: s.Host, Source: cmp.Or(s.Origin, "--host")})
 	}
 	if s.Context == "" {
 		if h := s.getenv("DOCKER_HOST"); h != "" {
 			return withEnvTLS(s, Endpoint{Host: h, Source: "DOCKER_HOST"})
 		}
 	}
-	name, source := s.Context, "--context"
+	name, source := s.Context, cmp.Or(s.Origin, "--context")
 	if name == "" {
 		name, source = s.getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
 	}
