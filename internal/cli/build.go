@@ -31,6 +31,7 @@ type buildOptions struct {
 	keepFailed    bool
 	noCache       bool
 	jobs          int
+	jobsSet       bool // without -j a fleet builds one system per host at once
 	dereference   bool
 	verify        bool
 	source        string
@@ -121,6 +122,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 				ref = args[0]
 			}
 			o.maxJobsSet = cmd.Flags().Changed("max-jobs")
+			o.jobsSet = cmd.Flags().Changed("jobs")
 			return runBuild(cmd.Context(), a, o, ref, nixArgs)
 		},
 	}
@@ -136,7 +138,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and more from Nix (-v) and step timings; build logs always stream live")
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
-	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time")
+	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time (default 1; with --host-for or a fleet, one per Docker host)")
 	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a copy with the closure's links resolved; programs that need /nix/store are named in a warning")
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
@@ -203,6 +205,10 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 		return nil, nil, err
 	}
 	routes = withFleet(routes, fl, req.Systems)
+	if len(routes) > 0 && !o.jobsSet {
+		// Each host has its own CPUs: one build on each at once.
+		req.Jobs = max(req.Jobs, len(groupRoutes(req.Systems, routes, a.selection())))
+	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
 	}
@@ -235,6 +241,9 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	}
 	for _, res := range results {
 		printSummary(rep, res)
+		if len(routes) > 0 && res.Err() == nil {
+			rep.Printf("  docker   %s", res.Docker)
+		}
 	}
 	if err != nil {
 		emulationTip(rep, results)

@@ -19,6 +19,7 @@ import (
 type shellOptions struct {
 	system    string
 	systemSet bool // --system '' is refused, not the default
+	fleet     fleetOptions
 	image     string
 	noCache   bool
 	options   []string // NAME=VALUE, joined by joinOptionPairs
@@ -62,6 +63,7 @@ becomes nixcross's. Without a terminal, COMMAND is required.`,
 	f.StringVar(&o.image, "image", "", "use this Nix image instead of the built-in one")
 	f.BoolVar(&o.noCache, "no-cache", false, "use a throwaway Nix store")
 	f.StringArrayVar(&o.options, "option", nil, "`NAME VALUE`: set a Nix option for every Nix in the shell (repeatable)")
+	addFleetFlags(f, &o.fleet)
 	return cmd
 }
 
@@ -96,7 +98,17 @@ func runShell(ctx context.Context, a *app, o shellOptions, ref string, command [
 	if req.Inputs, err = build.ResolveInputs(src, nil); err != nil {
 		return err
 	}
-	eng, err := engine.Connect(ctx, a.selection())
+	fl, err := readFleet(o.fleet, a.streams.getenv)
+	if err != nil {
+		return err
+	}
+	// A system the fleet routes opens its shell on that host, as its
+	// builds run there.
+	sel := a.selection()
+	if !s.IsZero() {
+		sel = groupRoutes([]system.System{s}, withFleet(nil, fl, []system.System{s}), sel)[0].sel
+	}
+	eng, err := engine.Connect(ctx, sel)
 	if err != nil {
 		return err
 	}

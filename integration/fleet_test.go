@@ -1,0 +1,134 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// TestHostForImageIndex: x86_64-linux on the default daemon and
+// aarch64-linux on a second endpoint that cannot see the client's files,
+// with --tag --push-image --load: one index in the registry with both
+// platforms, each image the one its host's export made, and both images
+// loaded into the default daemon.
+func TestHostForImageIndex(t *testing.T) {
+	reg := registry(t)
+	host := tcpDaemon(t)
+	local := "unix://" + daemonSocket
+	dir := workdir(t)
+	ref := reg + "/fleet:1"
+	loaded := map[string]string{ref + "-x86_64-linux": "amd64", ref + "-aarch64-linux": "arm64"}
+	for name := range loaded {
+		t.Cleanup(func() { docker.ImageRemove(context.Background(), name, client.ImageRemoveOptions{Force: true}) })
+	}
+	r := nixcross(t, dir, []string{"DOCKER_HOST=" + local}, append([]string{"build", fixtureDir,
+		"--system", "x86_64-linux,aarch64-linux", "--host-for", "aarch64-linux=" + host,
+		"--tag", ref, "--push-image", "--load", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	builds := parseBuilds(t, r.stdout)
+	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
+		t.Fatalf("builds %+v, want x86_64 on %s and aarch64 copied to %s", builds, local, host)
+	}
+	doc := parseShip(t, r.stdout)
+	if !doc.Image.Pushed || doc.Image.Ref != ref {
+		t.Fatalf("--json image %+v", doc.Image)
+	}
+	digest, ix := skopeoIndex(t, "docker://"+ref)
+	if want := []string{"linux/amd64", "linux/arm64/v8"}; !slices.Equal(ix.platforms(), want) {
+		t.Errorf("pushed index platforms %v, want %v", ix.platforms(), want)
+	}
+	if digest != doc.Image.Digest {
+		t.Errorf("registry's index %s, --json says %s", digest, doc.Image.Digest)
+	}
+	for i, b := range doc.Builds {
+		if ix.Manifests[i].Digest != b.Image.Digest {
+			t.Errorf("%s: index lists %s, its build's image is %s", b.System, ix.Manifests[i].Digest, b.Image.Digest)
+		}
+	}
+	if len(doc.Image.Loaded) != 2 {
+		t.Errorf("--json loaded %v, want both systems", doc.Image.Loaded)
+	}
+	for name, arch := range loaded {
+		img, err := docker.ImageInspect(context.Background(), name)
+		if err != nil || img.Architecture != arch {
+			t.Errorf("%s in the default daemon: %v, architecture %q, want %s", name, err, img.Architecture, arch)
+		}
+	}
+}
+
+// TestFleetFile: a fleet file routes aarch64-linux to its host with no
+// flag; --host-for overrides it for one run; doctor checks every host of
+// it, counting an unreachable one as the only problem.
+func TestFleetFile(t *testing.T) {
+	host := tcpDaemon(t)
+	local := "unix://" + daemonSocket
+	dir := workdir(t)
+	file := filepath.Join(dir, "fleet")
+	const gone = "unix:///nonexistent/docker.sock"
+	if err := os.WriteFile(file, []byte("# the arm box\naarch64-linux = "+host+"\nriscv64-linux = "+gone+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DOCKER_HOST=" + local, "NIXCROSS_FLEET=" + file}
+	r := nixcross(t, dir, env, append([]string{"build", fixtureDir, "--system", "x86_64-linux,aarch64-linux", "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	builds := parseBuilds(t, r.stdout)
+	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
+		t.Fatalf("builds %+v, want aarch64 routed by the fleet to %s", builds, host)
+	}
+	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
+	if !strings.Contains(r.stderr, "fleet "+file+": aarch64-linux") {
+		t.Errorf("the run does not say the fleet chose %s", host)
+	}
+
+	// --host-for wins over the fleet for one run.
+	r = nixcross(t, dir, env, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--host-for", "aarch64-linux=" + local, "--json"}, offline...)...)
+	if b := parseBuilds(t, r.stdout); r.code != 0 || len(b) != 1 || b[0].Docker != local {
+		t.Errorf("--host-for over the fleet: exit %d, %+v", r.code, b)
+	}
+
+	r = nixcross(t, dir, env, "doctor", "--json")
+	if r.code != 3 {
+		t.Errorf("doctor with an unreachable fleet host: exit %d, want 3", r.code)
+	}
+	var doc struct {
+		OK       bool     `json:"ok"`
+		Problems []string `json:"problems"`
+		Fleet    []struct {
+			Route    string   `json:"route"`
+			Systems  []string `json:"systems"`
+			Endpoint string   `json:"endpoint"`
+			System   string   `json:"system"`
+			Problems []string `json:"problems"`
+		} `json:"fleet"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, r.stdout)
+	}
+	if doc.OK || len(doc.Problems) != 0 || len(doc.Fleet) != 2 {
+		t.Fatalf("doctor: %+v", doc)
+	}
+	arm, rv := doc.Fleet[0], doc.Fleet[1]
+	if arm.Route != host || !slices.Equal(arm.Systems, []string{"aarch64-linux"}) || arm.System != "x86_64-linux" || len(arm.Problems) != 0 {
+		t.Errorf("fleet host %+v, want %s checked without problems", arm, host)
+	}
+	if rv.Route != gone || len(rv.Problems) != 1 || !strings.Contains(rv.Problems[0], "cannot reach") || !strings.Contains(rv.Problems[0], "riscv64-linux") {
+		t.Errorf("fleet host %+v, want one problem: %s unreachable", rv, gone)
+	}
+	r = nixcross(t, dir, env, "doctor")
+	if !strings.Contains(r.stdout, "fleet host        "+host+" builds aarch64-linux") || !strings.Contains(r.stdout, "routed here       aarch64-linux, emulated") {
+		t.Errorf("doctor's report does not show the fleet host:\n%s", r.stdout)
+	}
+}
