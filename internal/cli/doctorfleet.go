@@ -35,6 +35,9 @@ func checkFleet(ctx context.Context, text io.Writer, f fleet.File, def engine.Se
 	}
 	var hosts []fleetHostDocument
 	for _, g := range groupRoutes(systems, routes, def) {
+		if g.name == "" {
+			continue // routes to the default daemon, checked above
+		}
 		names := make([]string, len(g.systems))
 		for i, s := range g.systems {
 			names[i] = s.String()

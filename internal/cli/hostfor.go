@@ -133,12 +133,40 @@ func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selecti
 		g := &groups[index[ep]]
 		g.systems = append(g.systems, s)
 	}
+	groups = mergeSameDaemon(groups)
 	for i, g := range groups {
 		if g.name != "" {
 			groups[i].sel.Origin = g.route.origin(systemNames(g.systems))
 		}
 	}
 	return groups
+}
+
+// mergeSameDaemon joins groups whose endpoints resolve to one daemon (a
+// route to the default context, or to the socket the default already is):
+// one daemon is one run, one image and volume, and counts once against
+// the fleet's default -j. Endpoints that do not resolve stay apart; they
+// fail on their own.
+func mergeSameDaemon(groups []fleetGroup) []fleetGroup {
+	var out []fleetGroup
+	index := map[string]int{}
+	for _, g := range groups {
+		ep, err := engine.Resolve(g.sel)
+		if err != nil {
+			out = append(out, g)
+			continue
+		}
+		if i, ok := index[ep.Host]; ok {
+			out[i].systems = append(out[i].systems, g.systems...)
+			if g.name == "" { // the default daemon names the group
+				out[i].sel, out[i].name = g.sel, ""
+			}
+			continue
+		}
+		index[ep.Host] = len(out)
+		out = append(out, g)
+	}
+	return out
 }
 
 // buildFleet builds a run with --host-for: one Runner per endpoint, each

@@ -119,6 +119,21 @@ func TestWithFleet(t *testing.T) {
 	}
 }
 
+// TestGroupRoutesSameDaemon: a route to the daemon the default already is
+// joins the default's group; systems keep the run's order within it.
+func TestGroupRoutesSameDaemon(t *testing.T) {
+	x86, arm := mustSystem(t, "x86_64-linux"), mustSystem(t, "aarch64-linux")
+	def := engine.Selection{Host: "unix:///default.sock", ConfigDir: t.TempDir()}
+	groups := groupRoutes([]system.System{x86, arm}, []hostRoute{{System: arm, Endpoint: "unix:///default.sock"}}, def)
+	if len(groups) != 1 || len(groups[0].systems) != 2 || groups[0].systems[0] != x86 || groups[0].systems[1] != arm || groups[0].name != "" {
+		t.Errorf("groups %+v, want one: the default daemon's", groups)
+	}
+	groups = groupRoutes([]system.System{arm, x86}, []hostRoute{{System: arm, Endpoint: "unix:///default.sock"}}, def)
+	if len(groups) != 1 || groups[0].name != "" || groups[0].sel.Origin != "" || len(groups[0].systems) != 2 {
+		t.Errorf("groups %+v, want one: the default daemon's, named so", groups)
+	}
+}
+
 func mustSystem(t *testing.T, s string) system.System {
 	t.Helper()
 	sys, err := system.Parse(s)
