@@ -51,11 +51,12 @@ integration: provision build
 
 # The core path against Podman's Docker-compatible service (provisioning
 # starts it): native, emulated and copy-mode builds, --sandbox, shell,
-# cache gc/prune, --keep-failed and clean, doctor, a lost connection.
+# cache gc/prune, --keep-failed and clean, doctor, a lost connection; and a
+# fleet of both engines (aarch64 on Podman, x86_64 on the machine's Docker).
 PODMAN_SOCKET ?= /run/podman/podman.sock
-PODMAN_TESTS  := TestNativeBuild|TestEmulatedBuild|TestRemoteTCPCopy|TestSandbox$$|TestShellCommand|TestCacheGC|TestPruneGoneFlake|TestKeepFailedAndClean|TestDoctor|TestDaemonLostMidBuild$$
+PODMAN_TESTS  := TestNativeBuild|TestEmulatedBuild|TestRemoteTCPCopy|TestSandbox$$|TestShellCommand|TestCacheGC|TestPruneGoneFlake|TestKeepFailedAndClean|TestDoctor|TestDaemonLostMidBuild$$|TestFleetTwoEngines
 integration-podman: provision build
-	DOCKER_HOST=unix://$(PODMAN_SOCKET) $(GO) test -tags integration -count=1 -timeout 20m -p 1 -run '$(PODMAN_TESTS)' ./integration/
+	DOCKER_HOST=unix://$(PODMAN_SOCKET) NIXCROSS_IT_SECOND_DAEMON=unix:///var/run/docker.sock $(GO) test -tags integration -count=1 -timeout 20m -p 1 -run '$(PODMAN_TESTS)' ./integration/
 
 # The core path on rootless Docker, run as the user provisioning made for
 # it, against its own daemon: emulated builds register QEMU in that

@@ -132,3 +132,64 @@ func TestFleetFile(t *testing.T) {
 		t.Errorf("doctor's report does not show the fleet host:\n%s", r.stdout)
 	}
 }
+
+// TestFleetHostLostMidBuild: the aarch64 host's connection is cut while
+// its build runs; x86_64, on the default daemon, is still built, exported
+// and reported, the run exits 3 naming the lost daemon, and the next run
+// sweeps what the lost host's build left and builds there again.
+func TestFleetHostLostMidBuild(t *testing.T) {
+	p := startProxy(t)
+	dir := workdir(t)
+	cmd, lines, stderr := startBuild(t, dir, []string{"DOCKER_HOST=unix://" + daemonSocket}, append([]string{"build", fixtureDir + "#slowArm",
+		"--system", "x86_64-linux,aarch64-linux", "--host-for", "aarch64-linux=" + p.host()}, offline...)...)
+	// Both, in either order: aarch64's build runs, x86_64's is exported.
+	for seen := map[string]bool{}; len(seen) < 2; {
+		line, ok := <-lines
+		if !ok {
+			t.Fatalf("nixcross ended before both builds got there:\n%s", stderr)
+		}
+		switch {
+		case strings.HasPrefix(line, "[aarch64-linux]") && strings.Contains(line, "builder: sleeping"):
+			seen["aarch64 builds"] = true
+		case strings.HasPrefix(line, "[x86_64-linux] export done"):
+			seen["x86_64 exported"] = true
+		}
+	}
+	p.cut()
+	checkLostDaemon(t, p, cmd, stderr)
+	if !strings.Contains(stderr.String(), "✗ aarch64-linux") {
+		t.Errorf("the summary does not report aarch64-linux failed:\n%s", stderr)
+	}
+	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
+	rerunAfterLoss(t, dir, cmd, append([]string{"build", fixtureDir, "--system", "aarch64-linux", "--verify", "--json"}, offline...))
+}
+
+// TestFleetTwoEngines: a fleet of two different engines in one run: the
+// suite's daemon (Podman, in `make integration-podman`) builds
+// aarch64-linux and the daemon NIXCROSS_IT_SECOND_DAEMON names (the
+// machine's Docker there) x86_64-linux, each with its own image, volume
+// and emulation; both exported, each build naming its daemon.
+func TestFleetTwoEngines(t *testing.T) {
+	second := os.Getenv("NIXCROSS_IT_SECOND_DAEMON")
+	if second == "" {
+		t.Skip("NIXCROSS_IT_SECOND_DAEMON names no second daemon (make integration-podman sets it)")
+	}
+	first := "unix://" + daemonSocket
+	dir := workdir(t)
+	r := nixcross(t, dir, []string{"DOCKER_HOST=" + first}, append([]string{"build", fixtureDir,
+		"--system", "x86_64-linux,aarch64-linux", "--host-for", "x86_64-linux=" + second, "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	builds := parseBuilds(t, r.stdout)
+	if len(builds) != 2 || builds[0].Docker != second || builds[1].Docker != first {
+		t.Fatalf("builds %+v, want x86_64 on %s and aarch64 on %s", builds, second, first)
+	}
+	for _, product := range []string{"): Podman ", "): Docker "} {
+		if !strings.Contains(r.stderr, product) {
+			t.Errorf("the run does not name an engine %q", product)
+		}
+	}
+	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
+	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
+}

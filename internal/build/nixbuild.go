@@ -176,10 +176,13 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end e
 		r.UI.Warnf("%s--keep-failed: there is no container left to keep", j.prefix)
 		return
 	}
-	inspect := "docker exec -it %s bash"
+	// The container is on this run's daemon, which may not be the one
+	// the user's shell reaches (a fleet host, --host).
+	docker := "docker" + r.Engine.Endpoint.CLIFlags()
+	inspect := docker + " exec -it %s bash"
 	if !end.Running {
 		// Its secrets went with it: a tmpfs does not outlive the stop.
-		inspect = "docker start %[1]s && docker exec -it %[1]s bash"
+		inspect = docker + " start %[1]s && " + docker + " exec -it %[1]s bash"
 	} else if err := r.dropSecrets(ctx, c.id); err != nil {
 		// A container holding a key is not left behind.
 		r.UI.Warnf("%snot keeping the failed build's container: removing the keys from it failed: %v", j.prefix, err)
@@ -190,7 +193,7 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end e
 		kept = c.id[:12]
 	}
 	c.keptAs = kept
-	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross clean`)", j.prefix, fmt.Sprintf(inspect, kept))
+	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross%s clean`)", j.prefix, fmt.Sprintf(inspect, kept), r.Engine.Endpoint.CLIFlags())
 }
 
 // secretsDir is where the remote builders' key and known hosts live in

@@ -47,6 +47,25 @@ type Endpoint struct {
 	UseTLS    bool
 }
 
+// CLIFlags is what the docker CLI (and nixcross) needs on its command line
+// to reach this endpoint from the user's shell, with a space before it: ""
+// when the shell's environment or config finds it already (DOCKER_HOST,
+// DOCKER_CONTEXT, the current context, the default socket), else
+// " --context NAME" or " -H HOST" (a --host, --host-for or fleet route).
+func (e Endpoint) CLIFlags() string {
+	switch {
+	case e.Source == "", e.Source == "DOCKER_HOST", e.Source == "default socket":
+		return ""
+	case strings.HasPrefix(e.Source, "context "):
+		name, how, _ := strings.Cut(strings.TrimPrefix(e.Source, "context "), " (")
+		if how == "DOCKER_CONTEXT)" || strings.HasPrefix(how, "current context") {
+			return ""
+		}
+		return " --context " + name
+	}
+	return " -H " + e.Host
+}
+
 // Local reports whether the daemon shares this machine's filesystem, so a
 // bind mount of a local directory shows the user's files: a unix socket or
 // a Windows named pipe. TCP and SSH endpoints are taken to be remote.

@@ -75,3 +75,25 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIFlags: an endpoint the user's shell finds by itself needs no
+// flag; one a flag, --host-for or the fleet chose is named.
+func TestCLIFlags(t *testing.T) {
+	for _, c := range []struct {
+		ep   Endpoint
+		want string
+	}{
+		{Endpoint{Host: "unix:///var/run/docker.sock", Source: "default socket"}, ""},
+		{Endpoint{Host: "tcp://a:2375", Source: "DOCKER_HOST"}, ""},
+		{Endpoint{Host: "ssh://me@arm", Source: "context arm (DOCKER_CONTEXT)"}, ""},
+		{Endpoint{Host: "ssh://me@arm", Source: "context arm (current context in /home/me/.docker/config.json)"}, ""},
+		{Endpoint{Host: "ssh://me@arm", Source: "context arm (--context)"}, " --context arm"},
+		{Endpoint{Host: "ssh://me@arm", Source: "context arm (fleet /home/me/.config/nixcross/fleet: aarch64-linux)"}, " --context arm"},
+		{Endpoint{Host: "tcp://a:2375", Source: "--host"}, " -H tcp://a:2375"},
+		{Endpoint{Host: "tcp://a:2375", Source: "--host-for aarch64-linux"}, " -H tcp://a:2375"},
+	} {
+		if got := c.ep.CLIFlags(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.ep, got, c.want)
+		}
+	}
+}
