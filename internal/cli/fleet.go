@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/fleet"
 	"github.com/nixcross/nixcross/internal/status"
 	"github.com/nixcross/nixcross/internal/system"
@@ -140,6 +142,9 @@ func newFleetSetCommand(a *app, path func() (string, bool)) *cobra.Command {
 				return status.Usage(fmt.Errorf("fleet: %w", err), "")
 			}
 			fmt.Fprintf(a.streams.Err, "%s builds on %s (%s)\n", r.System, r.Endpoint, p)
+			if !strings.Contains(r.Endpoint, "://") && r.Endpoint != "default" && !slices.Contains(engine.ContextNames(a.selection()), r.Endpoint) {
+				fmt.Fprintf(a.streams.Err, "warning: there is no Docker context %q yet (`docker context ls`); builds routed to it fail until `docker context create %s --docker host=…` makes it\n", r.Endpoint, r.Endpoint)
+			}
 			return nil
 		},
 	}

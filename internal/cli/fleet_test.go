@@ -14,7 +14,9 @@ import (
 func TestFleetCommand(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fleet")
 	env := map[string]string{"NIXCROSS_FLEET": path}
-	if code, _, stderr := runCLI(t, env, "fleet", "set", "aarch64-linux", "desktop-linux"); code != 0 || !strings.Contains(stderr, "aarch64-linux builds on desktop-linux") {
+	env["DOCKER_CONFIG"] = t.TempDir() // no contexts
+	if code, _, stderr := runCLI(t, env, "fleet", "set", "aarch64-linux", "desktop-linux"); code != 0 || !strings.Contains(stderr, "aarch64-linux builds on desktop-linux") ||
+		!strings.Contains(stderr, `warning: there is no Docker context "desktop-linux" yet`) {
 		t.Fatalf("set: exit %d %q", code, stderr)
 	}
 	if code, _, _ := runCLI(t, env, "fleet", "set", "x86_64-linux=ssh://me@server"); code != 0 {
@@ -33,6 +35,7 @@ func TestFleetCommand(t *testing.T) {
 		{"fleet", "set", "arm-linux", "x"},
 		{"fleet", "set", "aarch64-linux"},
 		{"fleet", "set"},
+		{"fleet", "set", "aarch64-linux", "tpc://a:2375"},
 		{"fleet", "rm", "riscv64-linux"},
 	} {
 		if code, _, stderr := runCLI(t, env, args...); code != status.ExitUsage {

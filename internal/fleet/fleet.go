@@ -145,6 +145,10 @@ type FormatError struct{ Text, Why string }
 
 func (e *FormatError) Error() string { return fmt.Sprintf("%s, got %q", e.Why, e.Text) }
 
+// knownScheme: the addresses --host takes (engine.Endpoint's client
+// options), so a typo is caught where the route is written.
+var knownScheme = map[string]bool{"unix": true, "npipe": true, "tcp": true, "http": true, "https": true, "ssh": true}
+
 // ParseRoute reads one `SYSTEM=ENDPOINT`, spaces around either allowed.
 func ParseRoute(s string) (Route, error) {
 	name, endpoint, ok := strings.Cut(s, "=")
@@ -154,6 +158,9 @@ func ParseRoute(s string) (Route, error) {
 	}
 	if strings.ContainsAny(endpoint, " \t") {
 		return Route{}, &FormatError{Text: s, Why: "the endpoint has a space in it"}
+	}
+	if scheme, _, isURL := strings.Cut(endpoint, "://"); isURL && !knownScheme[scheme] {
+		return Route{}, &FormatError{Text: s, Why: "the endpoint's scheme is not unix://, tcp://, ssh:// or npipe://"}
 	}
 	sys, err := system.Parse(name)
 	if err != nil {

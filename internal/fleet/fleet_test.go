@@ -24,6 +24,7 @@ func TestParse(t *testing.T) {
 		"= tcp://x:2375\n":                       "1: want SYSTEM=ENDPOINT",
 		"arm64-linux = x\n":                      "1: ",
 		"aarch64-linux = a b\n":                  "the endpoint has a space",
+		"aarch64-linux = tpc://a:2375\n":         "scheme is not",
 		"aarch64-linux = a\naarch64-linux = b\n": "2: aarch64-linux is routed on line 1 already",
 	} {
 		if _, err := Parse(strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), want) {
