@@ -53,7 +53,11 @@ func parseHostFor(values []string, req build.Request) ([]hostRoute, error) {
 		r, err := fleet.ParseRoute(v)
 		var format *fleet.FormatError
 		if errors.As(err, &format) {
-			return nil, status.Usage(fmt.Errorf("--host-for needs SYSTEM=ENDPOINT, got %q", v), "e.g. --host-for aarch64-linux=ssh://me@arm-box or --host-for aarch64-linux=CONTEXT")
+			msg := fmt.Errorf("--host-for needs SYSTEM=ENDPOINT, got %q", v)
+			if format.Why != fleet.WantRoute {
+				msg = fmt.Errorf("--host-for %q: %s", v, format.Why)
+			}
+			return nil, status.Usage(msg, "e.g. --host-for aarch64-linux=ssh://me@arm-box or --host-for aarch64-linux=CONTEXT")
 		}
 		if err != nil {
 			return nil, err

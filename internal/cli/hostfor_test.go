@@ -42,6 +42,7 @@ func TestParseHostFor(t *testing.T) {
 	}{
 		{"no endpoint", []string{"aarch64-linux="}, both, "needs SYSTEM=ENDPOINT"},
 		{"no =", []string{"aarch64-linux"}, both, "needs SYSTEM=ENDPOINT"},
+		{"scheme", []string{"aarch64-linux=tpc://a:2375"}, both, "scheme is not unix://"},
 		{"unknown system", []string{"arm-linux=tcp://arm-box:2375"}, both, "arm-linux"},
 		{"twice", []string{"aarch64-linux=tcp://a:2375", "aarch64-linux=b"}, both, "given twice"},
 		{"not built", []string{"riscv64-linux=tcp://a:2375"}, both, "not among the systems"},

@@ -140,6 +140,9 @@ func Parse(r io.Reader) ([]Route, error) {
 	return routes, sc.Err()
 }
 
+// WantRoute is FormatError's Why when the text is not SYSTEM=ENDPOINT at all.
+const WantRoute = "want SYSTEM=ENDPOINT"
+
 // FormatError is a route that is not SYSTEM=ENDPOINT.
 type FormatError struct{ Text, Why string }
 
@@ -154,7 +157,7 @@ func ParseRoute(s string) (Route, error) {
 	name, endpoint, ok := strings.Cut(s, "=")
 	name, endpoint = strings.TrimSpace(name), strings.TrimSpace(endpoint)
 	if !ok || name == "" || endpoint == "" {
-		return Route{}, &FormatError{Text: s, Why: "want SYSTEM=ENDPOINT"}
+		return Route{}, &FormatError{Text: s, Why: WantRoute}
 	}
 	if strings.ContainsAny(endpoint, " \t") {
 		return Route{}, &FormatError{Text: s, Why: "the endpoint has a space in it"}
