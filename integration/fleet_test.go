@@ -133,26 +133,32 @@ func TestFleetFile(t *testing.T) {
 	}
 }
 
-// TestFleetHostLostMidBuild: the aarch64 host's connection is cut while
-// its build runs; x86_64, on the default daemon, is still built, exported
-// and reported, the run exits 3 naming the lost daemon, and the next run
-// sweeps what the lost host's build left and builds there again.
+// TestFleetHostLostMidBuild: the two hosts build at once without -j (the
+// x86_64 build ends while the aarch64 one runs); the aarch64 host's
+// connection is then cut mid-build: x86_64, on the default daemon, is
+// still exported and reported, the run exits 3 naming the lost daemon,
+// and the next run sweeps what the lost host's build left and builds
+// there again.
 func TestFleetHostLostMidBuild(t *testing.T) {
 	p := startProxy(t)
 	dir := workdir(t)
 	cmd, lines, stderr := startBuild(t, dir, []string{"DOCKER_HOST=unix://" + daemonSocket}, append([]string{"build", fixtureDir + "#slowArm",
 		"--system", "x86_64-linux,aarch64-linux", "--host-for", "aarch64-linux=" + p.host()}, offline...)...)
-	// Both, in either order: aarch64's build runs, x86_64's is exported.
-	for seen := map[string]bool{}; len(seen) < 2; {
+	// x86_64's greeting takes 15 s: its build is exported only after the
+	// aarch64 host's has begun, unless the hosts do not build at once.
+	for building := false; ; {
 		line, ok := <-lines
 		if !ok {
 			t.Fatalf("nixcross ended before both builds got there:\n%s", stderr)
 		}
-		switch {
-		case strings.HasPrefix(line, "[aarch64-linux]") && strings.Contains(line, "builder: sleeping"):
-			seen["aarch64 builds"] = true
-		case strings.HasPrefix(line, "[x86_64-linux] export done"):
-			seen["x86_64 exported"] = true
+		if strings.HasPrefix(line, "[aarch64-linux]") && strings.Contains(line, "builder: sleeping") {
+			building = true
+		}
+		if strings.HasPrefix(line, "[x86_64-linux] export done") {
+			if !building {
+				t.Fatalf("x86_64-linux was exported before the aarch64 host began to build: the hosts did not build at once\n%s", stderr)
+			}
+			break
 		}
 	}
 	p.cut()

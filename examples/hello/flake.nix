@@ -25,9 +25,12 @@
         in {
           default = hello;
           inherit greeting slow;
-          # Sleeps on aarch64-linux only; the other systems build hello
-          # (issue 27: one host of a fleet lost while another finishes).
-          slowArm = if system == "aarch64-linux" then slow else hello;
+          # Sleeps on aarch64-linux; elsewhere a hello whose greeting takes
+          # 15 s, the window in which a fleet's aarch64 host must be
+          # building too (issue 27: hosts build at once; one lost while
+          # another finishes).
+          slowArm = if system == "aarch64-linux" then slow
+            else mk "hello" { mode = "hello"; dep = mk "greeting" { mode = "sleep"; seconds = "15"; message = "hello from ${system}"; }; };
           failing = mk "failing" { mode = "fail"; };
           # Says nothing for 40 s, as a long compile step does (the
           # heartbeat off a terminal).
