@@ -95,7 +95,8 @@ type Options struct {
 
 // Build cross-compiles every target, packs each binary with README.md, the
 // user docs it links to (docs/, so its links resolve in an unpacked
-// archive) and the generated completions and man pages into its archive in
+// archive; links to what it does not carry go to the repository at the
+// commit) and the generated completions and man pages into its archive in
 // Dist, and writes checksums.txt.
 // It returns the archives' paths.
 func Build(ctx context.Context, o Options) ([]string, error) {
@@ -124,6 +125,7 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 		return nil, err
 	}
 	extra := append(append([]File{{Name: "README.md", Mode: 0o644, Data: readme}}, userDocs...), docs...)
+	extra = absoluteLinks(extra, o.Stamp.Commit)
 
 	var archives []string
 	for _, t := range o.Targets {

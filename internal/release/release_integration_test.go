@@ -70,6 +70,10 @@ func TestBuildAllTargets(t *testing.T) {
 				t.Errorf("%s lacks %s", name, want)
 			}
 		}
+		// README's maintainer links go to the repository at the commit.
+		if readme := string(members["README.md"].Data); !strings.Contains(readme, "]("+Repository+"/blob/"+stamp.Commit+"/CONTRIBUTING.md)") {
+			t.Errorf("%s: README's link to CONTRIBUTING.md does not go to the repository at %s", name, stamp.Commit)
+		}
 		if err := checkFormat(target, members[target.Binary()].Data); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
