@@ -226,6 +226,15 @@ func edit(path string, s system.System, line string) error {
 	} else if line != "" {
 		lines = append(lines, line)
 	}
+	// A fleet file kept elsewhere (a dotfiles checkout) and linked here is
+	// edited where it is; the link stays. Its mode stays too.
+	mode := os.FileMode(0o644)
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+		if fi, err := os.Stat(path); err == nil {
+			mode = fi.Mode().Perm()
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -234,6 +243,10 @@ func edit(path string, s system.System, line string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
 	text := strings.Join(lines, "\n")
 	if text != "" {
 		text += "\n"

@@ -118,3 +118,27 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// TestSetThroughLink: a fleet file linked from elsewhere is edited where
+// it is, the link kept, its mode kept.
+func TestSetThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "fleet")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	os.WriteFile(real, []byte("# mine\n"), 0o640)
+	link := filepath.Join(dir, "config", "nixcross", "fleet")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Set(link, mustParse(t, "aarch64-linux"), "mac"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	fi, _ := os.Stat(real)
+	if b, _ := os.ReadFile(real); string(b) != "# mine\naarch64-linux = mac\n" || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the linked file: %q, mode %v", b, fi.Mode().Perm())
+	}
+}
