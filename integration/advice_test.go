@@ -74,7 +74,7 @@ func TestAdvice(t *testing.T) {
 	}
 
 	r = nixcross(t, dir, nil, append([]string{"build", fixtureDir + "#nope", "--system", "x86_64-linux"}, offline...)...)
-	if r.code != 2 || !strings.Contains(r.stderr, "packages for x86_64-linux in this flake: clock, cpu, default, dynamic, failing, files, greeting, hog, network, passwd, silent, slow, snoop, tamper") {
+	if r.code != 2 || !strings.Contains(r.stderr, "packages for x86_64-linux in this flake: clock, cpu, default, dynamic, failing, files, greeting, hog, network, passwd, silent, slow, slowArm, snoop, tamper") {
 		t.Fatalf("missing attribute: exit %d\n%s", r.code, r.stderr)
 	}
 }
