@@ -174,7 +174,8 @@ func TestFleetHostLostMidBuild(t *testing.T) {
 // suite's daemon (Podman, in `make integration-podman`) builds
 // aarch64-linux and the daemon NIXCROSS_IT_SECOND_DAEMON names (the
 // machine's Docker there) x86_64-linux, each with its own image, volume
-// and emulation; both exported, each build naming its daemon.
+// and emulation; both exported, each build naming its daemon. (Run by
+// hand with sid's Docker 28 as the suite's daemon, too.)
 func TestFleetTwoEngines(t *testing.T) {
 	second := os.Getenv("NIXCROSS_IT_SECOND_DAEMON")
 	if second == "" {
@@ -191,9 +192,11 @@ func TestFleetTwoEngines(t *testing.T) {
 	if len(builds) != 2 || builds[0].Docker != second || builds[1].Docker != first {
 		t.Fatalf("builds %+v, want x86_64 on %s and aarch64 on %s", builds, second, first)
 	}
-	for _, product := range []string{"): Podman ", "): Docker "} {
-		if !strings.Contains(r.stderr, product) {
-			t.Errorf("the run does not name an engine %q", product)
+	// Each daemon introduced with its engine (Podman and Docker in make
+	// integration-podman; any two engines work).
+	for _, line := range []string{"docker " + first + " (DOCKER_HOST): ", "docker " + second + " (--host-for x86_64-linux): "} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("the run does not introduce %q", line)
 		}
 	}
 	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
