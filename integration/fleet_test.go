@@ -67,19 +67,21 @@ func TestHostForImageIndex(t *testing.T) {
 	}
 }
 
-// TestFleetFile: a fleet file routes aarch64-linux to its host with no
-// flag; --host-for overrides it for one run; doctor checks every host of
-// it, counting an unreachable one as the only problem.
+// TestFleetFile: a fleet file routes aarch64-linux to its host, named by
+// a Docker context, with no flag; --host-for overrides it for one run;
+// doctor checks every host of it, counting an unreachable one as the only
+// problem.
 func TestFleetFile(t *testing.T) {
 	host := tcpDaemon(t)
+	cfg := dockerContext(t, "arm-box", host)
 	local := "unix://" + daemonSocket
 	dir := workdir(t)
 	file := filepath.Join(dir, "fleet")
 	const gone = "unix:///nonexistent/docker.sock"
-	if err := os.WriteFile(file, []byte("# the arm box\naarch64-linux = "+host+"\nriscv64-linux = "+gone+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte("# the arm box\naarch64-linux = arm-box\nriscv64-linux = "+gone+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"DOCKER_HOST=" + local, "NIXCROSS_FLEET=" + file}
+	env := []string{"DOCKER_HOST=" + local, "DOCKER_CONFIG=" + cfg, "NIXCROSS_FLEET=" + file}
 	r := nixcross(t, dir, env, append([]string{"build", fixtureDir, "--system", "x86_64-linux,aarch64-linux", "--json"}, offline...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
@@ -89,8 +91,8 @@ func TestFleetFile(t *testing.T) {
 		t.Fatalf("builds %+v, want aarch64 routed by the fleet to %s", builds, host)
 	}
 	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
-	if !strings.Contains(r.stderr, "fleet "+file+": aarch64-linux") {
-		t.Errorf("the run does not say the fleet chose %s", host)
+	if !strings.Contains(r.stderr, "docker "+host+" (context arm-box (fleet "+file+": aarch64-linux)): ") {
+		t.Errorf("the run does not say the fleet chose context arm-box, %s", host)
 	}
 
 	// --host-for wins over the fleet for one run.
@@ -121,14 +123,14 @@ func TestFleetFile(t *testing.T) {
 		t.Fatalf("doctor: %+v", doc)
 	}
 	arm, rv := doc.Fleet[0], doc.Fleet[1]
-	if arm.Route != host || !slices.Equal(arm.Systems, []string{"aarch64-linux"}) || arm.System != "x86_64-linux" || len(arm.Problems) != 0 {
+	if arm.Route != "arm-box" || arm.Endpoint != host || !slices.Equal(arm.Systems, []string{"aarch64-linux"}) || arm.System != "x86_64-linux" || len(arm.Problems) != 0 {
 		t.Errorf("fleet host %+v, want %s checked without problems", arm, host)
 	}
 	if rv.Route != gone || len(rv.Problems) != 1 || !strings.Contains(rv.Problems[0], "cannot reach") || !strings.Contains(rv.Problems[0], "riscv64-linux") {
 		t.Errorf("fleet host %+v, want one problem: %s unreachable", rv, gone)
 	}
 	r = nixcross(t, dir, env, "doctor")
-	if !strings.Contains(r.stdout, "fleet host        "+host+" builds aarch64-linux") || !strings.Contains(r.stdout, "routed here       aarch64-linux, emulated") {
+	if !strings.Contains(r.stdout, "fleet host        arm-box builds aarch64-linux") || !strings.Contains(r.stdout, "routed here       aarch64-linux, emulated") {
 		t.Errorf("doctor's report does not show the fleet host:\n%s", r.stdout)
 	}
 }

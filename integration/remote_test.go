@@ -275,8 +275,21 @@ func TestRemoteTCPCopy(t *testing.T) {
 // context named by DOCKER_CONTEXT.
 func TestRemoteContextCopy(t *testing.T) {
 	host := tcpDaemon(t)
-	cfg := t.TempDir()
 	const name = "remote"
+	cfg := dockerContext(t, name, host)
+	r := buildHidden(t, []string{"DOCKER_CONFIG=" + cfg, "DOCKER_CONTEXT=" + name}, hiddenBuild()...)
+	checkHiddenAarch64(t, r)
+	if !strings.Contains(r.stderr, host) {
+		t.Errorf("stderr does not name the context's daemon %s", host)
+	}
+}
+
+// dockerContext writes a Docker CLI config directory holding one context,
+// name, for the daemon at host, as `docker context create` does; it
+// returns the directory (DOCKER_CONFIG).
+func dockerContext(t *testing.T, name, host string) string {
+	t.Helper()
+	cfg := t.TempDir()
 	sum := sha256.Sum256([]byte(name))
 	meta := filepath.Join(cfg, "contexts", "meta", hex.EncodeToString(sum[:]))
 	if err := os.MkdirAll(meta, 0o755); err != nil {
@@ -286,11 +299,7 @@ func TestRemoteContextCopy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(meta, "meta.json"), []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := buildHidden(t, []string{"DOCKER_CONFIG=" + cfg, "DOCKER_CONTEXT=" + name}, hiddenBuild()...)
-	checkHiddenAarch64(t, r)
-	if !strings.Contains(r.stderr, host) {
-		t.Errorf("stderr does not name the context's daemon %s", host)
-	}
+	return cfg
 }
 
 // TestRemoteSourceMountFails: forcing a bind mount on a daemon that
