@@ -20,9 +20,10 @@ type Group struct {
 
 // RunFleet builds req's systems, each on its group's daemon. Each group is
 // a run of its own on its daemon (its own image, cache volume, emulation
-// and source mode, see Runner.Run); the groups run at once and share one
-// semaphore, so --jobs still caps the builds in flight, and settle a
-// changed flake.lock once between them. A group that fails
+// and source mode, see Runner.Run); the groups run at once, sharing one
+// semaphore of req.Jobs slots (so --jobs caps the builds in flight), or,
+// with Jobs 0, each with a slot of its own; they settle a changed
+// flake.lock once between them. A group that fails
 // before building (daemon unreachable, image) fails only its systems.
 // Results follow req.Systems; links are the run's as a whole (result-<system>
 // when there are several), wherever each system built. The error is the
@@ -33,6 +34,8 @@ func RunFleet(ctx context.Context, groups []Group, req Request, src FlakeSource)
 	for i, s := range req.Systems {
 		linkOf[s] = links[i]
 	}
+	// One semaphore for the run caps the total (--jobs N); without one,
+	// each daemon gets its own slot: its CPUs are its own.
 	share := runShare{sem: make(chan struct{}, max(req.Jobs, 1)), prefixed: len(req.Systems) > 1, lockOnce: new(sync.Once)}
 	bySystem := make(map[system.System]*Result, len(req.Systems))
 	var mu sync.Mutex
@@ -41,6 +44,10 @@ func RunFleet(ctx context.Context, groups []Group, req Request, src FlakeSource)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			share := share
+			if req.Jobs == 0 {
+				share.sem = make(chan struct{}, 1)
+			}
 			results, err := g.run(ctx, req, src, linkOf, share)
 			mu.Lock()
 			defer mu.Unlock()

@@ -95,3 +95,45 @@ func TestRunFleet(t *testing.T) {
 		t.Errorf("x86_64 not exported: %v", lerr)
 	}
 }
+
+// TestRunFleetOnePerDaemon: with Jobs 0 (a fleet run without --jobs) each
+// daemon builds one system at a time, whatever the others do: two systems
+// on the local daemon never overlap there.
+func TestRunFleetOnePerDaemon(t *testing.T) {
+	flake, out := flakeDir(t)
+	local, remote := newDaemon(), newDaemon()
+	local.succeed()
+	remote.succeed()
+	var mu sync.Mutex
+	inFlight, most := map[*daemon]int{}, map[*daemon]int{}
+	for _, d := range []*daemon{local, remote} {
+		build := d.build
+		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+			mu.Lock()
+			inFlight[d]++
+			most[d] = max(most[d], inFlight[d])
+			mu.Unlock()
+			defer func() { mu.Lock(); inFlight[d]--; mu.Unlock() }()
+			for range 1000 { // a window for another build to overlap, without a clock
+				runtime.Gosched()
+			}
+			return build(ctx, c)
+		}
+	}
+	lr, _, _ := local.runner()
+	rr, _, _ := remote.runner()
+	rr.Engine.System = sys(t, "aarch64-linux")
+	x86, i686, arm := sys(t, "x86_64-linux"), sys(t, "i686-linux"), sys(t, "aarch64-linux")
+	req := request(t, out, x86, i686, arm)
+	req.Jobs = 0
+	results, err := RunFleet(context.Background(), []Group{
+		{Runner: lr, Systems: []system.System{x86, i686}},
+		{Runner: rr, Systems: []system.System{arm}},
+	}, req, localFlake(flake))
+	if err != nil || len(results) != 3 {
+		t.Fatalf("fleet: %v, %d results", err, len(results))
+	}
+	if most[local] != 1 || most[remote] != 1 {
+		t.Errorf("builds at once: %d on the local daemon, %d on the remote one; want one each", most[local], most[remote])
+	}
+}

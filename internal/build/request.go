@@ -40,7 +40,8 @@ type Request struct {
 	Base    string          // base image of Dockerfile.nix
 	Nix     nix.BuildFlags
 	NoCache bool
-	// Jobs is how many systems build at once (1: one after another).
+	// Jobs is how many systems build at once (1: one after another). In a
+	// fleet run (RunFleet), 0 is one system per daemon at once.
 	Jobs        int
 	Dereference bool
 	Verify      bool

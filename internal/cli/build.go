@@ -206,8 +206,7 @@ func buildResults(ctx context.Context, a *app, o buildOptions, ref string, nixAr
 	}
 	routes = withFleet(routes, fl, req.Systems)
 	if len(routes) > 0 && !o.jobsSet {
-		// Each host has its own CPUs: one build on each at once.
-		req.Jobs = max(req.Jobs, len(groupRoutes(req.Systems, routes, a.selection())))
+		req.Jobs = 0 // each host has its own CPUs: one build on each at once
 	}
 	if !o.noForward {
 		req.Forward = forwardedCredentials(a.streams.getenv)
