@@ -138,7 +138,7 @@ relative (result -> nix/store/<hash>-<name>), so it resolves on hosts without
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "more output from nixcross and more from Nix (-v) and step timings; build logs always stream live")
 	f.BoolVar(&o.keepFailed, "keep-failed", false, "keep the failed build directory and its container for inspection")
 	f.BoolVar(&o.noCache, "no-cache", false, "build with a throwaway Nix store instead of the persistent cache volume")
-	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time (default 1; with --host-for or a fleet, one per Docker host)")
+	f.IntVarP(&o.jobs, "jobs", "j", 1, "systems to build at the same time; with --host-for or a fleet and no -j, one per Docker host")
 	f.BoolVar(&o.dereference, "dereference", false, "also write <out-link>-deref: a copy with the closure's links resolved; programs that need /nix/store are named in a warning")
 	f.BoolVar(&o.verify, "verify", false, "fail when the result's ELF binaries are not for the requested system")
 	f.StringVar(&o.source, "source", "auto", "how the flake reaches the container: auto, mount or copy")
