@@ -102,6 +102,9 @@ func newFleetLsCommand(a *app, path func() (string, bool)) *cobra.Command {
 				fmt.Fprintf(a.streams.Err, "no fleet file at %s: every system builds on the default daemon (`nixcross fleet set SYSTEM ENDPOINT` starts one)\n", p)
 				return nil
 			}
+			if !a.global.quiet {
+				fmt.Fprintf(a.streams.Err, "fleet file %s\n", p) // on stderr: stdout is the table alone
+			}
 			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SYSTEM\tENDPOINT")
 			for _, r := range f.Routes {

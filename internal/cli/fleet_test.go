@@ -22,9 +22,9 @@ func TestFleetCommand(t *testing.T) {
 	if code, _, _ := runCLI(t, env, "fleet", "set", "x86_64-linux=ssh://me@server"); code != 0 {
 		t.Fatalf("set SYSTEM=ENDPOINT: exit %d", code)
 	}
-	code, stdout, _ := runCLI(t, env, "fleet", "ls")
-	if code != 0 || !strings.Contains(stdout, "aarch64-linux  desktop-linux") || !strings.Contains(stdout, "x86_64-linux   ssh://me@server") {
-		t.Fatalf("ls: exit %d\n%s", code, stdout)
+	code, stdout, stderr := runCLI(t, env, "fleet", "ls")
+	if code != 0 || !strings.Contains(stdout, "aarch64-linux  desktop-linux") || !strings.Contains(stdout, "x86_64-linux   ssh://me@server") || stderr != "fleet file "+path+"\n" {
+		t.Fatalf("ls: exit %d\n%s\nstderr %q", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, env, "fleet", "ls", "--json")
 	if code != 0 || !strings.Contains(stdout, `"system": "aarch64-linux"`) || !strings.Contains(stdout, `"found": true`) {
