@@ -204,3 +204,31 @@ func TestFleetTwoEngines(t *testing.T) {
 	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
 	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
 }
+
+// TestFleetOverSSH: a fleet host reached as ssh://user@host (a throwaway
+// sshd in front of the daemon, as TestSSHEndpoint) builds aarch64-linux,
+// the flake copied to it, while x86_64-linux builds on the local daemon.
+func TestFleetOverSSH(t *testing.T) {
+	var env []string
+	var host string
+	for _, kv := range loopbackSSHD(t) {
+		if h, ok := strings.CutPrefix(kv, "DOCKER_HOST="); ok {
+			host = h // the route's endpoint, not the default daemon
+			continue
+		}
+		env = append(env, kv)
+	}
+	local := "unix://" + daemonSocket
+	dir := workdir(t)
+	r := nixcross(t, dir, append(env, "DOCKER_HOST="+local), append([]string{"build", fixtureDir,
+		"--system", "x86_64-linux,aarch64-linux", "--host-for", "aarch64-linux=" + host, "--json"}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	builds := parseBuilds(t, r.stdout)
+	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
+		t.Fatalf("builds %+v, want aarch64 copied to %s", builds, host)
+	}
+	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
+	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
+}
