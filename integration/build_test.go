@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 )
@@ -125,12 +126,20 @@ func machineName(m elf.Machine) string {
 func TestNativeBuild(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ev := docker.Events(ctx, client.EventsListOptions{Filters: client.Filters{}.Add("type", "container").Add("event", "create").Add("label", "nixcross.role=binfmt")})
+	// Podman 4.3 sometimes replays events from before the subscription
+	// (one from a run minutes earlier failed this test): only events from
+	// now on count.
+	start := time.Now()
+	ev := docker.Events(ctx, client.EventsListOptions{Since: strconv.FormatInt(start.Unix(), 10),
+		Filters: client.Filters{}.Add("type", "container").Add("event", "create").Add("label", "nixcross.role=binfmt")})
 	created := make(chan string, 16)
 	go func() {
 		for {
 			select {
 			case m := <-ev.Messages:
+				if m.TimeNano != 0 && m.TimeNano < start.Add(-time.Second).UnixNano() {
+					continue
+				}
 				created <- m.Actor.ID
 			case <-ctx.Done():
 				close(created)
