@@ -24,8 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
+	"github.com/nixcross/nixcross/internal/engine"
 	"github.com/nixcross/nixcross/internal/fixture"
 	"github.com/nixcross/nixcross/internal/system"
 )
@@ -36,14 +35,11 @@ type env struct {
 
 func setup(b *testing.B) env {
 	b.Helper()
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	eng, err := engine.Connect(context.Background(), engine.Selection{})
 	if err != nil {
-		b.Skip("no docker client:", err)
-	}
-	defer cli.Close()
-	if _, err := cli.Ping(context.Background(), client.PingOptions{}); err != nil {
 		b.Skip("no docker daemon:", err)
 	}
+	eng.Close()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		b.Skip("no docker-registry (scripts/provision.sh installs it)")
 	}

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/nixcross/nixcross"
 	"github.com/nixcross/nixcross/internal/build"
 	"github.com/nixcross/nixcross/internal/engine"
@@ -32,14 +30,11 @@ type env struct {
 
 func setup(b *testing.B) env {
 	b.Helper()
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	eng, err := engine.Connect(context.Background(), engine.Selection{})
 	if err != nil {
-		b.Skip("no docker client:", err)
-	}
-	defer cli.Close()
-	if _, err := cli.Ping(context.Background(), client.PingOptions{}); err != nil {
 		b.Skip("no docker daemon:", err)
 	}
+	eng.Close()
 	image := engine.BuilderTag(nixcross.Dockerfile, build.DefaultBase)
 	root := fixture.RepoRoot()
 	tmp := b.TempDir()
