@@ -36,26 +36,12 @@ func TestHostForImageIndex(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	builds := parseBuilds(t, r.stdout)
-	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
-		t.Fatalf("builds %+v, want x86_64 on %s and aarch64 copied to %s", builds, local, host)
-	}
+	checkRouted(t, r.stdout, local, host)
 	doc := parseShip(t, r.stdout)
 	if !doc.Image.Pushed || doc.Image.Ref != ref {
 		t.Fatalf("--json image %+v", doc.Image)
 	}
-	digest, ix := skopeoIndex(t, "docker://"+ref)
-	if want := []string{"linux/amd64", "linux/arm64/v8"}; !slices.Equal(ix.platforms(), want) {
-		t.Errorf("pushed index platforms %v, want %v", ix.platforms(), want)
-	}
-	if digest != doc.Image.Digest {
-		t.Errorf("registry's index %s, --json says %s", digest, doc.Image.Digest)
-	}
-	for i, b := range doc.Builds {
-		if ix.Manifests[i].Digest != b.Image.Digest {
-			t.Errorf("%s: index lists %s, its build's image is %s", b.System, ix.Manifests[i].Digest, b.Image.Digest)
-		}
-	}
+	checkPushedIndex(t, ref, doc)
 	if len(doc.Image.Loaded) != 2 {
 		t.Errorf("--json loaded %v, want both systems", doc.Image.Loaded)
 	}
@@ -86,10 +72,7 @@ func TestFleetFile(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	builds := parseBuilds(t, r.stdout)
-	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
-		t.Fatalf("builds %+v, want aarch64 routed by the fleet to %s", builds, host)
-	}
+	checkRouted(t, r.stdout, local, host)
 	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
 	if !strings.Contains(r.stderr, "docker "+host+" (context arm-box (fleet "+file+": aarch64-linux)): ") {
 		t.Errorf("the run does not say the fleet chose context arm-box, %s", host)
@@ -225,10 +208,7 @@ func TestFleetOverSSH(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	builds := parseBuilds(t, r.stdout)
-	if len(builds) != 2 || builds[0].Docker != local || builds[1].Docker != host || builds[1].Source != "copy" {
-		t.Fatalf("builds %+v, want aarch64 copied to %s", builds, host)
-	}
+	checkRouted(t, r.stdout, local, host)
 	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
 	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
 }

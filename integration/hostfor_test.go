@@ -23,17 +23,7 @@ func TestHostFor(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	builds := parseBuilds(t, r.stdout)
-	if len(builds) != 2 || builds[0].System != "x86_64-linux" || builds[1].System != "aarch64-linux" {
-		t.Fatalf("builds %+v", builds)
-	}
-	x86, arm := builds[0], builds[1]
-	if x86.Docker != local || arm.Docker != host {
-		t.Errorf("x86_64 built on %q, aarch64 on %q; want %s and %s", x86.Docker, arm.Docker, local, host)
-	}
-	if arm.Source != "copy" {
-		t.Errorf("aarch64 source %q, want copy: the proxied daemon cannot see the flake", arm.Source)
-	}
+	checkRouted(t, r.stdout, local, host)
 	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
 	checkHostForExport(t, dir, "aarch64-linux", elf.EM_AARCH64)
 }
@@ -62,6 +52,23 @@ func TestHostForUnreachable(t *testing.T) {
 	checkHostForExport(t, dir, "x86_64-linux", elf.EM_X86_64)
 	if _, err := os.Lstat(filepath.Join(dir, "result-aarch64-linux")); err == nil {
 		t.Errorf("the unreachable system has an out-link")
+	}
+}
+
+// checkRouted: --json reports x86_64-linux built on local and
+// aarch64-linux on host, its flake copied there (host cannot see it).
+func checkRouted(t *testing.T, stdout, local, host string) {
+	t.Helper()
+	builds := parseBuilds(t, stdout)
+	if len(builds) != 2 || builds[0].System != "x86_64-linux" || builds[1].System != "aarch64-linux" {
+		t.Fatalf("builds %+v", builds)
+	}
+	x86, arm := builds[0], builds[1]
+	if x86.Docker != local || arm.Docker != host {
+		t.Errorf("x86_64 built on %q, aarch64 on %q; want %s and %s", x86.Docker, arm.Docker, local, host)
+	}
+	if arm.Source != "copy" {
+		t.Errorf("aarch64 source %q, want copy: the daemon at %s cannot see the flake", arm.Source, host)
 	}
 }
 

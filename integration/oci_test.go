@@ -102,6 +102,26 @@ func parseShip(t *testing.T, stdout string) shipDocument {
 	return doc
 }
 
+// checkPushedIndex reads ref's index from the registry with skopeo: it
+// lists linux/amd64 then linux/arm64/v8, each the image --json names for
+// its build, and its digest is --json's. It returns the digest and index.
+func checkPushedIndex(t *testing.T, ref string, doc shipDocument) (string, ociIndex) {
+	t.Helper()
+	digest, ix := skopeoIndex(t, "docker://"+ref)
+	if want := []string{"linux/amd64", "linux/arm64/v8"}; !slices.Equal(ix.platforms(), want) {
+		t.Fatalf("pushed index platforms %v, want %v", ix.platforms(), want)
+	}
+	if digest != doc.Image.Digest {
+		t.Errorf("registry's index digest %s, --json says %s", digest, doc.Image.Digest)
+	}
+	for i, b := range doc.Builds {
+		if ix.Manifests[i].Digest != b.Image.Digest {
+			t.Errorf("%s: index lists %s, --json says %s", b.System, ix.Manifests[i].Digest, b.Image.Digest)
+		}
+	}
+	return digest, ix
+}
+
 // emulateAarch64 makes the daemon run aarch64 programs in any container,
 // as `nixcross binfmt install` does for a user, for as long as the test
 // runs; a host that runs them already is left as it is.
@@ -160,18 +180,7 @@ func TestOCIPushIndex(t *testing.T) {
 		t.Errorf("the summary does not name the index digest %s", doc.Image.Digest)
 	}
 
-	digest, ix := skopeoIndex(t, "docker://"+ref)
-	if want := []string{"linux/amd64", "linux/arm64/v8"}; !slices.Equal(ix.platforms(), want) {
-		t.Errorf("pushed index platforms %v, want %v", ix.platforms(), want)
-	}
-	if digest != doc.Image.Digest {
-		t.Errorf("registry's index digest %s, --json says %s", digest, doc.Image.Digest)
-	}
-	for i, b := range doc.Builds {
-		if ix.Manifests[i].Digest != b.Image.Digest {
-			t.Errorf("%s: index lists %s, --json says %s", b.System, ix.Manifests[i].Digest, b.Image.Digest)
-		}
-	}
+	digest, ix := checkPushedIndex(t, ref, doc)
 
 	emulateAarch64(t, dir)
 	if out := runPlatform(t, ref, "linux/arm64"); !strings.Contains(out, "machine=aarch64") {
