@@ -22,22 +22,7 @@ func TestRunFleet(t *testing.T) {
 	local.succeed()
 	remote.succeed()
 	// Builds in flight across both daemons, against --jobs.
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	for _, d := range []*daemon{local, remote} {
-		build := d.build
-		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
-			mu.Lock()
-			inFlight++
-			most = max(most, inFlight)
-			mu.Unlock()
-			defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
-			for range 1000 { // a window for a second build to overlap, without waiting on a clock
-				runtime.Gosched()
-			}
-			return build(ctx, c)
-		}
-	}
+	f := watchFlights(local, remote)
 	lr, _, _ := local.runner()
 	lr.Engine.Endpoint.Host = "unix:///var/run/docker.sock"
 	rr, _, _ := remote.runner()
@@ -57,8 +42,8 @@ func TestRunFleet(t *testing.T) {
 	if len(results) != 2 || results[0].System != "x86_64-linux" || results[1].System != "aarch64-linux" {
 		t.Fatalf("results %+v", results)
 	}
-	if most != 1 {
-		t.Errorf("%d builds at once across the daemons, --jobs 1", most)
+	if f.most != 1 {
+		t.Errorf("%d builds at once across the daemons, --jobs 1", f.most)
 	}
 	if results[0].Docker != "unix:///var/run/docker.sock" || results[1].Docker != "tcp://arm-box:2375" {
 		t.Errorf("docker %q and %q", results[0].Docker, results[1].Docker)
@@ -104,22 +89,7 @@ func TestRunFleetOnePerDaemon(t *testing.T) {
 	local, remote := newDaemon(), newDaemon()
 	local.succeed()
 	remote.succeed()
-	var mu sync.Mutex
-	inFlight, most := map[*daemon]int{}, map[*daemon]int{}
-	for _, d := range []*daemon{local, remote} {
-		build := d.build
-		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
-			mu.Lock()
-			inFlight[d]++
-			most[d] = max(most[d], inFlight[d])
-			mu.Unlock()
-			defer func() { mu.Lock(); inFlight[d]--; mu.Unlock() }()
-			for range 1000 { // a window for another build to overlap, without a clock
-				runtime.Gosched()
-			}
-			return build(ctx, c)
-		}
-	}
+	f := watchFlights(local, remote)
 	lr, _, _ := local.runner()
 	rr, _, _ := remote.runner()
 	rr.Engine.System = sys(t, "aarch64-linux")
@@ -133,7 +103,38 @@ func TestRunFleetOnePerDaemon(t *testing.T) {
 	if err != nil || len(results) != 3 {
 		t.Fatalf("fleet: %v, %d results", err, len(results))
 	}
-	if most[local] != 1 || most[remote] != 1 {
-		t.Errorf("builds at once: %d on the local daemon, %d on the remote one; want one each", most[local], most[remote])
+	if f.mostOn[local] != 1 || f.mostOn[remote] != 1 {
+		t.Errorf("builds at once: %d on the local daemon, %d on the remote one; want one each", f.mostOn[local], f.mostOn[remote])
 	}
+}
+
+// flights counts the builds in flight on fake daemons: the most at once
+// in all, and on each daemon.
+type flights struct {
+	mu        sync.Mutex
+	now, most int
+	nowOn     map[*daemon]int
+	mostOn    map[*daemon]int
+}
+
+// watchFlights counts the builds of daemons from now on; each build
+// leaves a window for another to overlap it, without waiting on a clock.
+func watchFlights(daemons ...*daemon) *flights {
+	f := &flights{nowOn: map[*daemon]int{}, mostOn: map[*daemon]int{}}
+	for _, d := range daemons {
+		build := d.build
+		d.build = func(ctx context.Context, c *fakeContainer) (string, string, int) {
+			f.mu.Lock()
+			f.now++
+			f.nowOn[d]++
+			f.most, f.mostOn[d] = max(f.most, f.now), max(f.mostOn[d], f.nowOn[d])
+			f.mu.Unlock()
+			defer func() { f.mu.Lock(); f.now--; f.nowOn[d]--; f.mu.Unlock() }()
+			for range 1000 {
+				runtime.Gosched()
+			}
+			return build(ctx, c)
+		}
+	}
+	return f
 }
