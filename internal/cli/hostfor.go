@@ -107,20 +107,20 @@ type fleetGroup struct {
 	route   hostRoute // the first route to it, for its origin
 }
 
-// groupRoutes splits the run's systems by endpoint: the unrouted ones on the
-// default daemon (def) first, then one group per --host-for endpoint in
-// the order given. An ENDPOINT with :// is an address, as --host takes it;
-// otherwise a Docker context's name.
+// groupRoutes splits the run's systems by endpoint: the unrouted ones on
+// the default daemon (def), the others one group per endpoint, groups in
+// the order their first system comes in systems. An ENDPOINT with :// is
+// an address, as --host takes it; otherwise a Docker context's name.
 func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selection) []fleetGroup {
-	routed := map[system.System]string{}
 	byRoute := map[system.System]hostRoute{}
 	for _, r := range routes {
-		routed[r.System], byRoute[r.System] = r.Endpoint, r
+		byRoute[r.System] = r
 	}
 	var groups []fleetGroup
 	index := map[string]int{}
 	for _, s := range systems {
-		ep, ok := routed[s]
+		r, ok := byRoute[s]
+		ep := r.Endpoint
 		if _, have := index[ep]; !have {
 			sel := def
 			if ok {
@@ -132,7 +132,7 @@ func groupRoutes(systems []system.System, routes []hostRoute, def engine.Selecti
 				}
 			}
 			index[ep] = len(groups)
-			groups = append(groups, fleetGroup{sel: sel, name: ep, route: byRoute[s]})
+			groups = append(groups, fleetGroup{sel: sel, name: ep, route: r})
 		}
 		g := &groups[index[ep]]
 		g.systems = append(g.systems, s)

@@ -186,44 +186,41 @@ func (f File) Lookup(s system.System) (Route, bool) {
 // otherwise the route is added at the end. Comments and the other lines
 // are kept as they are.
 func Set(path string, s system.System, endpoint string) error {
-	return edit(path, s, fmt.Sprintf("%s = %s", s, endpoint))
+	_, err := edit(path, s, fmt.Sprintf("%s = %s", s, endpoint))
+	return err
 }
 
-// Remove deletes the line that routes s; removed is false when none did.
+// Remove deletes the line that routes s; removed is false when none did
+// (and the file is left as it is).
 func Remove(path string, s system.System) (removed bool, err error) {
-	f, err := Read(path, false)
-	if err != nil {
-		return false, err
-	}
-	if _, ok := f.Lookup(s); !ok {
-		return false, nil
-	}
-	return true, edit(path, s, "")
+	return edit(path, s, "")
 }
 
 // edit replaces the line that routes s with line ("" deletes it), or
 // appends line, and writes the file by rename so a reader never sees half
-// of it.
-func edit(path string, s system.System, line string) error {
-	f, err := Read(path, false)
-	if err != nil {
-		return err
+// of it. routed says whether a line routed s before.
+func edit(path string, s system.System, line string) (routed bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	f := File{Path: path}
+	if f.Routes, err = Parse(bytes.NewReader(b)); err != nil {
+		return false, fmt.Errorf("%s:%w", path, err)
 	}
 	var lines []string
-	if f.Found {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	if len(b) > 0 {
 		lines = strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	}
-	if r, ok := f.Lookup(s); ok {
-		if line == "" {
-			lines = append(lines[:r.Line-1], lines[r.Line:]...)
-		} else {
-			lines[r.Line-1] = line
-		}
-	} else if line != "" {
+	r, routed := f.Lookup(s)
+	switch {
+	case routed && line == "":
+		lines = append(lines[:r.Line-1], lines[r.Line:]...)
+	case routed:
+		lines[r.Line-1] = line
+	case line == "":
+		return false, nil // nothing to remove
+	default:
 		lines = append(lines, line)
 	}
 	// A fleet file kept elsewhere (a dotfiles checkout) and linked here is
@@ -236,16 +233,16 @@ func edit(path string, s system.System, line string) error {
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return routed, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".fleet-*")
 	if err != nil {
-		return err
+		return routed, err
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return err
+		return routed, err
 	}
 	text := strings.Join(lines, "\n")
 	if text != "" {
@@ -253,10 +250,10 @@ func edit(path string, s system.System, line string) error {
 	}
 	if _, err := tmp.WriteString(text); err != nil {
 		tmp.Close()
-		return err
+		return routed, err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return routed, err
 	}
-	return os.Rename(tmp.Name(), path)
+	return routed, os.Rename(tmp.Name(), path)
 }
