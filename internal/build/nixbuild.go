@@ -178,7 +178,7 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end e
 	}
 	// The container is on this run's daemon, which may not be the one
 	// the user's shell reaches (a fleet host, --host).
-	docker := "docker" + r.Engine.Endpoint.CLIFlags()
+	docker := "docker" + r.Engine.Endpoint.ShellFlags
 	inspect := docker + " exec -it %s bash"
 	if !end.Running {
 		// Its secrets went with it: a tmpfs does not outlive the stop.
@@ -193,7 +193,7 @@ func (r *Runner) keepFailed(ctx context.Context, j job, c *buildContainer, end e
 		kept = c.id[:12]
 	}
 	c.keptAs = kept
-	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross%s clean`)", j.prefix, fmt.Sprintf(inspect, kept), r.Engine.Endpoint.CLIFlags())
+	r.UI.Printf("%skept the failed build's container: %s   (Nix's note above names the build directory; remove it with `nixcross%s clean`)", j.prefix, fmt.Sprintf(inspect, kept), r.Engine.Endpoint.ShellFlags)
 }
 
 // secretsDir is where the remote builders' key and known hosts live in

@@ -45,25 +45,13 @@ type Endpoint struct {
 	CertFile  string
 	KeyFile   string
 	UseTLS    bool
-}
-
-// CLIFlags is what the docker CLI (and nixcross) needs on its command line
-// to reach this endpoint from the user's shell, with a space before it: ""
-// when the shell's environment or config finds it already (DOCKER_HOST,
-// DOCKER_CONTEXT, the current context, the default socket), else
-// " --context NAME" or " -H HOST" (a --host, --host-for or fleet route).
-func (e Endpoint) CLIFlags() string {
-	switch {
-	case e.Source == "", e.Source == "DOCKER_HOST", e.Source == "default socket":
-		return ""
-	case strings.HasPrefix(e.Source, "context "):
-		name, how, _ := strings.Cut(strings.TrimPrefix(e.Source, "context "), " (")
-		if how == "DOCKER_CONTEXT)" || strings.HasPrefix(how, "current context") {
-			return ""
-		}
-		return " --context " + name
-	}
-	return " -H " + e.Host
+	// ShellFlags is what the docker CLI (and nixcross) needs on its command
+	// line to reach this endpoint from the user's shell, with a space
+	// before it: "" when the shell's environment or config finds it
+	// already (DOCKER_HOST, DOCKER_CONTEXT, the current context, the
+	// default socket), else " -H HOST" or " --context NAME" (a --host,
+	// --context, --host-for or fleet route). Resolve sets it.
+	ShellFlags string
 }
 
 // Local reports whether the daemon shares this machine's filesystem, so a
@@ -110,7 +98,7 @@ func Resolve(s Selection) (Endpoint, error) {
 		return Endpoint{}, status.Usage(errors.New("--host and --context cannot be used together"), "pick one")
 	}
 	if s.Host != "" {
-		return withEnvTLS(s, Endpoint{Host: s.Host, Source: cmp.Or(s.Origin, "--host")})
+		return withEnvTLS(s, Endpoint{Host: s.Host, Source: cmp.Or(s.Origin, "--host"), ShellFlags: " -H " + s.Host})
 	}
 	if s.Context == "" {
 		if h := s.getenv("DOCKER_HOST"); h != "" {
@@ -118,7 +106,9 @@ func Resolve(s Selection) (Endpoint, error) {
 		}
 	}
 	name, source := s.Context, cmp.Or(s.Origin, "--context")
+	flags := " --context " + name // chosen here, not by the shell's environment
 	if name == "" {
+		flags = ""
 		name, source = s.getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
 	}
 	if name == "" {
@@ -129,7 +119,7 @@ func Resolve(s Selection) (Endpoint, error) {
 		if name == "default" && source != "" && !strings.HasPrefix(source, "current context") {
 			src = "context default (" + source + ")"
 		}
-		return withEnvTLS(s, Endpoint{Host: DefaultHost(), Source: src})
+		return withEnvTLS(s, Endpoint{Host: DefaultHost(), Source: src, ShellFlags: flags})
 	}
 	ep, err := loadContext(s.configDir(), name)
 	if err != nil {
@@ -137,6 +127,7 @@ func Resolve(s Selection) (Endpoint, error) {
 			"list contexts with `docker context ls`, or select a daemon with --host")
 	}
 	ep.Source = fmt.Sprintf("context %s (%s)", name, source)
+	ep.ShellFlags = flags
 	return ep, nil
 }
 

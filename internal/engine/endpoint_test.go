@@ -76,24 +76,42 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// TestCLIFlags: an endpoint the user's shell finds by itself needs no
+// TestShellFlags: an endpoint the user's shell finds by itself needs no
 // flag; one a flag, --host-for or the fleet chose is named.
-func TestCLIFlags(t *testing.T) {
+func TestShellFlags(t *testing.T) {
+	cfg := t.TempDir()
+	writeContext(t, cfg, "arm", "ssh://me@arm", false)
+	os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"currentContext":"arm"}`), 0o644)
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	empty := t.TempDir()
 	for _, c := range []struct {
-		ep   Endpoint
+		sel  Selection
 		want string
 	}{
-		{Endpoint{Host: "unix:///var/run/docker.sock", Source: "default socket"}, ""},
-		{Endpoint{Host: "tcp://a:2375", Source: "DOCKER_HOST"}, ""},
-		{Endpoint{Host: "ssh://me@arm", Source: "context arm (DOCKER_CONTEXT)"}, ""},
-		{Endpoint{Host: "ssh://me@arm", Source: "context arm (current context in /home/me/.docker/config.json)"}, ""},
-		{Endpoint{Host: "ssh://me@arm", Source: "context arm (--context)"}, " --context arm"},
-		{Endpoint{Host: "ssh://me@arm", Source: "context arm (fleet /home/me/.config/nixcross/fleet: aarch64-linux)"}, " --context arm"},
-		{Endpoint{Host: "tcp://a:2375", Source: "--host"}, " -H tcp://a:2375"},
-		{Endpoint{Host: "tcp://a:2375", Source: "--host-for aarch64-linux"}, " -H tcp://a:2375"},
+		{Selection{ConfigDir: empty, Getenv: env()}, ""},                              // default socket
+		{Selection{ConfigDir: empty, Getenv: env("DOCKER_HOST", "tcp://a:2375")}, ""}, // DOCKER_HOST
+		{Selection{ConfigDir: cfg, Getenv: env("DOCKER_CONTEXT", "arm")}, ""},         // DOCKER_CONTEXT
+		{Selection{ConfigDir: cfg, Getenv: env()}, ""},                                // the current context
+		{Selection{ConfigDir: cfg, Context: "arm", Getenv: env()}, " --context arm"},  // --context
+		{Selection{ConfigDir: cfg, Context: "arm", Origin: "fleet /f: aarch64-linux", Getenv: env()}, " --context arm"},
+		{Selection{Host: "tcp://a:2375", Getenv: env()}, " -H tcp://a:2375"}, // --host
+		{Selection{Host: "tcp://a:2375", Origin: "--host-for aarch64-linux", Getenv: env()}, " -H tcp://a:2375"},
 	} {
-		if got := c.ep.CLIFlags(); got != c.want {
-			t.Errorf("%+v: %q, want %q", c.ep, got, c.want)
+		ep, err := Resolve(c.sel)
+		if err != nil {
+			t.Fatalf("%+v: %v", c.sel, err)
+		}
+		if ep.ShellFlags != c.want {
+			t.Errorf("%+v (%s): %q, want %q", c.sel, ep.Source, ep.ShellFlags, c.want)
 		}
 	}
 }
