@@ -96,9 +96,7 @@ func checkHost(ctx context.Context, sel engine.Selection, text io.Writer, local 
 		return doctorDocument{Endpoint: ep.Host, Source: ep.Source, Volumes: []cache.Volume{}, Problems: []string{err.Error()}, Error: err.Error()}, err
 	}
 	defer eng.Close()
-	f := examine(ctx, eng, local)
-	writeDoctor(text, f)
-	doc, _ := doctorDoc(f)
+	doc, _ := doctorDoc(examine(ctx, eng, local), text)
 	return doc, nil
 }
 

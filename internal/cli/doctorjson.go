@@ -38,15 +38,15 @@ type doctorDocument struct {
 
 // doctorJSON judges f as the text report does and writes the document.
 func doctorJSON(w io.Writer, f doctorFacts) (problems int, err error) {
-	d, problems := doctorDoc(f)
+	d, problems := doctorDoc(f, io.Discard)
 	return problems, writeJSON(w, d)
 }
 
-// doctorDoc judges f as the text report does (writeDoctor is the one
-// place for that): the document and how many problems it found.
-func doctorDoc(f doctorFacts) (doctorDocument, int) {
+// doctorDoc judges f (writeDoctor is the one place for that), writing the
+// text report to report: the document and how many problems it found.
+func doctorDoc(f doctorFacts, report io.Writer) (doctorDocument, int) {
 	var text bytes.Buffer
-	problems := writeDoctor(&text, f)
+	problems := writeDoctor(io.MultiWriter(report, &text), f)
 	d := doctorDocument{
 		Endpoint: f.eng.Endpoint.Host, Source: f.eng.Endpoint.Source, Engine: f.eng.Product, Version: f.eng.Version,
 		APIVersion: f.eng.APIVersion, System: f.eng.System.String(), Rootless: f.eng.Rootless,
